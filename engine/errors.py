@@ -1,0 +1,74 @@
+"""The engine's exception family. Messages name the value at fault and what to do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One deploy-time problem, located in a file, an element and (when known) a line."""
+
+    file: str | None
+    element_id: str | None
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = ":".join(str(p) for p in (self.file, self.line) if p is not None) or "<bundle>"
+        element = f" [{self.element_id}]" if self.element_id else ""
+        return f"{where}{element}: {self.message}"
+
+    def as_dict(self) -> dict:
+        return {"file": self.file, "element_id": self.element_id, "line": self.line, "message": self.message}
+
+
+class EngineError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+    code = "engine_error"
+
+    def __init__(self, message: str, details: list | None = None):
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+
+class DeployError(EngineError):
+    code = "invalid_definition"
+
+    def __init__(self, problems: list[Problem]):
+        lines = "\n".join(f"  {p}" for p in problems)
+        super().__init__(f"{len(problems)} problem(s) in the definition:\n{lines}", [p.as_dict() for p in problems])
+        self.problems = problems
+
+
+class NotFound(EngineError):
+    code = "not_found"
+
+
+class Conflict(EngineError):
+    """Someone else changed the instance or completed the task first."""
+
+    code = "conflict"
+
+
+class InvalidTaskData(EngineError):
+    """Completion data that fails the task's JSON Schema; details are per field."""
+
+    code = "invalid_task_data"
+
+
+class NothingWaiting(EngineError):
+    code = "nothing_waiting"
+
+
+class InstanceFailed(EngineError):
+    """A script or expression failed: the instance is now in `error` (or the step was refused)."""
+
+    code = "instance_error"
+
+    def __init__(self, message: str, element_id: str | None = None, line: int | None = None):
+        super().__init__(message, [{"element_id": element_id, "line": line}])
+        self.element_id = element_id
+        self.line = line

@@ -1,0 +1,64 @@
+"""Validate task completion data against the task's JSON Schema form; report errors per field."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from functools import lru_cache
+
+from jsonschema import Draft202012Validator, FormatChecker
+
+from .errors import InvalidTaskData
+
+FORMATS = FormatChecker()
+
+
+@FORMATS.checks("date-time", raises=ValueError)
+def _is_datetime(value) -> bool:
+    if not isinstance(value, str):
+        return True
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise ValueError("needs a time zone, e.g. 2026-11-21T09:00:00+08:00")
+    return True
+
+
+@lru_cache(maxsize=256)
+def compiled(schema_text: str) -> Draft202012Validator:
+    return Draft202012Validator(json.loads(schema_text), format_checker=FORMATS)
+
+
+def field_errors(schema_text: str, data: dict) -> list[dict]:
+    """One ``{"field", "message"}`` per problem, the field as a dotted path ('' for the whole form)."""
+    errors = []
+    for error in sorted(compiled(schema_text).iter_errors(data), key=lambda e: list(e.absolute_path)):
+        path = ".".join(str(p) for p in error.absolute_path)
+        if error.validator == "required":
+            missing = [k for k in error.validator_value if k not in (error.instance or {})]
+            for name in missing:
+                field = f"{path}.{name}" if path else name
+                errors.append({"field": field, "message": f"{field} is required"})
+            continue
+        errors.append({"field": path, "message": _message(path, error)})
+    return errors
+
+
+def _message(path: str, error) -> str:
+    subject = path or "the form"
+    if error.validator == "enum":
+        allowed = ", ".join(map(str, error.validator_value))
+        return f"{subject}: {error.instance!r} is not allowed; use one of: {allowed}"
+    if error.validator == "format":
+        return f"{subject}: {error.message}"
+    return f"{subject}: {error.message}"
+
+
+def validate(schema_text: str | None, data: dict, task_name: str) -> None:
+    if not isinstance(data, dict):
+        raise InvalidTaskData(f"completion data for {task_name!r} must be an object of fields")
+    if schema_text is None:
+        return
+    errors = field_errors(schema_text, data)
+    if errors:
+        raise InvalidTaskData(f"{len(errors)} field(s) of {task_name!r} are invalid: "
+                              + "; ".join(e["message"] for e in errors), errors)

@@ -1,0 +1,540 @@
+"""The BPMN runtime: start instances, complete tasks, deliver messages, fire timers.
+
+Every call takes the caller's SQLAlchemy session and never commits: the caller's transaction
+holds the instance state, the task projection, the audit rows and whatever the domain writes in
+its listener, so they change together or not at all. Instances are locked (row lock on
+PostgreSQL, BEGIN IMMEDIATE on SQLite) and version-checked on save.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID, uuid4
+
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException, WorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, SignalEventDefinition
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from . import forms
+from .compaction import compact
+from .definitions import active_version, get_version
+from .errors import Conflict, EngineError, NotFound, NothingWaiting
+from .models import EngineEvent, HumanTask, ProcessInstance, ProcessVersion
+from .sandbox import SandboxEnvironment, SandboxScriptEngine, ScriptError, json_safe_check
+from .specs import SERIALIZER_VERSION, SpecCache, dump_state, load_state
+from .timers import due_time, next_due, now, timer_definitions
+
+
+@dataclass
+class TaskView:
+    """What the domain sees of a human task when it assigns it."""
+
+    id: str
+    instance_id: int
+    business_key: str | None
+    process_id: str
+    element_id: str
+    name: str
+    lane: str | None
+    properties: dict
+    form_schema: str | None
+    data: dict
+    due_at: datetime | None
+
+
+@dataclass
+class Assignment:
+    org_unit: str | None = None
+    department: str | None = None
+    role: str | None = None
+    context: dict = field(default_factory=dict)
+    due_at: datetime | None = None
+
+
+@dataclass
+class StepEvent:
+    """Something that happened in one step: kind, element, and what the domain may need of it."""
+
+    kind: str  # started, task_completed, task_ready, task_removed, timer_fired, message_received,
+    #            end_reached, completed, error, retried
+    element_id: str | None = None
+    name: str | None = None
+    task_id: str | None = None
+    lane: str | None = None
+    properties: dict = field(default_factory=dict)
+    data: dict = field(default_factory=dict)
+    actor: str | None = None
+
+
+@dataclass
+class StepResult:
+    instance_id: int
+    status: str
+    events: list[StepEvent]
+    error: str | None = None
+
+    def of_kind(self, kind: str) -> list[StepEvent]:
+        return [e for e in self.events if e.kind == kind]
+
+
+Assigner = Callable[[Session, TaskView], Assignment]
+Listener = Callable[[Session, ProcessInstance, list[StepEvent]], None]
+AUDITED = {"started", "task_completed", "timer_fired", "message_received", "completed", "error", "retried",
+           "migrated", "suspended", "resumed", "data_changed"}
+
+
+class Runtime:
+    """One per process: holds the spec cache, the sandboxed script engine and the domain hooks."""
+
+    def __init__(self, assigner: Assigner | None = None, functions: dict | None = None,
+                 time_budget: float = 1.0, cache_size: int = 2000):
+        self.assigner = assigner or (lambda session, view: Assignment())
+        self.listeners: list[Listener] = []
+        self.environment = SandboxEnvironment(functions or {}, time_budget=time_budget)
+        self.script_engine = SandboxScriptEngine(environment=self.environment)
+        self.specs = SpecCache()
+        self._loaded: OrderedDict[int, tuple[str, BpmnWorkflow]] = OrderedDict()
+        self._loaded_lock = threading.Lock()
+        self._cache_size = cache_size
+
+    # ----- hooks ---------------------------------------------------------------------------
+    def add_listener(self, listener: Listener) -> None:
+        self.listeners.append(listener)
+
+    # ----- starting ------------------------------------------------------------------------
+    def start(self, session: Session, process_id: str, data: dict | None = None, version: int | None = None,
+              business_key: str | None = None, actor: str | None = None) -> StepResult:
+        """Start an instance of the active (or the given) version and run it to its first wait."""
+        data = dict(data or {})
+        self._check_data(data)
+        row_version = get_version(session, process_id, version) if version else active_version(session, process_id)
+        spec, subs = self._specs(session, row_version.id)
+        workflow = BpmnWorkflow(spec, subs, script_engine=self.script_engine)
+        workflow.task_tree.data.update(data)
+        row = ProcessInstance(process_version_id=row_version.id, business_key=business_key, status="running",
+                              state=b"", serializer_version=SERIALIZER_VERSION, visited=[])
+        session.add(row)
+        session.flush()
+        events = [StepEvent("started", data={"process_id": process_id, "version": row_version.version},
+                            actor=actor)]
+        error = self._advance(workflow, events, lambda: None)
+        return self._save(session, row, workflow, events, error, actor)
+
+    # ----- human tasks ---------------------------------------------------------------------
+    def complete_task(self, session: Session, task_id: str, data: dict, actor: str | None = None) -> StepResult:
+        """Validate ``data`` against the task's form, complete it and run to the next wait."""
+        projected = self._projected(session, task_id)
+        if projected.claimed_by and actor and projected.claimed_by != actor:
+            raise Conflict(f"task {task_id} is claimed by {projected.claimed_by}: ask them to release it")
+        row, workflow = self._load(session, projected.instance_id)
+        task = self._ready_task(workflow, task_id)
+        forms.validate(self.form_schema(session, row.process_version_id, projected.form_schema), data,
+                       projected.name)
+        self._check_data(data)
+        events = [StepEvent("task_completed", task.task_spec.bpmn_id, projected.name, task_id, projected.lane,
+                            _properties(task), dict(data), actor)]
+
+        def act():
+            task.data.update(data)
+            task.run()
+
+        error = self._advance(workflow, events, act)
+        return self._save(session, row, workflow, events, error, actor)
+
+    def claim(self, session: Session, task_id: str, actor: str) -> HumanTask:
+        task = self._projected(session, task_id)
+        if task.claimed_by not in (None, actor):
+            raise Conflict(f"task {task_id} is already claimed by {task.claimed_by}")
+        task.claimed_by = actor
+        session.flush()
+        return task
+
+    def unclaim(self, session: Session, task_id: str, actor: str, force: bool = False) -> HumanTask:
+        task = self._projected(session, task_id)
+        if task.claimed_by not in (None, actor) and not force:
+            raise Conflict(f"task {task_id} is claimed by {task.claimed_by}, not by {actor}")
+        task.claimed_by = None
+        session.flush()
+        return task
+
+    def task(self, session: Session, task_id: str) -> HumanTask:
+        return self._projected(session, task_id)
+
+    def task_data(self, session: Session, task_id: str) -> dict:
+        """The data a READY task sees (read-only copy)."""
+        projected = self._projected(session, task_id)
+        row, workflow = self._load(session, projected.instance_id, lock=False)
+        data = dict(self._ready_task(workflow, task_id).data)
+        self._put_back(row, workflow)
+        return data
+
+    def form_schema(self, session: Session, version_id: int, filename: str | None) -> str | None:
+        if not filename:
+            return None
+        files = self._version(session, version_id).files
+        if filename not in files:
+            raise NotFound(f"form {filename!r} is not part of the deployed version")
+        return files[filename]
+
+    # ----- events from outside -------------------------------------------------------------
+    def send_message(self, session: Session, instance_id: int, name: str, payload: dict | None = None,
+                     actor: str | None = None) -> StepResult:
+        return self._send(session, instance_id, MessageEventDefinition(name), name, payload, actor)
+
+    def send_signal(self, session: Session, instance_id: int, name: str, payload: dict | None = None,
+                    actor: str | None = None) -> StepResult:
+        return self._send(session, instance_id, SignalEventDefinition(name), name, payload, actor)
+
+    def _send(self, session, instance_id, definition, name, payload, actor) -> StepResult:
+        self._check_data(payload or {})
+        row, workflow = self._load(session, instance_id)
+        self._require_status(row, ("running", "waiting"))
+        events = [StepEvent("message_received", name=name, data=dict(payload or {}), actor=actor)]
+
+        def act():
+            try:
+                workflow.send_event(BpmnEvent(definition, payload or {}))
+            except WorkflowException as exc:
+                raise NothingWaiting(f"instance {instance_id} is not waiting for {name!r}: nothing was changed") \
+                    from exc
+
+        error = self._advance(workflow, events, act)
+        return self._save(session, row, workflow, events, error, actor)
+
+    # ----- timers --------------------------------------------------------------------------
+    def fire_timers(self, session: Session, instance_id: int) -> StepResult:
+        """Fire whatever timers of one (locked) instance are due now."""
+        row, workflow = self._load(session, instance_id)
+        events: list[StepEvent] = []
+        error = self._advance(workflow, events, workflow.refresh_timers)
+        return self._save(session, row, workflow, events, error, None)
+
+    # ----- administration ------------------------------------------------------------------
+    def retry(self, session: Session, instance_id: int, data: dict | None = None,
+              actor: str | None = None) -> StepResult:
+        """Reset the failed tasks of an instance in `error`, patch their data, and run again."""
+        row, workflow = self._load(session, instance_id)
+        self._require_status(row, ("error",))
+        self._check_data(data or {})
+        failed = workflow.get_tasks(state=TaskState.ERROR)
+        events = [StepEvent("retried", element_id=row.error_element, data=dict(data or {}), actor=actor)]
+
+        def act():
+            for task in failed:
+                workflow.reset_from_task_id(task.id)
+                workflow.get_task_from_id(task.id).data.update(data or {})
+
+        error = self._advance(workflow, events, act)
+        return self._save(session, row, workflow, events, error, actor)
+
+    def set_status(self, session: Session, instance_id: int, status: str, actor: str | None = None) -> None:
+        """Suspend or resume an instance (suspended instances fire no timers and accept no work)."""
+        row, workflow = self._load(session, instance_id)
+        if status == "suspended":
+            self._require_status(row, ("running", "waiting"))
+        elif status == "resumed":
+            self._require_status(row, ("suspended",))
+        events = [StepEvent(status, actor=actor)]
+        result = self._save(session, row, workflow, events, None, actor)
+        row.status = "suspended" if status == "suspended" else result.status
+
+    def instance(self, session: Session, instance_id: int) -> ProcessInstance:
+        row = session.get(ProcessInstance, instance_id)
+        if row is None:
+            raise NotFound(f"process instance {instance_id} does not exist")
+        return row
+
+    def data(self, session: Session, instance_id: int) -> dict:
+        """The instance's current data: the data of its ready/waiting tasks, or its final data."""
+        row, workflow = self._load(session, instance_id, lock=False)
+        result = dict(workflow.data) if workflow.is_completed() else _live_data(workflow)
+        self._put_back(row, workflow)
+        return result
+
+    def state_size(self, session: Session, instance_id: int) -> int:
+        return len(self.instance(session, instance_id).state)
+
+    def events(self, session: Session, instance_id: int) -> list[EngineEvent]:
+        return list(session.scalars(select(EngineEvent).where(EngineEvent.instance_id == instance_id)
+                                    .order_by(EngineEvent.id)))
+
+    # ----- internals: loading and saving ---------------------------------------------------
+    def _specs(self, session: Session, version_id: int):
+        return self.specs.get(version_id, lambda: self._version(session, version_id).spec_json)
+
+    def _version(self, session: Session, version_id: int) -> ProcessVersion:
+        row = session.get(ProcessVersion, version_id)
+        if row is None:
+            raise NotFound(f"process version {version_id} does not exist")
+        return row
+
+    def _projected(self, session: Session, task_id: str) -> HumanTask:
+        task = session.get(HumanTask, task_id)
+        if task is not None:
+            return task
+        done = session.scalar(select(EngineEvent).where(EngineEvent.task_id == task_id,
+                                                        EngineEvent.kind == "task_completed").limit(1))
+        if done is not None:
+            who = f" by {done.actor}" if done.actor else ""
+            raise Conflict(f"task {task_id} was already completed{who} at {done.at.isoformat()}")
+        raise NotFound(f"task {task_id} does not exist or is no longer open")
+
+    def _load(self, session: Session, instance_id: int, lock: bool = True):
+        query = select(ProcessInstance).where(ProcessInstance.id == instance_id).execution_options(
+            populate_existing=True)
+        if lock and session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = session.scalar(query)
+        if row is None:
+            raise NotFound(f"process instance {instance_id} does not exist")
+        return row, self._workflow(session, row)
+
+    def _workflow(self, session: Session, row: ProcessInstance) -> BpmnWorkflow:
+        with self._loaded_lock:
+            cached = self._loaded.pop(row.id, None)
+        if cached is not None and cached[0] == row.state_token:
+            return cached[1]
+        spec, subs = self._specs(session, row.process_version_id)
+        workflow = load_state(row.state, spec, subs)
+        workflow.script_engine = self.script_engine
+        return workflow
+
+    def _put_back(self, row: ProcessInstance, workflow: BpmnWorkflow) -> None:
+        with self._loaded_lock:
+            self._loaded[row.id] = (row.state_token, workflow)
+            while len(self._loaded) > self._cache_size:
+                self._loaded.popitem(last=False)
+
+    def _ready_task(self, workflow: BpmnWorkflow, task_id: str):
+        try:
+            task = workflow.get_task_from_id(UUID(task_id))
+        except (ValueError, TypeError, TaskNotFoundException):
+            task = None
+        if task is None or task.state != TaskState.READY:
+            raise Conflict(f"task {task_id} is no longer open: someone completed it or the case moved on")
+        return task
+
+    def _require_status(self, row: ProcessInstance, allowed: Iterable[str]) -> None:
+        if row.status not in allowed:
+            raise Conflict(f"process instance {row.id} is {row.status}; this needs it to be "
+                           + " or ".join(allowed))
+
+    def _check_data(self, data: dict) -> None:
+        try:
+            json_safe_check(data)
+        except ScriptError as exc:
+            raise EngineError(str(exc)) from exc
+
+    def _advance(self, workflow: BpmnWorkflow, events: list[StepEvent], act: Callable[[], None]) -> str | None:
+        """Run ``act`` and the engine steps after it, recording what completed. Returns an error."""
+
+        def record(task):
+            _record_completion(task, events)
+
+        try:
+            act()
+            workflow.do_engine_steps(did_complete_task=record)
+            return None
+        except SpiffWorkflowException as exc:
+            task = getattr(exc, "task", None)
+            element = task.task_spec.bpmn_id if task is not None else None
+            message = _describe(exc)
+            events.append(StepEvent("error", element, data={"message": message,
+                                                             "line": getattr(exc, "line_number", None)}))
+            return message
+
+    def _save(self, session: Session, row: ProcessInstance, workflow: BpmnWorkflow, events: list[StepEvent],
+              error: str | None, actor: str | None) -> StepResult:
+        compact(workflow)
+        row.state = dump_state(workflow)
+        row.state_token = uuid4().hex
+        row.serializer_version = SERIALIZER_VERSION
+        row.next_due = None if error else next_due(workflow)
+        row.status = _status(workflow, error)
+        row.error_message = error
+        row.error_element = next((e.element_id for e in events if e.kind == "error"), None)
+        row.updated_at = now()
+        row.visited = _visited(row.visited, events)
+        if workflow.is_completed() and not error:
+            events.append(StepEvent("completed", data={"outcome": _outcome(events)}))
+        self._sync_projection(session, row, workflow, events)
+        _mark_attached(session, row, workflow, events)
+        session.add_all(EngineEvent(instance_id=row.id, kind=e.kind, element_id=e.element_id, task_id=e.task_id,
+                                    actor=e.actor or actor, data=_audit_data(e))
+                        for e in events if e.kind in AUDITED)
+        try:
+            session.flush()
+        except StaleDataError as exc:
+            raise Conflict(f"process instance {row.id} was changed by someone else: reload and try again") \
+                from exc
+        for listener in self.listeners:
+            listener(session, row, events)
+        self._put_back(row, workflow)
+        return StepResult(row.id, row.status, events, error)
+
+    def _sync_projection(self, session: Session, row: ProcessInstance, workflow: BpmnWorkflow,
+                         events: list[StepEvent]) -> None:
+        ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+        existing = set(session.scalars(select(HumanTask.id).where(HumanTask.instance_id == row.id)))
+        gone = existing - set(ready)
+        if gone:
+            session.execute(delete(HumanTask).where(HumanTask.id.in_(gone)))
+            events.extend(StepEvent("task_removed", task_id=t) for t in gone)
+        version = None
+        for task_id, task in ready.items():
+            if task_id in existing:
+                continue
+            version = version or self._version(session, row.process_version_id)
+            session.add(self._project(session, row, version.process_id, task_id, task, events))
+
+    def _project(self, session, row, process_id, task_id, task, events) -> HumanTask:
+        props = _properties(task)
+        view = TaskView(task_id, row.id, row.business_key, process_id, task.task_spec.bpmn_id,
+                        task.task_spec.bpmn_name or task.task_spec.bpmn_id, _lane(task), props,
+                        props.get("formJsonSchemaFilename"), dict(task.data), _deadline(task))
+        assignment = self.assigner(session, view)
+        events.append(StepEvent("task_ready", view.element_id, view.name, task_id, view.lane, props))
+        return HumanTask(id=task_id, instance_id=row.id, business_key=row.business_key, process_id=process_id,
+                         element_id=view.element_id, name=view.name, lane=view.lane, properties=props,
+                         form_schema=view.form_schema, org_unit=assignment.org_unit,
+                         department=assignment.department, role=assignment.role, context=assignment.context,
+                         created_at=now(), due_at=assignment.due_at or view.due_at)
+
+
+# ----- helpers on SpiffWorkflow objects (module level: they hold no state) --------------------
+def _properties(task) -> dict:
+    return dict((getattr(task.task_spec, "extensions", None) or {}).get("properties", {}))
+
+
+def _lane(task) -> str | None:
+    while task is not None:
+        lane = getattr(task.task_spec, "lane", None)
+        if lane:
+            return lane
+        task = task.parent
+    return None
+
+
+def _host_split(task):
+    """The boundary-event split above a task (through a multi-instance parent), if any."""
+    node = task
+    while node.parent is not None:
+        if isinstance(node.parent.task_spec, BoundaryEventSplit):
+            return node.parent
+        if not isinstance(node.parent.task_spec, LoopTask):
+            return None
+        node = node.parent
+    return None
+
+
+def _attached_timers(task) -> list:
+    split = _host_split(task)
+    if split is None:
+        return []
+    return [c for c in split.children if timer_definitions(c) and c.state == TaskState.WAITING]
+
+
+def _deadline(task) -> datetime | None:
+    """Due time of a human task: its interrupting timer, else its last non-interrupting one."""
+    timers = _attached_timers(task)
+    interrupting = [due_time(t) for t in timers if getattr(t.task_spec, "cancel_activity", False)]
+    interrupting = [d for d in interrupting if d]
+    if interrupting:
+        return min(interrupting)
+    others = [d for d in (due_time(t) for t in timers) if d]
+    return max(others) if others else None
+
+
+def _record_completion(task, events: list[StepEvent]) -> None:
+    spec = task.task_spec
+    element = getattr(spec, "bpmn_id", None)
+    if element is None:
+        return
+    props = _properties(task)
+    if timer_definitions(task):
+        events.append(StepEvent("timer_fired", element, spec.bpmn_name, str(task.id), _lane(task), props,
+                                {"host": _host_of(task)}))
+    elif spec.__class__.__name__ == "EndEvent":
+        events.append(StepEvent("end_reached", element, spec.bpmn_name, str(task.id), _lane(task), props))
+    else:
+        events.append(StepEvent("element_completed", element, spec.bpmn_name, str(task.id)))
+
+
+def _host_of(timer_task) -> str | None:
+    split = timer_task.parent
+    if split is None or not isinstance(split.task_spec, BoundaryEventSplit):
+        return None
+    host = next((c for c in split.children if not timer_definitions(c)), None)
+    return getattr(host.task_spec, "bpmn_id", None) if host is not None else None
+
+
+def _mark_attached(session: Session, row: ProcessInstance, workflow, events: list[StepEvent]) -> None:
+    """Flag the open tasks whose non-interrupting timers fired: reminded, or overdue at the deadline."""
+    fired = [e for e in events if e.kind == "timer_fired" and e.data.get("host")]
+    if not fired:
+        return
+    hosts = {e.data["host"]: e for e in fired}
+    for task in session.scalars(select(HumanTask).where(HumanTask.instance_id == row.id,
+                                                        HumanTask.element_id.in_(hosts))):
+        if task.due_at is not None and task.due_at <= now():
+            task.overdue_at = task.overdue_at or now()
+        else:
+            task.reminded_at = now()
+
+
+def _live_data(workflow) -> dict:
+    tasks = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
+    data: dict = {}
+    for task in tasks:
+        data.update(task.data)
+    return data or dict(workflow.task_tree.data)
+
+
+def _status(workflow, error: str | None) -> str:
+    if error:
+        return "error"
+    if workflow.is_completed():
+        return "completed"
+    return "running" if workflow.get_tasks(state=TaskState.READY, manual=True) else "waiting"
+
+
+def _visited(previous: list | None, events: list[StepEvent]) -> list:
+    seen = list(previous or [])
+    known = set(seen)
+    for event in events:
+        if event.element_id and event.kind in ("task_completed", "timer_fired", "end_reached",
+                                               "element_completed") and event.element_id not in known:
+            known.add(event.element_id)
+            seen.append(event.element_id)
+    return seen
+
+
+def _outcome(events: list[StepEvent]) -> str | None:
+    ends = [e for e in events if e.kind == "end_reached" and e.properties.get("outcome")]
+    return ends[-1].properties["outcome"] if ends else None
+
+
+def _audit_data(event: StepEvent) -> dict:
+    data = dict(event.data)
+    if event.name and event.kind != "message_received":
+        data.setdefault("name", event.name)
+    if event.kind == "message_received":
+        data = {"message": event.name, "payload": event.data}
+    return data
+
+
+def _describe(exc: SpiffWorkflowException) -> str:
+    text = str(exc)
+    notes = getattr(exc, "notes", None) or []
+    return " ".join([text, *notes]).strip()

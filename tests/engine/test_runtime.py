@@ -1,0 +1,191 @@
+"""The runtime on a real database: start, complete, conflicts, messages, errors and retries."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.errors import Conflict, InvalidTaskData, NotFound, NothingWaiting
+from engine.models import EngineEvent, HumanTask, ProcessInstance
+from engine.runtime import Runtime
+
+from .helpers import deploy_fixtures, only_task
+
+LIMITS = {"remind": "PT1H", "escalate": "PT2H"}
+
+
+@pytest.fixture
+def runtime():
+    return Runtime()
+
+
+@pytest.fixture
+def deployed(sessions):
+    return deploy_fixtures(sessions, "loop.bpmn", "decide.schema.json")
+
+
+def start(runtime, sessions, **data):
+    with sessions() as session, session.begin():
+        return runtime.start(session, "loop", {"rounds": 0, "limits": LIMITS, **data}, business_key="case-1")
+
+
+def complete(runtime, sessions, task_id, data, actor="alice"):
+    with sessions() as session, session.begin():
+        return runtime.complete_task(session, task_id, data, actor)
+
+
+def test_start_runs_to_the_first_user_task_and_projects_it(runtime, sessions, deployed):
+    result = start(runtime, sessions)
+    task = only_task(sessions, result.instance_id)
+    assert (task.element_id, task.name, task.lane, task.form_schema) == ("handle", "Handle", "office",
+                                                                           "decide.schema.json")
+    assert task.due_at is not None  # the interrupting escalation timer sets the deadline
+    assert result.status == "running"
+    assert [e.kind for e in result.events if e.kind in ("started", "task_ready")] == ["started", "task_ready"]
+
+
+def test_completing_a_task_runs_the_call_activity_and_back(runtime, sessions, deployed):
+    instance = start(runtime, sessions).instance_id
+    complete(runtime, sessions, only_task(sessions, instance).id, {"decision": "dispatch"})
+    work = only_task(sessions, instance)
+    assert (work.element_id, work.lane) == ("dw_task", None)
+    complete(runtime, sessions, work.id, {"result": "fixed"})
+    assert only_task(sessions, instance).element_id == "handle"
+    with sessions() as session:
+        assert runtime.data(session, instance)["rounds"] == 2
+        assert runtime.data(session, instance)["work_done"] == "fixed"
+
+
+def test_resolving_completes_the_instance_with_its_outcome(runtime, sessions, deployed):
+    instance = start(runtime, sessions).instance_id
+    result = complete(runtime, sessions, only_task(sessions, instance).id, {"decision": "resolve"})
+    assert result.status == "completed"
+    assert result.of_kind("completed")[0].data["outcome"] == "closed"
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(HumanTask)) == 0
+        row = session.get(ProcessInstance, instance)
+        assert row.next_due is None and "done" in row.visited
+
+
+def test_invalid_form_data_is_refused_per_field_and_nothing_changes(runtime, sessions, deployed):
+    instance = start(runtime, sessions).instance_id
+    task = only_task(sessions, instance)
+    with pytest.raises(InvalidTaskData) as caught:
+        complete(runtime, sessions, task.id, {"decision": "shrug"})
+    assert caught.value.details[0]["field"] == "decision"
+    assert "shrug" in caught.value.details[0]["message"]
+    with pytest.raises(InvalidTaskData) as caught:
+        complete(runtime, sessions, task.id, {})
+    assert caught.value.details == [{"field": "decision", "message": "decision is required"}]
+    assert only_task(sessions, instance).id == task.id
+
+
+def test_completing_a_task_twice_is_a_conflict_naming_who_did_it(runtime, sessions, deployed):
+    instance = start(runtime, sessions).instance_id
+    task = only_task(sessions, instance)
+    complete(runtime, sessions, task.id, {"decision": "resolve"}, actor="alice")
+    with pytest.raises(Conflict, match="already completed by alice"):
+        complete(runtime, sessions, task.id, {"decision": "resolve"}, actor="bob")
+
+
+def test_unknown_task_is_not_found(runtime, sessions, deployed):
+    with pytest.raises(NotFound):
+        complete(runtime, sessions, "00000000-0000-0000-0000-000000000000", {})
+
+
+def test_two_concurrent_completions_give_one_winner_and_one_conflict(runtime, sessions, deployed):
+    instance = start(runtime, sessions).instance_id
+    task_id = only_task(sessions, instance).id
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def attempt(actor):
+        other = Runtime()  # each worker process has its own runtime and caches
+        barrier.wait()
+        try:
+            complete(other, sessions, task_id, {"decision": "dispatch"}, actor=actor)
+            outcomes.append("ok")
+        except Conflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=attempt, args=(name,)) for name in ("alice", "bob")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["conflict", "ok"]
+    assert only_task(sessions, instance).element_id == "dw_task"
+    with sessions() as session:
+        completed = session.scalar(select(func.count()).select_from(EngineEvent)
+                                   .where(EngineEvent.kind == "task_completed"))
+    assert completed == 1
+
+
+def test_an_exception_half_way_through_a_step_leaves_the_previous_state(runtime, sessions, deployed):
+    instance = start(runtime, sessions).instance_id
+    task = only_task(sessions, instance)
+    with sessions() as session:
+        before = session.get(ProcessInstance, instance).state
+
+    def explode(session, row, events):
+        raise RuntimeError("the domain failed after the engine step")
+
+    runtime.add_listener(explode)
+    with pytest.raises(RuntimeError):
+        complete(runtime, sessions, task.id, {"decision": "dispatch"})
+    runtime.listeners.clear()
+    with sessions() as session:
+        assert session.get(ProcessInstance, instance).state == before
+    assert only_task(sessions, instance).id == task.id
+    complete(runtime, sessions, task.id, {"decision": "dispatch"})
+    assert only_task(sessions, instance).element_id == "dw_task"
+
+
+def test_a_message_interrupts_the_waiting_task(runtime, sessions, deployed):
+    instance = start(runtime, sessions).instance_id
+    with sessions() as session, session.begin():
+        result = runtime.send_message(session, instance, "report_withdrawn", {"by": "resident"})
+    assert result.status == "completed"
+    assert result.of_kind("completed")[0].data["outcome"] == "withdrawn"
+
+
+def test_a_message_nobody_waits_for_is_refused_and_nothing_changes(runtime, sessions, deployed):
+    instance = start(runtime, sessions).instance_id
+    with pytest.raises(NothingWaiting, match="not waiting for 'no_such_message'"):
+        with sessions() as session, session.begin():
+            runtime.send_message(session, instance, "no_such_message")
+    assert only_task(sessions, instance).element_id == "handle"
+
+
+def test_claimed_task_can_only_be_completed_by_its_holder(runtime, sessions, deployed):
+    instance = start(runtime, sessions).instance_id
+    task = only_task(sessions, instance)
+    with sessions() as session, session.begin():
+        runtime.claim(session, task.id, "alice")
+    with pytest.raises(Conflict, match="claimed by alice"):
+        with sessions() as session, session.begin():
+            runtime.claim(session, task.id, "bob")
+    with pytest.raises(Conflict, match="claimed by alice"):
+        complete(runtime, sessions, task.id, {"decision": "resolve"}, actor="bob")
+    with sessions() as session, session.begin():
+        runtime.unclaim(session, task.id, "alice")
+    complete(runtime, sessions, task.id, {"decision": "resolve"}, actor="bob")
+
+
+def test_a_script_error_puts_the_instance_in_error_and_retry_fixes_it(runtime, sessions, deployed):
+    with sessions() as session, session.begin():
+        result = runtime.start(session, "loop", {"limits": LIMITS}, business_key="broken")
+    assert result.status == "error"
+    assert "rounds" in result.error
+    with sessions() as session:
+        row = session.get(ProcessInstance, result.instance_id)
+        assert (row.status, row.error_element) == ("error", "count")
+    with sessions() as session, session.begin():
+        retried = runtime.retry(session, result.instance_id, {"rounds": 10}, actor="admin")
+    assert retried.status == "running"
+    with sessions() as session:
+        assert runtime.data(session, result.instance_id)["rounds"] == 11
+        kinds = [e.kind for e in runtime.events(session, result.instance_id)]
+    assert kinds[:3] == ["started", "error", "retried"]
