@@ -1,0 +1,53 @@
+"""Application factory: configuration from the environment, the back-end System, blueprints."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask, jsonify
+
+from workflows.system import System, build_system, default_database_url
+
+
+def load_config(app: Flask, test_config: dict | None) -> None:
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(
+        DATABASE_URL=default_database_url(instance),
+        SECRET_KEY=os.environ.get("GRIDLINK_SECRET_KEY") or _instance_secret(instance),
+        TIMER_INTERVAL=float(os.environ.get("GRIDLINK_TIMER_INTERVAL", "10")),
+        UPLOAD_DIR=os.environ.get("GRIDLINK_UPLOAD_DIR") or str(instance / "uploads"),
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    if test_config:
+        app.config.update(test_config)
+
+
+def _instance_secret(instance: Path) -> str:
+    """A per-installation secret kept in the instance folder when GRIDLINK_SECRET_KEY is not set."""
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_path=os.environ.get("GRIDLINK_INSTANCE_DIR") or None,
+                instance_relative_config=True)
+    load_config(app, test_config)
+    app.extensions["gridlink"] = build_system(app.config["DATABASE_URL"], app.config["UPLOAD_DIR"])
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify(status="ok")
+
+    return app
+
+
+def system_of(app: Flask) -> System:
+    return app.extensions["gridlink"]

@@ -1,0 +1,19 @@
+"""Alembic environment: runs against the connection handed in by workflows.schema."""
+
+from __future__ import annotations
+
+from alembic import context
+
+import engine.models  # noqa: F401  (registers the engine tables)
+import workflows.models  # noqa: F401  (registers the domain tables)
+from engine.db import Base
+
+config = context.config
+connection = config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations through workflows.schema.upgrade(), which passes a connection")
+
+context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True,
+                  compare_type=True)
+with context.begin_transaction():
+    context.run_migrations()
