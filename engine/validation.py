@@ -176,7 +176,8 @@ def check_dmn(name: str, root: etree._Element) -> list[Problem]:
             if tag == "inputEntry" and source.strip() in ("", "-"):
                 continue
             if source.strip():
-                problems += _lint(name, _owner_id(el), el, source, "eval", f"DMN {tag}")
+                mode = "dmn_entry" if tag == "inputEntry" else "eval"
+                problems += _lint(name, _owner_id(el), el, source, mode, f"DMN {tag}")
     return problems
 
 
