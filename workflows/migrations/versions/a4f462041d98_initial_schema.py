@@ -92,7 +92,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("department_id", sa.Integer(), nullable=True),
         sa.Column("time_limit", sa.String(length=32), nullable=True),
-        sa.Column("active", sa.Boolean(), server_default=sa.text("1"), nullable=False),
+        sa.Column("active", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.CheckConstraint("kind IN ('component', 'event')", name=op.f("ck_categories_kind")),
         sa.ForeignKeyConstraint(
             ["department_id"], ["departments.id"], name=op.f("fk_categories_department_id_departments")
@@ -173,7 +173,7 @@ def upgrade() -> None:
         sa.Column("role", sa.String(length=20), nullable=False),
         sa.Column("org_unit_id", sa.Integer(), nullable=True),
         sa.Column("department_id", sa.Integer(), nullable=True),
-        sa.Column("active", sa.Boolean(), server_default=sa.text("1"), nullable=False),
+        sa.Column("active", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.Column("locale", sa.String(length=10), server_default="zh", nullable=False),
         sa.Column("created_at", engine.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
@@ -236,7 +236,7 @@ def upgrade() -> None:
         sa.Column("resolved_at", engine.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("closed_at", engine.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("closed_level", sa.String(length=20), nullable=True),
-        sa.Column("self_closed", sa.Boolean(), server_default=sa.text("0"), nullable=False),
+        sa.Column("self_closed", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("reworked_count", sa.Integer(), server_default="0", nullable=False),
         sa.Column("rating", sa.Integer(), nullable=True),
         sa.Column("rating_comment", sa.Text(), nullable=True),
@@ -398,8 +398,8 @@ def upgrade() -> None:
         sa.Column("result", sa.Text(), nullable=True),
         sa.Column("result_due", engine.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("result_at", engine.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("accept_overdue", sa.Boolean(), server_default=sa.text("0"), nullable=False),
-        sa.Column("result_overdue", sa.Boolean(), server_default=sa.text("0"), nullable=False),
+        sa.Column("accept_overdue", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("result_overdue", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.CheckConstraint(
             "level IN ('grid', 'community', 'workstation', 'subcentre', 'district')", name=op.f("ck_dispatches_level")
         ),
@@ -535,7 +535,7 @@ def upgrade() -> None:
         sa.Column("org_unit_id", sa.Integer(), nullable=True),
         sa.Column("department_id", sa.Integer(), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
-        sa.Column("public", sa.Boolean(), server_default=sa.text("0"), nullable=False),
+        sa.Column("public", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
         sa.CheckConstraint(
             "level IN ('grid', 'community', 'workstation', 'subcentre', 'district')",
@@ -566,7 +566,7 @@ def upgrade() -> None:
         sa.Column("due_at", engine.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("result", sa.Text(), nullable=True),
         sa.Column("done_at", engine.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("overdue", sa.Boolean(), server_default=sa.text("0"), nullable=False),
+        sa.Column("overdue", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.CheckConstraint("phase IN ('survey', 'preliminary', 'concentrated')", name=op.f("ck_meeting_actions_phase")),
         sa.CheckConstraint(
             "department_id IS NOT NULL OR org_unit_id IS NOT NULL OR party IS NOT NULL",
@@ -595,7 +595,7 @@ def upgrade() -> None:
         sa.Column("deadline", engine.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("reported_at", engine.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("delegate", sa.String(length=100), nullable=True),
-        sa.Column("late", sa.Boolean(), server_default=sa.text("0"), nullable=False),
+        sa.Column("late", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.ForeignKeyConstraint(
             ["department_id"], ["departments.id"], name=op.f("fk_meeting_summons_department_id_departments")
         ),
