@@ -1,0 +1,78 @@
+"""Photos attached to a case: checked (size, real image) and stored under the upload folder."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflows.common import find_user, get_case, now
+from workflows.errors import InvalidInput
+from workflows.models import ATTACHMENT_PURPOSES, Attachment, Case, User
+
+MAX_PHOTO_BYTES = 8 * 1024 * 1024
+SIGNATURES = {b"\xff\xd8\xff": ("image/jpeg", ".jpg"), b"\x89PNG\r\n\x1a\n": ("image/png", ".png"),
+              b"GIF87a": ("image/gif", ".gif"), b"GIF89a": ("image/gif", ".gif")}
+
+
+def image_type(content: bytes) -> tuple[str, str] | None:
+    """(content type, extension) from the file's first bytes, or None when it is not an image we take."""
+    for magic, kind in SIGNATURES.items():
+        if content.startswith(magic):
+            return kind
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return "image/webp", ".webp"
+    return None
+
+
+def check_photo(filename: str, content: bytes) -> tuple[str, str]:
+    if not isinstance(content, bytes | bytearray) or not content:
+        raise InvalidInput(f"photo {filename!r} is empty; choose a JPEG, PNG, GIF or WebP image", field="photos")
+    if len(content) > MAX_PHOTO_BYTES:
+        raise InvalidInput(f"photo {filename!r} is {len(content) / 1048576:.1f} MB; the limit is "
+                           f"{MAX_PHOTO_BYTES // 1048576} MB: send a smaller photo", field="photos",
+                           code="too_large")
+    kind = image_type(bytes(content[:16]))
+    if kind is None:
+        raise InvalidInput(f"file {filename!r} is not an image; send a JPEG, PNG, GIF or WebP photo",
+                           field="photos")
+    return kind
+
+
+def store_photo(session: Session, upload_dir: Path, case: Case, filename: str, content: bytes,
+                purpose: str = "report", uploader: User | None = None) -> Attachment:
+    """Check and store one photo; the file is written only after every check passed."""
+    if purpose not in ATTACHMENT_PURPOSES:
+        raise InvalidInput(f"unknown purpose {purpose!r}; use one of: {', '.join(ATTACHMENT_PURPOSES)}",
+                           field="purpose")
+    content_type, extension = check_photo(filename, content)
+    stored = f"{case.number}-{secrets.token_hex(8)}{extension}"
+    row = Attachment(case=case, filename=Path(filename or "photo").name[:255], stored_name=stored,
+                     content_type=content_type, size=len(content), purpose=purpose,
+                     uploaded_by_id=uploader.id if uploader else None, created_at=now())
+    session.add(row)
+    session.flush()
+    (Path(upload_dir) / stored).write_bytes(bytes(content))
+    return row
+
+
+def attach_photo(system, case_number: str, filename: str, content: bytes, purpose: str = "result",
+                 actor=None) -> str:
+    """Attach a photo to a case; returns its reference for a form's ``photos`` list."""
+    with system.sessions() as session, session.begin():
+        case = get_case(session, case_number)
+        return store_photo(session, system.upload_dir, case, filename, content, purpose,
+                           find_user(session, actor)).stored_name
+
+
+def check_photo_refs(session: Session, case: Case, refs) -> None:
+    """Every reference in a form's ``photos`` must be a photo of this case."""
+    if not refs:
+        return
+    known = set(session.scalars(select(Attachment.stored_name).where(Attachment.case_id == case.id)))
+    for ref in refs:
+        if ref not in known:
+            raise InvalidInput(f"photo {ref!r} is not attached to case {case.number}; upload it first",
+                               field="photos")

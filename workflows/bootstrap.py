@@ -1,0 +1,87 @@
+"""Setting up an installation: deploy the shipped diagrams, load reference data, load the demo.
+
+Everything here is idempotent: run it again and nothing changes (identical diagrams are a no-op
+deploy; reference rows are upserted by code; demo users and cases are created once).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.definitions import VersionInfo, deploy
+from workflows import demo_data
+from workflows.models import Category, Department, EvaluationWeight, OrgUnit, SlaPolicy
+
+SHIPPED_SUFFIXES = (".bpmn", ".dmn", ".json")
+
+
+def deploy_shipped(system, bpmn_dir: Path, deployed_by: str = "init") -> list[VersionInfo]:
+    """Deploy every .bpmn/.dmn/.json file of ``bpmn_dir`` in one bundle (unchanged content: no new version)."""
+    files = {p.name: p.read_text(encoding="utf-8") for p in sorted(Path(bpmn_dir).iterdir())
+             if p.suffix in SHIPPED_SUFFIXES}
+    with system.sessions() as session, session.begin():
+        return deploy(session, files, deployed_by)
+
+
+def load_reference_data(system) -> None:
+    """Org units, departments, categories, default SLA policies and evaluation weights, by code."""
+    with system.sessions() as session, session.begin():
+        _load_units(session)
+        _load_departments(session)
+        _load_categories(session)
+        _load_sla(session)
+        _load_weights(session)
+
+
+def _by_code(session: Session, model, code: str):
+    return session.scalar(select(model).where(model.code == code))
+
+
+def _load_units(session: Session) -> None:
+    for item in demo_data.org_units():
+        unit = _by_code(session, OrgUnit, item["code"]) or OrgUnit(code=item["code"])
+        parent = _by_code(session, OrgUnit, item["parent"]) if item["parent"] else None
+        unit.name, unit.level, unit.parent = item["name"], item["level"], parent
+        unit.polygon, unit.lat, unit.lon = item["polygon"], item["lat"], item["lon"]
+        session.add(unit)
+        session.flush()
+
+
+def _load_departments(session: Session) -> None:
+    for item in demo_data.departments():
+        department = _by_code(session, Department, item["code"]) or Department(code=item["code"])
+        department.name = item["name"]
+        department.units = [u for u in (_by_code(session, OrgUnit, c) for c in item["units"]) if u]
+        session.add(department)
+    session.flush()
+
+
+def _load_categories(session: Session) -> None:
+    for item in demo_data.categories():
+        category = _by_code(session, Category, item["code"]) or Category(code=item["code"])
+        category.name, category.name_en, category.kind = item["name"], item["name_en"], item["kind"]
+        category.parent = _by_code(session, Category, item["parent"]) if item["parent"] else None
+        category.department = _by_code(session, Department, item["department"]) if item["department"] else None
+        category.time_limit = item["time_limit"]
+        session.add(category)
+        session.flush()
+
+
+def _load_sla(session: Session) -> None:
+    """Default policies are only created, never overwritten: an admin may have changed them."""
+    for item in demo_data.sla_defaults():
+        exists = session.scalar(select(SlaPolicy).where(SlaPolicy.stage == item["stage"],
+                                                        SlaPolicy.category_id.is_(None)))
+        if exists is None:
+            session.add(SlaPolicy(stage=item["stage"], limit=item["limit"], reminder_share=item["reminder_share"]))
+    session.flush()
+
+
+def _load_weights(session: Session) -> None:
+    for item in demo_data.evaluation_weights():
+        if session.scalar(select(EvaluationWeight).where(EvaluationWeight.key == item["key"])) is None:
+            session.add(EvaluationWeight(key=item["key"], weight=item["weight"]))
+    session.flush()

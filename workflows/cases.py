@@ -1,0 +1,282 @@
+"""Use cases around a case as a whole: report it, find duplicates, rate it, read it.
+
+Each verb is one transaction over the case rows, the engine state, the task projection and the
+timeline. Task decisions (register, handle, verify, department work, meetings) live in
+``workflows.tasks``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from engine.models import HumanTask
+from workflows import geo
+from workflows.attachments import store_photo
+from workflows.common import (
+    check_step,
+    engine_errors,
+    find_user,
+    get_case,
+    get_category,
+    get_unit,
+    local_today,
+    now,
+    require_text,
+)
+from workflows.errors import Forbidden, InvalidInput
+from workflows.models import CASE_SOURCES, CASE_STATUSES, Case, OrgUnit, User, next_case_number
+from workflows.records import add_entry
+from workflows.sla import sla_data
+
+PROCESS_ID = "case_handling"
+OPEN_STATUSES = ("reported", "open", "resolved")
+DUPLICATE_RADIUS_M = 100
+DUPLICATE_DAYS = 7
+
+
+# --- reporting --------------------------------------------------------------------------------
+
+def report_case(system, *, title: str, description: str = "", category: str, source: str, grid: str | None = None,
+                lat: float | None = None, lon: float | None = None, address: str | None = None,
+                reporter: dict | None = None, self_closed: dict | None = None, actor=None,
+                photos: list[tuple[str, bytes]] | None = None) -> dict:
+    """Report a new case and start its process. Returns number, status, level, org_unit, due_at."""
+    with system.sessions() as session, session.begin():
+        user = find_user(session, actor)
+        case = _new_case(session, user, title=title, description=description, category=category, source=source,
+                         grid=grid, lat=lat, lon=lon, address=address, reporter=reporter)
+        entry, level = _entry(session, user, case, source, self_closed)
+        case.level, case.self_closed = level, entry == "verify"
+        session.add(case)
+        session.flush()
+        for filename, content in photos or []:
+            store_photo(session, system.upload_dir, case, filename, content,
+                        "self_close" if self_closed else "report", user)
+        add_entry(session, case, "reported", actor=user, level=level, unit=case.org_unit,
+                  note=f"来源：{source}", data={"source": source})
+        if entry == "verify":
+            add_entry(session, case, "resolved", actor=user, level="grid", unit=case.grid,
+                      note=self_closed["result"], data={"self_closed": True})
+        _start(system, session, case, entry, level, user)
+        return _summary(session, case)
+
+
+def _new_case(session: Session, user: User | None, *, title, description, category, source, grid, lat, lon,
+              address, reporter) -> Case:
+    title = require_text(title, "title", "a short title of the problem")
+    if source not in CASE_SOURCES:
+        raise InvalidInput(f"unknown source {source!r}; use one of: {', '.join(CASE_SOURCES)}", field="source")
+    reporter = _reporter(reporter)
+    grid_unit = _locate(session, grid, lat, lon, address)
+    unit = grid_unit or _district(session)
+    return Case(number=next_case_number(session, local_today()), title=title[:200],
+                description=description or "", category=get_category(session, category), source=source,
+                grid=grid_unit, lat=lat, lon=lon, address=address, reporter_name=reporter.get("name"),
+                reporter_phone=reporter.get("phone"), status="reported", org_unit=unit,
+                created_by_id=user.id if user else None, created_at=now())
+
+
+def _reporter(reporter) -> dict:
+    if reporter is None:
+        return {}
+    if not isinstance(reporter, dict) or set(reporter) - {"name", "phone"}:
+        raise InvalidInput("reporter must be an object with optional name and phone", field="reporter")
+    return reporter
+
+
+def _locate(session: Session, grid, lat, lon, address) -> OrgUnit | None:
+    """The grid a report belongs to: the given code, or the grid whose polygon holds the point."""
+    if grid is not None:
+        unit = get_unit(session, grid, field="grid")
+        if unit.level != "grid":
+            raise InvalidInput(f"org unit {grid!r} is a {unit.level}, not a grid; give a grid code", field="grid")
+        return unit
+    if lat is not None or lon is not None:
+        return _grid_at(session, lat, lon)
+    if not address or not str(address).strip():
+        raise InvalidInput("where is it? give a grid code, lat and lon, or an address", field="grid")
+    return None
+
+
+def _grid_at(session: Session, lat, lon) -> OrgUnit:
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lat, lon))
+    if not numbers or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise InvalidInput(f"lat/lon ({lat!r}, {lon!r}) is not a point; give both in degrees", field="lat")
+    grids = session.scalars(select(OrgUnit).where(OrgUnit.level == "grid").order_by(OrgUnit.code))
+    found = geo.find_grid(grids, lat, lon)
+    if found is None:
+        raise InvalidInput(f"the point lat={lat}, lon={lon} lies outside every grid; check the position "
+                           "or give an address", field="lat")
+    return found
+
+
+def _district(session: Session) -> OrgUnit:
+    unit = session.scalar(select(OrgUnit).where(OrgUnit.level == "district").order_by(OrgUnit.id).limit(1))
+    if unit is None:
+        raise InvalidInput("there is no district centre in the org tree; run `gridlink init`")
+    return unit
+
+
+def _entry(session: Session, user: User | None, case: Case, source: str, self_closed) -> tuple[str, str]:
+    """Where the process starts: (entry, level)."""
+    if self_closed is not None:
+        if not isinstance(self_closed, dict):
+            raise InvalidInput("self_closed must be an object with the result", field="self_closed")
+        require_text(self_closed.get("result"), "self_closed.result", "what was done on the spot")
+        if user is None or user.role != "grid_worker" or case.grid is None or user.org_unit_id != case.grid.id:
+            raise Forbidden("only a grid worker of the case's grid may self-close a report on the spot")
+        return "verify", "grid"
+    if user is not None and user.role == "coordinator" and user.org_unit.level == "district":
+        return "register", "district"
+    if case.grid is None:
+        return "register", "district"
+    if user is not None and user.role == "grid_worker" and source == "patrol" and user.org_unit_id == case.grid.id:
+        return "handle", "grid"
+    return "register", "grid"
+
+
+def _start(system, session: Session, case: Case, entry: str, level: str, user: User | None) -> None:
+    data = {"case_number": case.number, "category": case.category.code, "entry": entry, "level": level,
+            "sla": sla_data(session, case.category)}
+    with engine_errors():
+        result = system.runtime.start(session, PROCESS_ID, data, business_key=case.number,
+                                      actor=user.username if user else None)
+    check_step(result)
+    case.instance_id = result.instance_id
+    session.flush()
+
+
+def _summary(session: Session, case: Case) -> dict:
+    return {"number": case.number, "status": case.status, "level": case.level, "org_unit": case.org_unit.code,
+            "due_at": case.due_at, "duplicates": [c.number for c in possible_duplicates(session, case)]}
+
+
+def possible_duplicates(session: Session, case: Case) -> list[Case]:
+    """Open cases of the same category from the last 7 days, in the same grid or within 100 m."""
+    since = (case.created_at or now()) - timedelta(days=DUPLICATE_DAYS)
+    query = (select(Case).where(Case.category_id == case.category_id, Case.id != case.id,
+                                Case.status.in_(OPEN_STATUSES), Case.created_at >= since)
+             .order_by(Case.created_at.desc()))
+    found = []
+    for other in session.scalars(query):
+        same_grid = case.grid_id is not None and other.grid_id == case.grid_id
+        near = None not in (case.lat, case.lon, other.lat, other.lon) and \
+            geo.haversine_m(case.lat, case.lon, other.lat, other.lon) <= DUPLICATE_RADIUS_M
+        if same_grid or near:
+            found.append(other)
+    return found
+
+
+# --- rating -----------------------------------------------------------------------------------
+
+def rate_case(system, number: str, rating: int, comment: str | None = None) -> dict:
+    """The reporter's satisfaction (1..5), once the case is closed."""
+    if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
+        raise InvalidInput(f"rating {rating!r} is not allowed; give a whole number from 1 to 5", field="rating")
+    with system.sessions() as session, session.begin():
+        case = get_case(session, number)
+        if case.status != "closed":
+            raise InvalidInput(f"case {number} is {case.status}; it can be rated once it is closed", field="rating",
+                               code="conflict")
+        case.rating, case.rating_comment = rating, comment
+        add_entry(session, case, "rated", level=case.closed_level, note=comment, data={"rating": rating})
+        return {"number": case.number, "rating": rating}
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+def mask_phone(phone: str | None) -> str | None:
+    """138****1234: the first three and last four digits."""
+    if not phone:
+        return phone
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
+
+
+def timeline_item(entry, public: bool = False) -> dict:
+    item = {"at": entry.at, "kind": entry.kind, "level": entry.level, "note": entry.note}
+    if not public:
+        item.update(actor=entry.actor_name, org_unit=entry.org_unit.code if entry.org_unit else None,
+                    department=entry.department.code if entry.department else None, data=entry.data)
+    return item
+
+
+def task_item(task: HumanTask) -> dict:
+    context = task.context or {}
+    overdue = task.overdue_at is not None or (task.due_at is not None and task.due_at <= now())
+    return {"id": task.id, "name": task.name, "title": context.get("title"), "task_kind": context.get("task_kind"),
+            "case_number": task.business_key, "level": context.get("level"), "org_unit": task.org_unit,
+            "department": task.department, "claimed_by": task.claimed_by, "due_at": task.due_at,
+            "overdue": overdue, "created_at": task.created_at, "action": context.get("action")}
+
+
+def case_item(case: Case) -> dict:
+    return {"number": case.number, "title": case.title, "description": case.description,
+            "category": case.category.code, "source": case.source, "status": case.status, "level": case.level,
+            "org_unit": case.org_unit.code, "grid": case.grid.code if case.grid else None, "lat": case.lat,
+            "lon": case.lon, "address": case.address, "due_at": case.due_at, "created_at": case.created_at,
+            "closed_at": case.closed_at, "closed_level": case.closed_level, "rating": case.rating,
+            "self_closed": case.self_closed, "reworked_count": case.reworked_count,
+            "merged_into": case.merged_into.number if case.merged_into else None}
+
+
+def open_tasks(session: Session, case: Case) -> list[HumanTask]:
+    return list(session.scalars(select(HumanTask).where(HumanTask.business_key == case.number)
+                                .order_by(HumanTask.created_at, HumanTask.id)))
+
+
+def case_view(session: Session, user: User | None, number: str) -> dict:
+    """One case for a staff member: details, timeline, open tasks; the reporter masked for departments."""
+    case = get_case(session, number)
+    view = case_item(case)
+    department_view = user is not None and user.role == "department"
+    view["reporter"] = {"name": case.reporter_name if not department_view else _mask_name(case.reporter_name),
+                        "phone": mask_phone(case.reporter_phone) if department_view else case.reporter_phone}
+    view["timeline"] = [timeline_item(e) for e in case.timeline]
+    view["open_tasks"] = [task_item(t) for t in open_tasks(session, case)]
+    view["attachments"] = [{"id": a.id, "ref": a.stored_name, "filename": a.filename, "purpose": a.purpose,
+                            "content_type": a.content_type} for a in case.attachments]
+    view["dispatches"] = [{"department": d.department.code, "level": d.level, "accepted_at": d.accepted_at,
+                           "returned_at": d.returned_at, "return_reason": d.return_reason, "result": d.result,
+                           "accept_overdue": d.accept_overdue, "result_overdue": d.result_overdue}
+                          for d in case.dispatches]
+    view["meetings"] = [m.id for m in case.meetings]
+    view["duplicates"] = [c.number for c in possible_duplicates(session, case)]
+    return view
+
+
+def _mask_name(name: str | None) -> str | None:
+    return name[0] + "*" * (len(name) - 1) if name else name
+
+
+def public_case_view(system, number: str) -> dict:
+    """What a resident sees on /track: status and the public timeline, no staff names, no reporter."""
+    with system.sessions() as session:
+        case = get_case(session, number)
+        return {"number": case.number, "title": case.title, "category": case.category.code,
+                "status": case.status, "level": case.level, "created_at": case.created_at,
+                "closed_at": case.closed_at, "rating": case.rating,
+                "timeline": [timeline_item(e, public=True) for e in case.timeline if e.public]}
+
+
+def list_cases(session: Session, filters: dict | None = None, page: int = 1, per_page: int = 20) -> dict:
+    """Cases newest first, filtered by status, level, org_unit (the unit and below it), overdue."""
+    filters = filters or {}
+    query = select(Case)
+    if filters.get("status"):
+        if filters["status"] not in CASE_STATUSES:
+            raise InvalidInput(f"unknown status {filters['status']!r}; use one of: {', '.join(CASE_STATUSES)}",
+                               field="status")
+        query = query.where(Case.status == filters["status"])
+    if filters.get("level"):
+        query = query.where(Case.level == filters["level"])
+    if filters.get("org_unit"):
+        query = query.where(Case.org_unit_id == get_unit(session, filters["org_unit"]).id)
+    if filters.get("overdue"):
+        query = query.where(or_(Case.due_at <= now()), Case.status.in_(OPEN_STATUSES))
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.scalars(query.order_by(Case.created_at.desc(), Case.id.desc())
+                           .offset((max(page, 1) - 1) * per_page).limit(per_page))
+    return {"items": [case_item(c) for c in rows], "page": page, "per_page": per_page, "total": total}

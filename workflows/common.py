@@ -1,0 +1,176 @@
+"""Shared helpers of the use cases: lookups that name the value at fault, engine-error mapping, time.
+
+Every lookup raises a domain error (NotFound or InvalidInput) whose message names the code that
+was not found and says what would be accepted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import errors as eerr
+from engine.db import utcnow
+from workflows.errors import Conflict, DomainError, InvalidInput, NotFound
+from workflows.models import LEVELS, Case, Category, Department, OrgUnit, User
+
+LOCAL_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
+"""Case numbers and fund years follow the local calendar (China Standard Time, no DST)."""
+
+_DURATION = re.compile(
+    r"^P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
+)
+_SECONDS = {"years": 365 * 86400, "months": 30 * 86400, "weeks": 7 * 86400, "days": 86400, "hours": 3600,
+            "minutes": 60, "seconds": 1}
+
+
+def now() -> datetime:
+    return utcnow()
+
+
+def local_today() -> date:
+    return now().astimezone(LOCAL_TZ).date()
+
+
+# --- durations ------------------------------------------------------------------------------
+
+def duration_seconds(value: str, field: str = "duration") -> float:
+    """Seconds in an ISO-8601 duration (years and months counted as 365 and 30 days)."""
+    match = _DURATION.match(value or "") if isinstance(value, str) else None
+    if not match or value in ("P", "PT") or value.endswith("T"):
+        raise InvalidInput(f"{field} {value!r} is not an ISO-8601 duration; write e.g. PT24H, P5D or PT30M",
+                           field=field)
+    return sum(float(amount) * _SECONDS[name] for name, amount in match.groupdict().items() if amount)
+
+
+def format_duration(seconds: float) -> str:
+    """An ISO-8601 duration in hours, minutes and seconds: 64800 -> ``PT18H``."""
+    seconds = max(1, round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{hours}H" if hours else "", f"{minutes}M" if minutes else "", f"{secs}S" if secs else ""]
+    return "PT" + "".join(parts)
+
+
+def parse_time(value, field: str) -> datetime:
+    """A tz-aware datetime from an ISO-8601 string (or a datetime); InvalidInput otherwise."""
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        try:
+            parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidInput(f"{field} {value!r} is not an ISO-8601 date-time; write e.g. "
+                               "2026-11-21T09:00:00+08:00", field=field) from None
+    if parsed.tzinfo is None:
+        raise InvalidInput(f"{field} {value!r} has no time zone; add one, e.g. +08:00", field=field)
+    return parsed.astimezone(UTC)
+
+
+# --- lookups --------------------------------------------------------------------------------
+
+def get_unit(session: Session, code: str, field: str = "org_unit") -> OrgUnit:
+    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == code)) if isinstance(code, str) else None
+    if unit is None:
+        raise InvalidInput(f"unknown org unit {code!r}; use the code of a grid, community, workstation, "
+                           "sub-centre or district centre (see /api/v1/org-units)", field=field)
+    return unit
+
+
+def get_department(session: Session, code: str, field: str = "department") -> Department:
+    department = session.scalar(select(Department).where(Department.code == code)) \
+        if isinstance(code, str) else None
+    if department is None:
+        known = ", ".join(session.scalars(select(Department.code).order_by(Department.code)))
+        raise InvalidInput(f"unknown department {code!r}; use one of: {known}", field=field)
+    return department
+
+
+def get_category(session: Session, code: str, field: str = "category") -> Category:
+    category = session.scalar(select(Category).where(Category.code == code, Category.active)) \
+        if isinstance(code, str) else None
+    if category is None or category.parent_id is None:
+        known = ", ".join(session.scalars(select(Category.code).where(Category.parent_id.is_not(None),
+                                                                       Category.active)
+                                          .order_by(Category.code)))
+        raise InvalidInput(f"unknown category {code!r}; use one of: {known}", field=field)
+    return category
+
+
+def get_case(session: Session, number: str) -> Case:
+    case = session.scalar(select(Case).where(Case.number == number)) if isinstance(number, str) else None
+    if case is None:
+        raise NotFound(f"case {number!r} does not exist; check the number (e.g. GL20261121-0001)",
+                       field="number")
+    return case
+
+
+def get_user(session: Session, actor) -> User:
+    """The acting user, given a username, a user id or a User (re-read in this session)."""
+    if isinstance(actor, User):
+        user = session.get(User, actor.id)
+    elif isinstance(actor, int):
+        user = session.get(User, actor)
+    else:
+        user = session.scalar(select(User).where(User.username == actor))
+    if user is None or not user.active:
+        raise NotFound(f"user {getattr(actor, 'username', actor)!r} does not exist or is disabled",
+                       field="user")
+    return user
+
+
+def find_user(session: Session, actor) -> User | None:
+    return None if actor is None else get_user(session, actor)
+
+
+def check_level(level: str, field: str = "level") -> str:
+    if level not in LEVELS:
+        raise InvalidInput(f"unknown level {level!r}; use one of: {', '.join(LEVELS)}", field=field)
+    return level
+
+
+def is_within(unit: OrgUnit, ancestor: OrgUnit) -> bool:
+    """True when ``unit`` is ``ancestor`` or lies below it."""
+    current, seen = unit, set()
+    while current is not None and current.id not in seen:
+        if current.id == ancestor.id:
+            return True
+        seen.add(current.id)
+        current = current.parent
+    return False
+
+
+def require_text(value, field: str, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"{field} is missing: give {what}", field=field)
+    return value.strip()
+
+
+# --- engine errors --------------------------------------------------------------------------
+
+@contextmanager
+def engine_errors() -> Iterator[None]:
+    """Translate the engine's errors into the domain's family (same message, details per field)."""
+    try:
+        yield
+    except eerr.InvalidTaskData as exc:
+        raise InvalidInput(exc.message, details=exc.details) from exc
+    except eerr.NotFound as exc:
+        raise NotFound(exc.message) from exc
+    except (eerr.Conflict, eerr.NothingWaiting) as exc:
+        raise Conflict(exc.message) from exc
+    except eerr.EngineError as exc:
+        raise DomainError(exc.message, code=exc.code, details=exc.details) from exc
+
+
+def check_step(result) -> None:
+    """A step whose script failed is refused: the transaction rolls back and nothing changes."""
+    if result.error:
+        raise DomainError(f"the process could not continue: {result.error}; nothing was changed, "
+                          "ask an admin to check the deployed definition", code="process_error")

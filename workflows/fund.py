@@ -1,0 +1,79 @@
+"""The livelihood small-matters fund (民生小事专项经费) a workstation holds for small fixes.
+
+Coordinators of the case's workstation, or of a community under it, may spend from it for that
+case; the balance never goes below zero.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflows.common import get_case, get_unit, get_user, local_today, now, require_text
+from workflows.errors import Conflict, Forbidden, InvalidInput, NotFound
+from workflows.models import Case, FundBudget, FundSpend, OrgUnit, User, budget_spent_cents
+from workflows.records import add_entry, unit_for_level
+
+
+def budget_of(session: Session, workstation: OrgUnit, year: int | None = None) -> FundBudget:
+    year = year or local_today().year
+    budget = session.scalar(select(FundBudget).where(FundBudget.org_unit_id == workstation.id,
+                                                     FundBudget.year == year))
+    if budget is None:
+        raise NotFound(f"workstation {workstation.code} has no small-matters fund for {year}; an admin must set one")
+    return budget
+
+
+def balance_cents(session: Session, budget: FundBudget) -> int:
+    return budget.amount_cents - budget_spent_cents(session, budget)
+
+
+def _check_spender(user: User, workstation: OrgUnit) -> None:
+    if user.role == "admin":
+        return
+    unit = user.org_unit
+    allowed = user.role == "coordinator" and unit is not None and (
+        unit.id == workstation.id or (unit.level == "community" and unit.parent_id == workstation.id))
+    if not allowed:
+        raise Forbidden(f"{user.username} may not spend the fund of {workstation.code}: only coordinators of that "
+                        "workstation or of its communities may")
+
+
+def spend_fund(system, actor, case_number: str, amount_cents: int, purpose: str) -> dict:
+    """Pay ``amount_cents`` from the case's workstation fund; returns the new balance."""
+    if not isinstance(amount_cents, int) or isinstance(amount_cents, bool) or amount_cents <= 0:
+        raise InvalidInput(f"amount {amount_cents!r} is not allowed; give a positive whole number of cents",
+                           field="amount_cents")
+    with system.sessions() as session, session.begin():
+        user = get_user(session, actor)
+        case = get_case(session, case_number)
+        purpose = require_text(purpose, "purpose", "what the money pays for")
+        workstation = workstation_of(session, case)
+        _check_spender(user, workstation)
+        budget = budget_of(session, workstation)
+        balance = balance_cents(session, budget)
+        if amount_cents > balance:
+            raise Conflict(f"the fund of {workstation.code} has a balance of {balance} cents; "
+                           f"{amount_cents} cents cannot be spent", field="amount_cents")
+        session.add(FundSpend(budget=budget, case=case, amount_cents=amount_cents, purpose=purpose,
+                              spent_by_id=user.id, spent_at=now()))
+        add_entry(session, case, "fund_spent", actor=user, level="workstation", unit=workstation, note=purpose,
+                  data={"amount_cents": amount_cents})
+        session.flush()
+        return {"case_number": case.number, "workstation": workstation.code, "amount_cents": amount_cents,
+                "balance_cents": balance - amount_cents}
+
+
+def workstation_of(session: Session, case: Case) -> OrgUnit:
+    unit = unit_for_level(session, case, "workstation")
+    if unit.level != "workstation":
+        raise Conflict(f"case {case.number} is not under a workstation yet; assign it down first")
+    return unit
+
+
+def fund_balance(system, workstation_code: str, year: int | None = None) -> dict:
+    with system.sessions() as session:
+        workstation = get_unit(session, workstation_code)
+        budget = budget_of(session, workstation, year)
+        return {"workstation": workstation.code, "year": budget.year, "amount_cents": budget.amount_cents,
+                "balance_cents": balance_cents(session, budget)}

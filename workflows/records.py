@@ -1,0 +1,86 @@
+"""Writing a case's trail: timeline entries, notifications, overdue records; where a case stands."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflows.common import is_within, now
+from workflows.models import (
+    Case,
+    Department,
+    Notification,
+    OrgUnit,
+    OverdueRecord,
+    TimelineEntry,
+    User,
+    unit_at_level,
+)
+
+PUBLIC_KINDS = {"reported", "registered", "rejected", "merged", "escalated", "assigned_down", "dispatched",
+                "whistle", "resolved", "closed", "rated"}
+"""Kinds shown on the public /track page (without staff names)."""
+
+
+def add_entry(session: Session, case: Case, kind: str, *, actor: User | None = None, level: str | None = None,
+              unit: OrgUnit | None = None, department: Department | None = None, note: str | None = None,
+              data: dict | None = None) -> TimelineEntry:
+    entry = TimelineEntry(case=case, kind=kind, at=now(), actor_id=actor.id if actor else None,
+                          actor_name=actor.display_name if actor else None, level=level,
+                          org_unit_id=unit.id if unit else None,
+                          department_id=department.id if department else None, note=note,
+                          public=kind in PUBLIC_KINDS, data=data or {})
+    session.add(entry)
+    return entry
+
+
+def users_of(session: Session, org_unit: str | None = None, department: str | None = None) -> list[User]:
+    """The active users who work for an org unit (coordinators, grid workers) or a department."""
+    users: list[User] = []
+    if org_unit:
+        users += session.scalars(select(User).join(OrgUnit, User.org_unit_id == OrgUnit.id)
+                                 .where(OrgUnit.code == org_unit, User.active,
+                                        User.role.in_(("coordinator", "grid_worker")))
+                                 .order_by(User.id))
+    if department:
+        users += session.scalars(select(User).join(Department, User.department_id == Department.id)
+                                 .where(Department.code == department, User.active, User.role == "department")
+                                 .order_by(User.id))
+    return users
+
+
+def notify(session: Session, users: list[User], kind: str, case: Case | None, message: str) -> None:
+    link = f"/cases/{case.number}" if case else None
+    for user in {u.id: u for u in users}.values():
+        session.add(Notification(user_id=user.id, kind=kind, case_id=case.id if case else None,
+                                 message=message, link=link, created_at=now()))
+
+
+def record_overdue(session: Session, case: Case, stage: str, *, level: str | None = None,
+                   unit: OrgUnit | None = None, department: Department | None = None, due_at=None) -> None:
+    session.add(OverdueRecord(case_id=case.id, stage=stage, level=level, org_unit_id=unit.id if unit else None,
+                              department_id=department.id if department else None, due_at=due_at,
+                              recorded_at=now()))
+
+
+def case_by_number(session: Session, number: str | None) -> Case | None:
+    if not number:
+        return None
+    return session.scalar(select(Case).where(Case.number == number))
+
+
+def anchor_unit(session: Session, case: Case) -> OrgUnit:
+    """The unit a case's levels are counted from: its grid, or the unit it was assigned down to."""
+    assigned_id = session.scalar(select(TimelineEntry.org_unit_id)
+                                 .where(TimelineEntry.case_id == case.id, TimelineEntry.kind == "assigned_down")
+                                 .order_by(TimelineEntry.id.desc()).limit(1))
+    assigned = session.get(OrgUnit, assigned_id) if assigned_id else None
+    if assigned is not None and (case.grid is None or not is_within(case.grid, assigned)):
+        return assigned
+    return case.grid or assigned or case.org_unit
+
+
+def unit_for_level(session: Session, case: Case, level: str) -> OrgUnit:
+    """The case's unit at ``level``: walk up the org tree from its anchor."""
+    anchor = anchor_unit(session, case)
+    return unit_at_level(session, anchor, level) or anchor
