@@ -46,7 +46,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     def healthz():
         return jsonify(status="ok")
 
+    register_blueprints(app)
     return app
+
+
+def register_blueprints(app: Flask) -> None:
+    from importlib import import_module
+
+    from .blueprints import BLUEPRINT_MODULES
+
+    for name in BLUEPRINT_MODULES:
+        app.register_blueprint(import_module(name).bp)
 
 
 def system_of(app: Flask) -> System:

@@ -1,0 +1,4 @@
+"""Every blueprint the app registers, one module per area (each exposes ``bp``)."""
+
+BLUEPRINT_MODULES: list[str] = [
+]
