@@ -9,8 +9,8 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine.timers import parse_timer_literal
-from workflows.common import get_category, get_department, get_unit, get_user, now
-from workflows.errors import Conflict, InvalidInput, NotFound
+from workflows.common import get_category, get_department, get_unit, get_user, invalid, now
+from workflows.errors import Conflict, NotFound
 from workflows.models import ROLES, SLA_STAGES, ApiToken, SlaPolicy, User
 
 UNIT_ROLES = ("coordinator", "grid_worker")
@@ -20,15 +20,15 @@ def create_user(system, username: str, role: str, org: str | None = None, depart
                 password: str | None = None, display_name: str | None = None) -> tuple[User, str]:
     """Create a login; returns the user and the password (generated when none is given)."""
     if not isinstance(username, str) or not username.strip() or len(username) > 64:
-        raise InvalidInput(f"username {username!r} is not usable; give 1 to 64 characters", field="username")
+        raise invalid(f"username {username!r} is not usable; give 1 to 64 characters", field="username")
     if role not in ROLES:
-        raise InvalidInput(f"unknown role {role!r}; use one of: {', '.join(ROLES)}", field="role")
+        raise invalid(f"unknown role {role!r}; use one of: {', '.join(ROLES)}", field="role")
     if role in UNIT_ROLES and not org:
-        raise InvalidInput(f"a {role} needs an org unit: pass --org CODE", field="org")
+        raise invalid(f"a {role} needs an org unit: pass --org CODE", field="org")
     if role == "department" and not department:
-        raise InvalidInput("department staff need a department: pass --department CODE", field="department")
+        raise invalid("department staff need a department: pass --department CODE", field="department")
     if password is not None and len(password) < 8:
-        raise InvalidInput("the password is too short; use at least 8 characters", field="password")
+        raise invalid("the password is too short; use at least 8 characters", field="password")
     password = password or secrets.token_urlsafe(12)
     with system.sessions() as session, session.begin():
         if session.scalar(select(User).where(User.username == username)) is not None:
@@ -89,14 +89,14 @@ def set_sla(system, stage: str, duration: str, category: str | None = None,
             reminder_share: float | None = None) -> dict:
     """Set the time limit of an SLA stage (default, or for one category); applies to new cases."""
     if stage not in SLA_STAGES:
-        raise InvalidInput(f"unknown SLA stage {stage!r}; use one of: {', '.join(SLA_STAGES)}", field="stage")
+        raise invalid(f"unknown SLA stage {stage!r}; use one of: {', '.join(SLA_STAGES)}", field="stage")
     try:
         parse_timer_literal("timeDuration", duration)
     except ValueError as exc:
-        raise InvalidInput(f"duration {duration!r} is not an ISO-8601 duration ({exc}); write e.g. PT24H or P5D",
+        raise invalid(f"duration {duration!r} is not an ISO-8601 duration ({exc}); write e.g. PT24H or P5D",
                            field="duration") from None
     if reminder_share is not None and not 0 < reminder_share < 1:
-        raise InvalidInput(f"reminder share {reminder_share!r} must lie between 0 and 1", field="reminder_share")
+        raise invalid(f"reminder share {reminder_share!r} must lie between 0 and 1", field="reminder_share")
     with system.sessions() as session, session.begin():
         cat = get_category(session, category) if category else None
         query = select(SlaPolicy).where(SlaPolicy.stage == stage)

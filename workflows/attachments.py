@@ -8,8 +8,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows.common import find_user, get_case, now
-from workflows.errors import InvalidInput
+from workflows.common import find_user, get_case, invalid, now
 from workflows.models import ATTACHMENT_PURPOSES, Attachment, Case, User
 
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
@@ -29,14 +28,14 @@ def image_type(content: bytes) -> tuple[str, str] | None:
 
 def check_photo(filename: str, content: bytes) -> tuple[str, str]:
     if not isinstance(content, bytes | bytearray) or not content:
-        raise InvalidInput(f"photo {filename!r} is empty; choose a JPEG, PNG, GIF or WebP image", field="photos")
+        raise invalid(f"photo {filename!r} is empty; choose a JPEG, PNG, GIF or WebP image", field="photos")
     if len(content) > MAX_PHOTO_BYTES:
-        raise InvalidInput(f"photo {filename!r} is {len(content) / 1048576:.1f} MB; the limit is "
+        raise invalid(f"photo {filename!r} is {len(content) / 1048576:.1f} MB; the limit is "
                            f"{MAX_PHOTO_BYTES // 1048576} MB: send a smaller photo", field="photos",
                            code="too_large")
     kind = image_type(bytes(content[:16]))
     if kind is None:
-        raise InvalidInput(f"file {filename!r} is not an image; send a JPEG, PNG, GIF or WebP photo",
+        raise invalid(f"file {filename!r} is not an image; send a JPEG, PNG, GIF or WebP photo",
                            field="photos")
     return kind
 
@@ -45,7 +44,7 @@ def store_photo(session: Session, upload_dir: Path, case: Case, filename: str, c
                 purpose: str = "report", uploader: User | None = None) -> Attachment:
     """Check and store one photo; the file is written only after every check passed."""
     if purpose not in ATTACHMENT_PURPOSES:
-        raise InvalidInput(f"unknown purpose {purpose!r}; use one of: {', '.join(ATTACHMENT_PURPOSES)}",
+        raise invalid(f"unknown purpose {purpose!r}; use one of: {', '.join(ATTACHMENT_PURPOSES)}",
                            field="purpose")
     content_type, extension = check_photo(filename, content)
     stored = f"{case.number}-{secrets.token_hex(8)}{extension}"
@@ -71,8 +70,10 @@ def check_photo_refs(session: Session, case: Case, refs) -> None:
     """Every reference in a form's ``photos`` must be a photo of this case."""
     if not refs:
         return
+    if not isinstance(refs, list):
+        raise invalid(f"photos must be a list of photo references, not {refs!r}", field="photos")
     known = set(session.scalars(select(Attachment.stored_name).where(Attachment.case_id == case.id)))
     for ref in refs:
         if ref not in known:
-            raise InvalidInput(f"photo {ref!r} is not attached to case {case.number}; upload it first",
+            raise invalid(f"photo {ref!r} is not attached to case {case.number}; upload it first",
                                field="photos")

@@ -42,8 +42,8 @@ def _by_code(session: Session, model, code: str):
 
 def _load_units(session: Session) -> None:
     for item in demo_data.org_units():
-        unit = _by_code(session, OrgUnit, item["code"]) or OrgUnit(code=item["code"])
         parent = _by_code(session, OrgUnit, item["parent"]) if item["parent"] else None
+        unit = _by_code(session, OrgUnit, item["code"]) or OrgUnit(code=item["code"])
         unit.name, unit.level, unit.parent = item["name"], item["level"], parent
         unit.polygon, unit.lat, unit.lon = item["polygon"], item["lat"], item["lon"]
         session.add(unit)
@@ -61,10 +61,11 @@ def _load_departments(session: Session) -> None:
 
 def _load_categories(session: Session) -> None:
     for item in demo_data.categories():
+        parent = _by_code(session, Category, item["parent"]) if item["parent"] else None
+        department = _by_code(session, Department, item["department"]) if item["department"] else None
         category = _by_code(session, Category, item["code"]) or Category(code=item["code"])
         category.name, category.name_en, category.kind = item["name"], item["name_en"], item["kind"]
-        category.parent = _by_code(session, Category, item["parent"]) if item["parent"] else None
-        category.department = _by_code(session, Department, item["department"]) if item["department"] else None
+        category.parent, category.department = parent, department
         category.time_limit = item["time_limit"]
         session.add(category)
         session.flush()

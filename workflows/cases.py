@@ -22,11 +22,12 @@ from workflows.common import (
     get_case,
     get_category,
     get_unit,
+    invalid,
     local_today,
     now,
     require_text,
 )
-from workflows.errors import Forbidden, InvalidInput
+from workflows.errors import Forbidden
 from workflows.models import CASE_SOURCES, CASE_STATUSES, Case, OrgUnit, User, next_case_number
 from workflows.records import add_entry
 from workflows.sla import sla_data
@@ -68,7 +69,7 @@ def _new_case(session: Session, user: User | None, *, title, description, catego
               address, reporter) -> Case:
     title = require_text(title, "title", "a short title of the problem")
     if source not in CASE_SOURCES:
-        raise InvalidInput(f"unknown source {source!r}; use one of: {', '.join(CASE_SOURCES)}", field="source")
+        raise invalid(f"unknown source {source!r}; use one of: {', '.join(CASE_SOURCES)}", field="source")
     reporter = _reporter(reporter)
     grid_unit = _locate(session, grid, lat, lon, address)
     unit = grid_unit or _district(session)
@@ -83,7 +84,7 @@ def _reporter(reporter) -> dict:
     if reporter is None:
         return {}
     if not isinstance(reporter, dict) or set(reporter) - {"name", "phone"}:
-        raise InvalidInput("reporter must be an object with optional name and phone", field="reporter")
+        raise invalid("reporter must be an object with optional name and phone", field="reporter")
     return reporter
 
 
@@ -92,23 +93,23 @@ def _locate(session: Session, grid, lat, lon, address) -> OrgUnit | None:
     if grid is not None:
         unit = get_unit(session, grid, field="grid")
         if unit.level != "grid":
-            raise InvalidInput(f"org unit {grid!r} is a {unit.level}, not a grid; give a grid code", field="grid")
+            raise invalid(f"org unit {grid!r} is a {unit.level}, not a grid; give a grid code", field="grid")
         return unit
     if lat is not None or lon is not None:
         return _grid_at(session, lat, lon)
     if not address or not str(address).strip():
-        raise InvalidInput("where is it? give a grid code, lat and lon, or an address", field="grid")
+        raise invalid("where is it? give a grid code, lat and lon, or an address", field="grid")
     return None
 
 
 def _grid_at(session: Session, lat, lon) -> OrgUnit:
     numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lat, lon))
     if not numbers or not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise InvalidInput(f"lat/lon ({lat!r}, {lon!r}) is not a point; give both in degrees", field="lat")
+        raise invalid(f"lat/lon ({lat!r}, {lon!r}) is not a point; give both in degrees", field="lat")
     grids = session.scalars(select(OrgUnit).where(OrgUnit.level == "grid").order_by(OrgUnit.code))
     found = geo.find_grid(grids, lat, lon)
     if found is None:
-        raise InvalidInput(f"the point lat={lat}, lon={lon} lies outside every grid; check the position "
+        raise invalid(f"the point lat={lat}, lon={lon} lies outside every grid; check the position "
                            "or give an address", field="lat")
     return found
 
@@ -116,7 +117,7 @@ def _grid_at(session: Session, lat, lon) -> OrgUnit:
 def _district(session: Session) -> OrgUnit:
     unit = session.scalar(select(OrgUnit).where(OrgUnit.level == "district").order_by(OrgUnit.id).limit(1))
     if unit is None:
-        raise InvalidInput("there is no district centre in the org tree; run `gridlink init`")
+        raise invalid("there is no district centre in the org tree; run `gridlink init`")
     return unit
 
 
@@ -124,7 +125,7 @@ def _entry(session: Session, user: User | None, case: Case, source: str, self_cl
     """Where the process starts: (entry, level)."""
     if self_closed is not None:
         if not isinstance(self_closed, dict):
-            raise InvalidInput("self_closed must be an object with the result", field="self_closed")
+            raise invalid("self_closed must be an object with the result", field="self_closed")
         require_text(self_closed.get("result"), "self_closed.result", "what was done on the spot")
         if user is None or user.role != "grid_worker" or case.grid is None or user.org_unit_id != case.grid.id:
             raise Forbidden("only a grid worker of the case's grid may self-close a report on the spot")
@@ -175,11 +176,11 @@ def possible_duplicates(session: Session, case: Case) -> list[Case]:
 def rate_case(system, number: str, rating: int, comment: str | None = None) -> dict:
     """The reporter's satisfaction (1..5), once the case is closed."""
     if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
-        raise InvalidInput(f"rating {rating!r} is not allowed; give a whole number from 1 to 5", field="rating")
+        raise invalid(f"rating {rating!r} is not allowed; give a whole number from 1 to 5", field="rating")
     with system.sessions() as session, session.begin():
         case = get_case(session, number)
         if case.status != "closed":
-            raise InvalidInput(f"case {number} is {case.status}; it can be rated once it is closed", field="rating",
+            raise invalid(f"case {number} is {case.status}; it can be rated once it is closed", field="rating",
                                code="conflict")
         case.rating, case.rating_comment = rating, comment
         add_entry(session, case, "rated", level=case.closed_level, note=comment, data={"rating": rating})
@@ -267,7 +268,7 @@ def list_cases(session: Session, filters: dict | None = None, page: int = 1, per
     query = select(Case)
     if filters.get("status"):
         if filters["status"] not in CASE_STATUSES:
-            raise InvalidInput(f"unknown status {filters['status']!r}; use one of: {', '.join(CASE_STATUSES)}",
+            raise invalid(f"unknown status {filters['status']!r}; use one of: {', '.join(CASE_STATUSES)}",
                                field="status")
         query = query.where(Case.status == filters["status"])
     if filters.get("level"):

@@ -30,6 +30,12 @@ _SECONDS = {"years": 365 * 86400, "months": 30 * 86400, "weeks": 7 * 86400, "day
             "minutes": 60, "seconds": 1}
 
 
+def invalid(message: str, *, field: str | None = None, code: str | None = None) -> InvalidInput:
+    """An InvalidInput whose details name the field, like the engine's per-field form errors."""
+    return InvalidInput(message, field=field, code=code,
+                        details=[{"field": field, "message": message}] if field else [])
+
+
 def now() -> datetime:
     return utcnow()
 
@@ -44,7 +50,7 @@ def duration_seconds(value: str, field: str = "duration") -> float:
     """Seconds in an ISO-8601 duration (years and months counted as 365 and 30 days)."""
     match = _DURATION.match(value or "") if isinstance(value, str) else None
     if not match or value in ("P", "PT") or value.endswith("T"):
-        raise InvalidInput(f"{field} {value!r} is not an ISO-8601 duration; write e.g. PT24H, P5D or PT30M",
+        raise invalid(f"{field} {value!r} is not an ISO-8601 duration; write e.g. PT24H, P5D or PT30M",
                            field=field)
     return sum(float(amount) * _SECONDS[name] for name, amount in match.groupdict().items() if amount)
 
@@ -66,10 +72,10 @@ def parse_time(value, field: str) -> datetime:
         try:
             parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
         except ValueError:
-            raise InvalidInput(f"{field} {value!r} is not an ISO-8601 date-time; write e.g. "
+            raise invalid(f"{field} {value!r} is not an ISO-8601 date-time; write e.g. "
                                "2026-11-21T09:00:00+08:00", field=field) from None
     if parsed.tzinfo is None:
-        raise InvalidInput(f"{field} {value!r} has no time zone; add one, e.g. +08:00", field=field)
+        raise invalid(f"{field} {value!r} has no time zone; add one, e.g. +08:00", field=field)
     return parsed.astimezone(UTC)
 
 
@@ -78,7 +84,7 @@ def parse_time(value, field: str) -> datetime:
 def get_unit(session: Session, code: str, field: str = "org_unit") -> OrgUnit:
     unit = session.scalar(select(OrgUnit).where(OrgUnit.code == code)) if isinstance(code, str) else None
     if unit is None:
-        raise InvalidInput(f"unknown org unit {code!r}; use the code of a grid, community, workstation, "
+        raise invalid(f"unknown org unit {code!r}; use the code of a grid, community, workstation, "
                            "sub-centre or district centre (see /api/v1/org-units)", field=field)
     return unit
 
@@ -88,7 +94,7 @@ def get_department(session: Session, code: str, field: str = "department") -> De
         if isinstance(code, str) else None
     if department is None:
         known = ", ".join(session.scalars(select(Department.code).order_by(Department.code)))
-        raise InvalidInput(f"unknown department {code!r}; use one of: {known}", field=field)
+        raise invalid(f"unknown department {code!r}; use one of: {known}", field=field)
     return department
 
 
@@ -99,7 +105,7 @@ def get_category(session: Session, code: str, field: str = "category") -> Catego
         known = ", ".join(session.scalars(select(Category.code).where(Category.parent_id.is_not(None),
                                                                        Category.active)
                                           .order_by(Category.code)))
-        raise InvalidInput(f"unknown category {code!r}; use one of: {known}", field=field)
+        raise invalid(f"unknown category {code!r}; use one of: {known}", field=field)
     return category
 
 
@@ -131,7 +137,7 @@ def find_user(session: Session, actor) -> User | None:
 
 def check_level(level: str, field: str = "level") -> str:
     if level not in LEVELS:
-        raise InvalidInput(f"unknown level {level!r}; use one of: {', '.join(LEVELS)}", field=field)
+        raise invalid(f"unknown level {level!r}; use one of: {', '.join(LEVELS)}", field=field)
     return level
 
 
@@ -148,7 +154,7 @@ def is_within(unit: OrgUnit, ancestor: OrgUnit) -> bool:
 
 def require_text(value, field: str, what: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"{field} is missing: give {what}", field=field)
+        raise invalid(f"{field} is missing: give {what}", field=field)
     return value.strip()
 
 
@@ -160,7 +166,7 @@ def engine_errors() -> Iterator[None]:
     try:
         yield
     except eerr.InvalidTaskData as exc:
-        raise InvalidInput(exc.message, details=exc.details) from exc
+        raise invalid(exc.message, details=exc.details) from exc
     except eerr.NotFound as exc:
         raise NotFound(exc.message) from exc
     except (eerr.Conflict, eerr.NothingWaiting) as exc:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows.common import get_case, get_unit, get_user, local_today, now, require_text
-from workflows.errors import Conflict, Forbidden, InvalidInput, NotFound
+from workflows.common import get_case, get_unit, get_user, invalid, local_today, now, require_text
+from workflows.errors import Conflict, Forbidden, NotFound
 from workflows.models import Case, FundBudget, FundSpend, OrgUnit, User, budget_spent_cents
 from workflows.records import add_entry, unit_for_level
 
@@ -42,7 +42,7 @@ def _check_spender(user: User, workstation: OrgUnit) -> None:
 def spend_fund(system, actor, case_number: str, amount_cents: int, purpose: str) -> dict:
     """Pay ``amount_cents`` from the case's workstation fund; returns the new balance."""
     if not isinstance(amount_cents, int) or isinstance(amount_cents, bool) or amount_cents <= 0:
-        raise InvalidInput(f"amount {amount_cents!r} is not allowed; give a positive whole number of cents",
+        raise invalid(f"amount {amount_cents!r} is not allowed; give a positive whole number of cents",
                            field="amount_cents")
     with system.sessions() as session, session.begin():
         user = get_user(session, actor)

@@ -11,8 +11,8 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows.common import duration_seconds, get_department, get_unit, now, parse_time, require_text
-from workflows.errors import Conflict, InvalidInput, NotFound
+from workflows.common import duration_seconds, get_department, get_unit, invalid, now, parse_time, require_text
+from workflows.errors import Conflict, NotFound
 from workflows.models import (
     ACTION_PHASES,
     URGENCIES,
@@ -32,7 +32,7 @@ def convene(session: Session, case: Case, user: User, unit: OrgUnit, level: str,
     """A new meeting with one summons per department, each due by the urgency's report-to-duty limit."""
     urgency = data.get("urgency")
     if urgency not in URGENCIES:
-        raise InvalidInput(f"urgency {urgency!r} is not allowed; use one of: {', '.join(URGENCIES)}",
+        raise invalid(f"urgency {urgency!r} is not allowed; use one of: {', '.join(URGENCIES)}",
                            field="urgency")
     scheduled = parse_time(data.get("scheduled_at"), "scheduled_at")
     deadline = now() + timedelta(seconds=duration_seconds(duty_limits[urgency], f"sla.duty.{urgency}"))
@@ -78,7 +78,7 @@ def record_resolution(session: Session, case: Case, user: User, data: dict) -> d
     lead = get_department(session, data.get("lead_department"), field="lead_department")
     actions = data.get("actions")
     if not isinstance(actions, list) or not actions:
-        raise InvalidInput("actions is missing: give at least one {department, action, due_at}", field="actions")
+        raise invalid("actions is missing: give at least one {department, action, due_at}", field="actions")
     rows = [_action(session, meeting, lead, index, item) for index, item in enumerate(actions)]
     meeting.minutes, meeting.lead_department, meeting.status, meeting.resolved_at = minutes, lead, "resolved", now()
     session.flush()
@@ -90,18 +90,18 @@ def record_resolution(session: Session, case: Case, user: User, data: dict) -> d
 def _action(session: Session, meeting: Meeting, lead: Department, index: int, item) -> MeetingAction:
     field = f"actions.{index}"
     if not isinstance(item, dict):
-        raise InvalidInput(f"{field} must be an object {{department, action, due_at}}", field=field)
+        raise invalid(f"{field} must be an object {{department, action, due_at}}", field=field)
     unit = get_unit(session, item["org_unit"], field=f"{field}.org_unit") if item.get("org_unit") else None
     if item.get("department"):
         department = get_department(session, item["department"], field=f"{field}.department")
     elif unit is not None or item.get("party"):
         department = lead  # an org unit's or an outside party's action, followed up by the lead department
     else:
-        raise InvalidInput(f"{field}.department is missing: name the department that carries it out",
+        raise invalid(f"{field}.department is missing: name the department that carries it out",
                            field=f"{field}.department")
     phase = item.get("phase")
     if phase is not None and phase not in ACTION_PHASES:
-        raise InvalidInput(f"{field}.phase {phase!r} is not allowed; use one of: {', '.join(ACTION_PHASES)}",
+        raise invalid(f"{field}.phase {phase!r} is not allowed; use one of: {', '.join(ACTION_PHASES)}",
                            field=f"{field}.phase")
     row = MeetingAction(meeting=meeting, department=department, org_unit=unit, party=item.get("party"),
                         action=require_text(item.get("action"), f"{field}.action", "what must be done"),

@@ -24,11 +24,12 @@ from workflows.common import (
     get_department,
     get_unit,
     get_user,
+    invalid,
     is_within,
     now,
     require_text,
 )
-from workflows.errors import Conflict, Forbidden, InvalidInput, NotFound
+from workflows.errors import Conflict, Forbidden, NotFound
 from workflows.hooks import open_dispatch
 from workflows.models import Case, Dispatch, OrgUnit, TimelineEntry, User, level_above
 from workflows.records import add_entry, notify, unit_for_level, users_of
@@ -114,7 +115,7 @@ def complete_in(session: Session, system, actor, task_id: str, data: dict) -> di
     task = _open_task(session, system, task_id)
     check_may_act(user, task)
     if not isinstance(data, dict):
-        raise InvalidInput("the completion data must be an object of fields")
+        raise invalid("the completion data must be an object of fields")
     step = Step(session, system, user, task, get_case(session, task.business_key))
     prepare = _PREPARE.get(step.kind)
     data = prepare(step, dict(data)) if prepare else dict(data)
@@ -134,7 +135,7 @@ def _choice(data: dict, allowed: tuple[str, ...], step: Step) -> str:
     decision = data.get("decision")
     if decision not in allowed:
         where = f"{step.task.name} ({step.level})" if step.level else step.task.name
-        raise InvalidInput(f"decision {decision!r} is not allowed at {where}; use one of: {', '.join(allowed)}",
+        raise invalid(f"decision {decision!r} is not allowed at {where}; use one of: {', '.join(allowed)}",
                            field="decision")
     return decision
 
@@ -157,15 +158,15 @@ def _register(step: Step, data: dict) -> dict:
 
 def _merge(step: Step, data: dict, decision: str) -> dict:
     if decision != "reject":
-        raise InvalidInput("a duplicate is not accepted: send decision 'reject' with duplicate_of",
+        raise invalid("a duplicate is not accepted: send decision 'reject' with duplicate_of",
                            field="decision")
     try:
         other = get_case(step.session, data["duplicate_of"])
     except NotFound:
-        raise InvalidInput(f"duplicate_of {data['duplicate_of']!r} is not a case number", field="duplicate_of") \
+        raise invalid(f"duplicate_of {data['duplicate_of']!r} is not a case number", field="duplicate_of") \
             from None
     if other.id == step.case.id or other.status == "merged":
-        raise InvalidInput(f"case {other.number} cannot take duplicates (it is {other.status or 'this case'})",
+        raise invalid(f"case {other.number} cannot take duplicates (it is {other.status or 'this case'})",
                            field="duplicate_of")
     data["reason"] = data.get("reason") or f"与工单 {other.number} 重复"
     step.case.status, step.case.merged_into = "merged", other
@@ -203,9 +204,9 @@ def _escalate(step: Step, data: dict) -> dict:
 def _departments(step: Step, data: dict) -> list:
     codes = data.get("departments")
     if not isinstance(codes, list) or not codes:
-        raise InvalidInput("departments is missing: give a list of department codes", field="departments")
+        raise invalid("departments is missing: give a list of department codes", field="departments")
     if len(set(map(str, codes))) != len(codes):
-        raise InvalidInput(f"departments {codes!r} lists a department twice", field="departments")
+        raise invalid(f"departments {codes!r} lists a department twice", field="departments")
     return [get_department(step.session, code, field="departments") for code in codes]
 
 
@@ -232,7 +233,7 @@ def _assign_down(step: Step, data: dict) -> dict:
     target = get_unit(step.session, data.get("org_unit"), field="org_unit")
     current = step.unit
     if current is None or target.id == current.id or not is_within(target, current):
-        raise InvalidInput(f"org unit {target.code!r} is not below {current.code if current else 'this unit'}; "
+        raise invalid(f"org unit {target.code!r} is not below {current.code if current else 'this unit'}; "
                            "assign down to a unit under yours", field="org_unit")
     data["target_level"] = target.level
     if target.level == "grid":
