@@ -1,0 +1,160 @@
+"""compute_metrics and red_black_list against the hand-computed fixture (tests/integration/metrics_fixture.py)."""
+
+from __future__ import annotations
+
+import pytest
+from freezegun import freeze_time
+
+from workflows.errors import InvalidInput
+from workflows.metrics import compute_metrics, red_black_list, set_weights
+
+from .metrics_fixture import NOW, build
+
+NOVEMBER = {"start": "2026-11-01", "end": "2026-11-30"}
+
+
+@pytest.fixture
+def session(sessions):
+    with sessions() as session, session.begin():
+        build(session)
+    with freeze_time(NOW), sessions() as session:
+        yield session
+
+
+def by_key(result):
+    return {g["key"]: g for g in result["groups"]}
+
+
+def test_totals_count_open_past_due_cases_in_the_denominator(session):
+    t = compute_metrics(session, **NOVEMBER)["totals"]
+    assert (t["received"], t["closed"], t["closed_on_time"], t["open_past_due"]) == (9, 3, 2, 3)
+    assert t["due_for_closure"] == 6
+    assert t["closure_rate"] == 0.5
+    assert t["on_time_rate"] == 0.3333  # 2 / 6, not the classic 2 / 3 of closed cases
+    assert t["rework_rate"] == 0.3333  # cases 3 (past due) and 5 (closed) were reworked
+
+
+def test_totals_count_statuses_levels_and_self_closed_share(session):
+    t = compute_metrics(session, **NOVEMBER)["totals"]
+    assert (t["open"], t["rejected"], t["registered"], t["merged"]) == (5, 1, 2, 0)
+    assert t["self_closed"] == 1 and t["self_closed_share"] == 0.3333
+    assert t["self_closed_on_spot"] == 1
+    assert t["closed_by_level"] == {"grid": 1, "community": 1, "workstation": 1, "subcentre": 0, "district": 0}
+    assert t["closed_share_by_level"]["community"] == 0.3333
+    assert t["closed_share_by_level"]["district"] == 0.0
+
+
+def test_totals_average_handling_time_rating_and_fund(session):
+    t = compute_metrics(session, **NOVEMBER)["totals"]
+    assert t["avg_handling_hours"] == round((10 + 72 + 120) / 3, 2)
+    assert t["rated"] == 3 and t["avg_rating"] == 4.0
+    assert t["fund_spent_cents"] == 12_000
+
+
+def test_overdues_are_those_recorded_in_the_period_by_level_and_department(session):
+    t = compute_metrics(session, **NOVEMBER)["totals"]
+    assert t["overdue_total"] == 3
+    assert t["overdue_by_level"] == {"grid": 1, "community": 2, "workstation": 0, "subcentre": 0, "district": 0}
+    assert t["overdue_by_department"] == {"fire": 1}
+
+
+def test_department_handling_and_returned_rates(session):
+    t = compute_metrics(session, **NOVEMBER)["totals"]
+    assert (t["dispatched"], t["accepted"], t["returned"], t["handled"], t["handled_on_time"]) == (4, 2, 1, 1, 1)
+    assert t["due_for_handling"] == 2  # one result reported + one result past its limit
+    assert t["handling_rate"] == 0.5 and t["on_time_handling_rate"] == 0.5
+    assert t["returned_rate"] == 0.25
+
+
+def test_report_to_duty_on_time_rate_counts_only_summons_already_due(session):
+    t = compute_metrics(session, **NOVEMBER)["totals"]
+    assert (t["duty_summoned"], t["duty_due"], t["duty_on_time"]) == (3, 2, 1)
+    assert t["duty_on_time_rate"] == 0.5
+
+
+def test_composite_score_uses_the_default_weights_and_grades(session):
+    t = compute_metrics(session, **NOVEMBER)["totals"]
+    # 100 x (0.1 x volume 1 + 0.3 x closure 0.5 + 0.3 x on-time 1/3 + 0.3 x (1 - rework 1/3))
+    assert t["score"] == 55.0 and t["grade"] == "D"
+
+
+def test_a_scope_limits_every_figure_to_the_subtree(session):
+    t = compute_metrics(session, **NOVEMBER, scope_unit="C1")["totals"]
+    assert (t["received"], t["closed"], t["closed_on_time"], t["open_past_due"]) == (4, 2, 1, 1)
+    assert t["closure_rate"] == 0.6667
+    assert t["overdue_total"] == 2 and t["dispatched"] == 1 and t["fund_spent_cents"] == 0
+
+
+def test_grouping_by_org_unit_rolls_each_subtree_into_its_unit(session):
+    groups = by_key(compute_metrics(session, **NOVEMBER, group_by="org_unit", scope_unit="W1"))
+    assert list(groups) == ["C1", "C2"]
+    assert groups["C1"]["received"] == 4 and groups["C1"]["due_for_closure"] == 3
+    c2 = groups["C2"]
+    assert (c2["received"], c2["closed"], c2["closure_rate"], c2["rework_rate"]) == (2, 1, 1.0, 1.0)
+
+
+def test_grouping_by_org_unit_without_scope_starts_where_the_tree_branches(session):
+    result = compute_metrics(session, **NOVEMBER, group_by="org_unit")
+    groups = by_key(result)
+    assert list(groups) == ["W1", "W2"]  # D and S have one child each
+    assert groups["W2"]["received"] == 3  # cases 7, 8 and 10 (held at W2 without a grid)
+    assert groups["W2"]["due_for_closure"] == 2 and groups["W2"]["closure_rate"] == 0.0
+    assert sum(g["received"] for g in result["groups"]) == result["totals"]["received"]
+
+
+def test_grouping_by_level_and_category(session):
+    levels = by_key(compute_metrics(session, **NOVEMBER, group_by="level"))
+    assert list(levels) == ["grid", "community", "workstation", "subcentre", "district"]
+    assert levels["workstation"]["received"] == 2 and levels["workstation"]["open_past_due"] == 1
+    assert levels["district"]["received"] == 0 and levels["district"]["closure_rate"] is None
+    categories = by_key(compute_metrics(session, **NOVEMBER, group_by="category"))
+    assert categories["fire_hazard"]["received"] == 2 and categories["fire_hazard"]["name"] == "消防安全隐患"
+    assert categories["illegal_parking"]["received"] == 7
+
+
+def test_grouping_by_department_scores_handling(session):
+    groups = by_key(compute_metrics(session, **NOVEMBER, group_by="department"))
+    police, fire = groups["police"], groups["fire"]
+    assert (police["dispatched"], police["handled"], police["returned"], police["due_for_handling"]) == (3, 1, 1, 1)
+    assert police["handling_rate"] == 1.0 and police["score"] == 90.0 and police["grade"] == "A"
+    assert (fire["dispatched"], fire["handling_rate"], fire["overdue_total"]) == (1, 0.0, 1)
+    assert fire["score"] == 33.3 and fire["grade"] == "E"
+    assert police["duty_on_time_rate"] == 1.0 and fire["duty_on_time_rate"] == 0.0
+
+
+def test_admin_weights_change_the_score(session, sessions):
+    class FakeSystem:
+        pass
+
+    system = FakeSystem()
+    system.sessions = sessions
+    set_weights(system, "unit", {"volume": 0, "closure": 100, "on_time": 0, "no_rework": 0})
+    t = compute_metrics(session, **NOVEMBER)["totals"]
+    assert t["score"] == 50.0 and t["grade"] == "D"
+
+
+def test_red_black_list_ranks_communities_by_score(session):
+    result = red_black_list(session, "2026-11", 1)
+    scores = {row["key"]: row["score"] for row in result["ranked"]}
+    assert scores == {"C2": 65.0, "C1": 60.0, "C3": 35.0}
+    assert [r["key"] for r in result["red"]] == ["C2"]
+    assert [r["key"] for r in result["black"]] == ["C3"]
+    assert result["month"] == "2026-11"
+
+
+def test_red_and_black_lists_never_share_a_community(session):
+    result = red_black_list(session, "2026-11", 5)
+    assert [r["key"] for r in result["red"]] == ["C2", "C1", "C3"]
+    assert result["black"] == []
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    ({"start": "2026-13-01", "end": "2026-11-30"}, "from"),
+    ({"start": "2026-11-30", "end": "2026-11-01"}, "to"),
+    ({"start": "2026-11-01", "end": "2026-11-30", "group_by": "street"}, "group_by"),
+    ({"start": "2026-11-01", "end": "2026-11-30", "scope_unit": "nowhere"}, "org_unit"),
+])
+def test_bad_arguments_name_the_value(session, kwargs, field):
+    with pytest.raises(InvalidInput) as error:
+        compute_metrics(session, **kwargs)
+    assert error.value.field == field
