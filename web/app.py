@@ -22,6 +22,11 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=os.environ.get("GRIDLINK_SECURE_COOKIES", "") == "1",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+        RATELIMIT_ENABLED=True,
     )
     if test_config:
         app.config.update(test_config)
@@ -47,7 +52,20 @@ def create_app(test_config: dict | None = None) -> Flask:
         return jsonify(status="ok")
 
     register_blueprints(app)
+    init_web(app)
     return app
+
+
+def init_web(app: Flask) -> None:
+    """Sign-in, CSRF, languages, rate limits, error pages and the layout's context."""
+    from . import auth, i18n, pages
+    from .extensions import csrf, limiter
+
+    auth.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    i18n.init_app(app)
+    pages.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

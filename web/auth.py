@@ -1,0 +1,167 @@
+"""Signing in and out, the current user, and the decorators that guard pages by role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from workflows import admin, people
+
+from .app import system_of
+from .extensions import limiter, login_manager
+
+bp = Blueprint("auth", __name__)
+
+__all__ = ["bp", "current_user", "login_required", "roles_required", "Staff"]
+
+
+@dataclass(frozen=True)
+class Staff:
+    """The signed-in user as plain data (never a live database object)."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    org_unit: str | None
+    org_unit_name: str | None
+    org_unit_level: str | None
+    department: str | None
+    department_name: str | None
+    locale: str
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def unit_label(self) -> str:
+        return self.department_name or self.org_unit_name or ""
+
+
+def init_app(app) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "strong"
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> Staff | None:
+    data = people.load_profile(system_of(current_app), user_id)
+    return Staff(**data) if data else None
+
+
+def roles_required(*roles: str):
+    """Only signed-in users with one of ``roles`` may open the view; others get 403."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403, description=_("This page is for: %(roles)s.",
+                                         roles=", ".join(role_label(r) for r in roles)))
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def role_label(role: str) -> str:
+    from .i18n import label
+
+    return label("role", role)
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths are followed after signing in."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def home_for(user) -> str:
+    """Where a user starts: grid workers on patrol, leaders on the dashboard, the rest in the inbox."""
+    views = current_app.view_functions
+    wanted = {"grid_worker": "patrol.index", "leader": "dashboard.index"}.get(user.role, "inbox.index")
+    for endpoint in (wanted, "inbox.index", "cases.index"):
+        if endpoint in views:
+            return url_for(endpoint)
+    return url_for("auth.login")
+
+
+@bp.get("/")
+def home():
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    if "public.report" in current_app.view_functions:
+        return redirect(url_for("public.report"))
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("20 per minute", methods=["POST"])
+def login():
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(_safe_next(request.args.get("next")) or home_for(current_user))
+    error = None
+    username = ""
+    if request.method == "POST":
+        username = (request.form.get("username") or "").strip()
+        user = admin.authenticate(system_of(current_app), username, request.form.get("password") or "")
+        if user is None:
+            error = _("Wrong username or password. Check both and try again.")
+        else:
+            staff = _load_user(str(user.id))
+            session.clear()
+            login_user(staff)
+            session["lang"] = staff.locale
+            return redirect(_safe_next(request.args.get("next")) or home_for(staff))
+    return render_template("auth/login.html", error=error, username=username), (401 if error else 200)
+
+
+@bp.post("/logout")
+def logout():
+    lang = session.get("lang")
+    logout_user()
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/lang/<code>", methods=["GET", "POST"])
+def switch_language(code: str):
+    from .i18n import LANGUAGES
+
+    if code not in LANGUAGES:
+        abort(404, description=_("Unknown language %(code)s; choose zh or en.", code=code))
+    session["lang"] = code
+    if current_user.is_authenticated:
+        people.set_locale(system_of(current_app), current_user.id, code)
+    target = _safe_next(request.args.get("next")) or _safe_next(_referrer_path()) or url_for("auth.home")
+    return redirect(target)
+
+
+def _referrer_path() -> str | None:
+    referrer = request.referrer
+    if not referrer:
+        return None
+    parts = urlsplit(referrer)
+    if parts.netloc and parts.netloc != request.host:
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")

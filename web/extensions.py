@@ -1,0 +1,18 @@
+"""Flask extensions created unbound and bound to the app in ``create_app``.
+
+API blueprints that authenticate with bearer tokens exempt themselves from CSRF with
+``csrf.exempt(bp)`` and from the form rate limits with ``limiter.exempt(bp)``.
+"""
+
+from __future__ import annotations
+
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+babel = Babel()
+limiter = Limiter(key_func=get_remote_address, storage_uri="memory://", headers_enabled=True)

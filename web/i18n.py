@@ -1,0 +1,146 @@
+"""Languages: Simplified Chinese by default, English complete; the labels of every enumeration.
+
+Message ids are English. Catalogues live in ``web/translations/<lang>/LC_MESSAGES/messages.po``;
+``compile_catalogs`` turns them into ``.mo`` files whenever one is missing or older than its
+``.po`` (called by ``create_app``), so a fresh checkout needs no extra build step.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import Flask, request, session
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+
+from workflows.common import LOCAL_TZ
+from workflows.demo_data import DEPARTMENTS
+
+from .extensions import babel
+
+LANGUAGES = {"zh": "中文", "en": "English"}
+DEFAULT_LOCALE = "zh"
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+
+LABELS = {
+    "role": {"admin": _l("Administrator"), "coordinator": _l("Coordinator"), "grid_worker": _l("Grid worker"),
+             "department": _l("Department staff"), "leader": _l("Leader")},
+    "level": {"grid": _l("Grid"), "community": _l("Community"), "workstation": _l("Linkage workstation"),
+              "subcentre": _l("Street sub-centre"), "district": _l("District centre")},
+    "status": {"reported": _l("Reported"), "open": _l("In progress"), "resolved": _l("Resolved, being verified"),
+               "closed": _l("Closed"), "rejected": _l("Not accepted"), "merged": _l("Merged as duplicate")},
+    "source": {"patrol": _l("Patrol"), "hotline": _l("12345 hotline"), "platform": _l("Urban management platform"),
+               "forum": _l("Online forum"), "inspection": _l("Inspection"), "snapshot": _l("Snap and report"),
+               "sensor": _l("Sensor alarm"), "walk_in": _l("Walk-in")},
+    "urgency": {"routine": _l("Routine"), "tough": _l("Tough case"), "emergency": _l("Emergency")},
+    "phase": {"survey": _l("Survey the facts"), "preliminary": _l("Preliminary rectification"),
+              "concentrated": _l("Concentrated remediation")},
+    "decision": {"accept": _l("Accept"), "reject": _l("Reject"), "resolve": _l("Resolve"),
+                 "escalate": _l("Escalate to the next level"), "dispatch": _l("Dispatch departments"),
+                 "convene": _l("Blow the whistle (joint meeting)"), "assign_down": _l("Assign down"),
+                 "approve": _l("Approve and close"), "rework": _l("Send back for rework"),
+                 "return": _l("Return (not our work)")},
+    "task_kind": {"register": _l("Register"), "handle": _l("Handle"), "verify": _l("Verify and close"),
+                  "dept_accept": _l("Accept dispatch"), "dept_result": _l("Report result"),
+                  "report_to_duty": _l("Report to duty"), "resolution": _l("Record resolution"),
+                  "carry_out_action": _l("Carry out action"), "confirm_outcome": _l("Confirm outcome")},
+    "kind": {"reported": _l("Reported"), "registered": _l("Registered"), "rejected": _l("Not accepted"),
+             "merged": _l("Merged"), "escalated": _l("Escalated"), "reminded": _l("Reminder"),
+             "overdue": _l("Overdue"), "assigned_down": _l("Assigned down"), "dispatched": _l("Dispatched"),
+             "accepted": _l("Accepted by department"), "returned": _l("Returned by department"),
+             "result_reported": _l("Result reported"), "whistle": _l("Whistle blown"),
+             "reported_to_duty": _l("Reported to duty"), "resolution": _l("Meeting resolution"),
+             "action_done": _l("Action done"), "resolved": _l("Resolved"), "rework": _l("Rework"),
+             "closed": _l("Closed"), "rated": _l("Rated"), "fund_spent": _l("Fund spent"),
+             "migrated": _l("Migrated")},
+    "meeting_status": {"summoned": _l("Summoned"), "resolved": _l("Resolved"), "confirmed": _l("Confirmed")},
+    "notification": {"new_task": _l("New task"), "reminder": _l("Reminder"), "overdue": _l("Overdue"),
+                     "returned_dispatch": _l("Returned dispatch"), "meeting": _l("Meeting"),
+                     "rework": _l("Rework"), "closed": _l("Closed")},
+}
+
+DEPARTMENT_NAMES_EN = {code: english for code, _name, english in DEPARTMENTS}
+
+
+def label(group: str, value) -> str:
+    """The translated label of an enumeration value (the value itself when unknown)."""
+    if value is None:
+        return ""
+    found = LABELS.get(group, {}).get(value)
+    return str(found) if found is not None else str(value)
+
+
+def current_language() -> str:
+    return str(get_locale() or DEFAULT_LOCALE)
+
+
+def department_name(code: str | None, name: str | None = None) -> str:
+    """The department's name in the current language."""
+    if current_language() == "en" and code in DEPARTMENT_NAMES_EN:
+        return DEPARTMENT_NAMES_EN[code]
+    return name or code or ""
+
+
+def category_name(category: dict | None) -> str:
+    if not category:
+        return ""
+    if current_language() == "en" and category.get("name_en"):
+        return category["name_en"]
+    return category.get("name") or category.get("code") or ""
+
+
+def local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A UTC datetime (or ISO string) shown in China Standard Time."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    if value.tzinfo is None:
+        return value.strftime(fmt)
+    return value.astimezone(LOCAL_TZ).strftime(fmt)
+
+
+def select_locale() -> str:
+    from flask_login import current_user
+
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    if getattr(current_user, "is_authenticated", False) and current_user.locale in LANGUAGES:
+        return current_user.locale
+    asked = request.args.get("lang")
+    return asked if asked in LANGUAGES else DEFAULT_LOCALE
+
+
+def compile_catalogs(directory: Path = TRANSLATIONS) -> list[Path]:
+    """Compile every ``.po`` whose ``.mo`` is missing or stale; returns the files written."""
+    written = []
+    for po_path in sorted(directory.glob("*/LC_MESSAGES/*.po")):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as handle:
+            catalog = read_po(handle, locale=po_path.parent.parent.name)
+        try:
+            with mo_path.open("wb") as handle:
+                write_mo(handle, catalog)
+        except OSError:
+            continue  # a read-only install keeps the shipped .mo files
+        written.append(mo_path)
+    return written
+
+
+def init_app(app: Flask) -> None:
+    compile_catalogs()
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.filters.update(label=label, localtime=local_time, department_name=department_name,
+                                 category_name=category_name)
+    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, current_language=current_language, label=label)

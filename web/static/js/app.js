@@ -1,0 +1,50 @@
+/* gridlink: small progressive enhancements; every page works without them. */
+(function () {
+  "use strict";
+
+  // Task forms: show only the fields of the chosen decision.
+  function syncDecision(form) {
+    var chosen = form.querySelector("input[name=decision]:checked, select[name=decision]");
+    var value = chosen ? chosen.value : "";
+    form.querySelectorAll("[data-decision]").forEach(function (part) {
+      var wanted = part.getAttribute("data-decision").split(" ");
+      var show = wanted.indexOf(value) >= 0;
+      part.hidden = !show;
+      part.querySelectorAll("input, select, textarea").forEach(function (el) { el.disabled = !show; });
+    });
+  }
+  document.querySelectorAll("form[data-decisions]").forEach(function (form) {
+    form.addEventListener("change", function (event) {
+      if (event.target.name === "decision") { syncDecision(form); }
+    });
+    syncDecision(form);
+  });
+
+  // Repeated groups (meeting actions): add one more row from the template.
+  document.querySelectorAll("[data-add-row]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var list = document.getElementById(button.getAttribute("data-add-row"));
+      var template = document.getElementById(button.getAttribute("data-template"));
+      if (!list || !template) { return; }
+      var index = list.querySelectorAll("[data-row]").length;
+      var html = template.innerHTML.replace(/__INDEX__/g, String(index)).replace(/__NUMBER__/g, String(index + 1));
+      list.insertAdjacentHTML("beforeend", html);
+    });
+  });
+
+  // Confirm irreversible actions.
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
+    });
+  });
+
+  // Photo inputs: show the file names chosen.
+  document.querySelectorAll("input[type=file][data-preview]").forEach(function (input) {
+    input.addEventListener("change", function () {
+      var out = document.getElementById(input.getAttribute("data-preview"));
+      if (!out) { return; }
+      out.textContent = Array.prototype.map.call(input.files, function (f) { return f.name; }).join(", ");
+    });
+  });
+})();
