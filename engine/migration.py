@@ -109,6 +109,7 @@ class BatchSummary:
     actor: str | None
     instances: tuple[int, ...]
     reversed: tuple[int, ...]
+    reverse_of: str | None = None
 
 
 # ----- preview ------------------------------------------------------------------------------
@@ -423,7 +424,7 @@ def batches(session: Session, process_id: str | None = None) -> list[BatchSummar
         first = events[0].data
         out.append(BatchSummary(batch, first["process_id"], first["from_version"], first["to_version"],
                                 events[0].at, events[0].actor, tuple(e.instance_id for e in events),
-                                tuple(sorted(reversed_by.get(batch, ())))))
+                                tuple(sorted(reversed_by.get(batch, ()))), first.get("reverse_of")))
     return sorted(out, key=lambda b: b.at, reverse=True)
 
 
