@@ -6,6 +6,7 @@ import hashlib
 import secrets
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine.timers import parse_timer_literal
@@ -14,11 +15,27 @@ from workflows.errors import Conflict, NotFound
 from workflows.models import ROLES, SLA_STAGES, ApiToken, SlaPolicy, User
 
 UNIT_ROLES = ("coordinator", "grid_worker")
+HASH_METHOD = "scrypt"
+"""werkzeug's password hashing method (tests use a cheap one)."""
 
 
 def create_user(system, username: str, role: str, org: str | None = None, department: str | None = None,
                 password: str | None = None, display_name: str | None = None) -> tuple[User, str]:
     """Create a login; returns the user and the password (generated when none is given)."""
+    if password is not None and len(password) < 8:
+        raise invalid("the password is too short; use at least 8 characters", field="password")
+    check_user_values(username, role, org, department)
+    password = password or secrets.token_urlsafe(12)
+    with system.sessions() as session, session.begin():
+        user = add_user(session, username, role, org, department, hash_password(password), display_name)
+        return user, password
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=HASH_METHOD)
+
+
+def check_user_values(username: str, role: str, org: str | None, department: str | None) -> None:
     if not isinstance(username, str) or not username.strip() or len(username) > 64:
         raise invalid(f"username {username!r} is not usable; give 1 to 64 characters", field="username")
     if role not in ROLES:
@@ -27,19 +44,19 @@ def create_user(system, username: str, role: str, org: str | None = None, depart
         raise invalid(f"a {role} needs an org unit: pass --org CODE", field="org")
     if role == "department" and not department:
         raise invalid("department staff need a department: pass --department CODE", field="department")
-    if password is not None and len(password) < 8:
-        raise invalid("the password is too short; use at least 8 characters", field="password")
-    password = password or secrets.token_urlsafe(12)
-    with system.sessions() as session, session.begin():
-        if session.scalar(select(User).where(User.username == username)) is not None:
-            raise Conflict(f"user {username!r} already exists; pick another name", field="username")
-        user = User(username=username, display_name=display_name or username, role=role,
-                    password_hash=generate_password_hash(password),
-                    org_unit=get_unit(session, org, field="org") if org else None,
-                    department=get_department(session, department) if department else None, created_at=now())
-        session.add(user)
-        session.flush()
-        return user, password
+
+
+def add_user(session: Session, username: str, role: str, org: str | None, department: str | None,
+             password_hash: str, display_name: str | None = None) -> User:
+    """Insert a user in the caller's transaction (values checked by ``check_user_values``)."""
+    if session.scalar(select(User).where(User.username == username)) is not None:
+        raise Conflict(f"user {username!r} already exists; pick another name", field="username")
+    user = User(username=username, display_name=display_name or username, role=role, password_hash=password_hash,
+                org_unit=get_unit(session, org, field="org") if org else None,
+                department=get_department(session, department) if department else None, created_at=now())
+    session.add(user)
+    session.flush()
+    return user
 
 
 def authenticate(system, username: str, password: str) -> User | None:

@@ -13,7 +13,7 @@ from freezegun import freeze_time
 from sqlalchemy import select
 
 from engine.models import HumanTask, ProcessInstance
-from workflows import cases, tasks
+from workflows import admin, cases, tasks
 from workflows.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workflows.fund import spend_fund
 from workflows.models import (
@@ -32,7 +32,8 @@ from .story_helpers import T0, make_world
 
 
 @pytest.fixture(params=[False, True], ids=["straight", "restored"])
-def world(request, db_engine, db_url, tmp_path):
+def world(request, db_engine, db_url, tmp_path, monkeypatch):
+    monkeypatch.setattr(admin, "HASH_METHOD", "pbkdf2:sha256:1000")  # scrypt costs ~0.2 s per user
     with freeze_time(T0) as clock:
         yield make_world(db_url, tmp_path / "uploads", request.param, clock)
 
