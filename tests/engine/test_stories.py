@@ -97,6 +97,7 @@ def test_timeouts_alone_escalate_level_by_level_with_reminders_and_overdue_charg
     limits = [("grid", "hq-c04-g03", 24, "hq-c04"), ("community", "hq-c04", 72, "hq-ws2"),
               ("workstation", "hq-ws2", 7 * 24, "huqiu")]
     for index, (level, unit, hours, next_unit) in enumerate(limits):
+        assert (world.case(number).level, world.task(number, "handle").org_unit) == (level, unit)
         world.later(hours=hours * 0.75, minutes=1)
         assert world.tick().timers_fired == 1
         assert world.kinds(number)[-1] == "reminded"
