@@ -1,0 +1,253 @@
+"""JSON Schemas of the API's bodies and records: used to check requests and to build the OpenAPI document.
+
+They are written in the JSON Schema subset that OpenAPI 3.0 understands (``nullable`` instead of
+``type: [..., "null"]``); ``check_schema`` validates requests against the same dicts.
+"""
+
+from __future__ import annotations
+
+from workflows.models import CASE_SOURCES, CASE_STATUSES, LEVELS, TIMELINE_KINDS
+
+DATE_TIME = {"type": "string", "format": "date-time"}
+NULLABLE_TIME = {"type": "string", "format": "date-time", "nullable": True}
+NULLABLE_TEXT = {"type": "string", "nullable": True}
+
+
+def nullable(schema: dict) -> dict:
+    return {**schema, "nullable": True}
+
+
+CASE_CREATE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["title", "category", "source"],
+    "properties": {
+        "title": {"type": "string", "minLength": 1, "maxLength": 200, "description": "A short title."},
+        "description": {"type": "string", "maxLength": 10000},
+        "category": {"type": "string", "description": "A category code (GET /api/v1/categories)."},
+        "source": {"type": "string", "enum": list(CASE_SOURCES)},
+        "grid": {"type": "string", "description": "Grid code; or give lat+lon, or an address."},
+        "lat": {"type": "number", "minimum": -90, "maximum": 90},
+        "lon": {"type": "number", "minimum": -180, "maximum": 180},
+        "address": {"type": "string", "maxLength": 300},
+        "reporter": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"name": {"type": "string", "maxLength": 100},
+                           "phone": {"type": "string", "maxLength": 40}},
+        },
+        "self_closed": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["result"],
+            "properties": {"result": {"type": "string", "minLength": 1}},
+            "description": "A grid worker closed it on the spot: it enters at verification.",
+        },
+    },
+}
+
+CASE_CREATED = {
+    "type": "object",
+    "required": ["number", "status", "level", "org_unit", "due_at"],
+    "properties": {
+        "number": {"type": "string"},
+        "status": {"type": "string", "enum": list(CASE_STATUSES)},
+        "level": {"type": "string", "enum": list(LEVELS)},
+        "org_unit": {"type": "string"},
+        "due_at": NULLABLE_TIME,
+        "duplicates": {"type": "array", "items": {"type": "string"},
+                       "description": "Open cases that may report the same problem."},
+    },
+}
+
+TASK = {
+    "type": "object",
+    "required": ["id", "name", "title", "case_number", "level", "org_unit", "department", "claimed_by",
+                 "due_at", "overdue"],
+    "properties": {
+        "id": {"type": "string"},
+        "name": {"type": "string"},
+        "title": NULLABLE_TEXT,
+        "task_kind": NULLABLE_TEXT,
+        "case_number": NULLABLE_TEXT,
+        "level": nullable({"type": "string", "enum": list(LEVELS)}),
+        "org_unit": NULLABLE_TEXT,
+        "department": NULLABLE_TEXT,
+        "claimed_by": NULLABLE_TEXT,
+        "due_at": NULLABLE_TIME,
+        "overdue": {"type": "boolean"},
+        "created_at": NULLABLE_TIME,
+        "action": NULLABLE_TEXT,
+    },
+}
+
+TASK_DETAIL = {
+    "allOf": [TASK, {
+        "type": "object",
+        "required": ["form"],
+        "properties": {"form": {"type": "object", "nullable": True,
+                                "description": "The JSON Schema the completion data must satisfy."}},
+    }],
+}
+
+TIMELINE_ITEM = {
+    "type": "object",
+    "required": ["at", "kind", "actor", "level", "note"],
+    "properties": {
+        "at": DATE_TIME,
+        "kind": {"type": "string", "description": "One of " + ", ".join(TIMELINE_KINDS) + " (more may be added)."},
+        "actor": NULLABLE_TEXT,
+        "level": NULLABLE_TEXT,
+        "note": NULLABLE_TEXT,
+        "org_unit": NULLABLE_TEXT,
+        "department": NULLABLE_TEXT,
+        "data": {"type": "object", "nullable": True},
+    },
+}
+
+CASE = {
+    "type": "object",
+    "required": ["number", "title", "description", "category", "source", "status", "level", "org_unit",
+                 "due_at", "created_at", "closed_at"],
+    "properties": {
+        "number": {"type": "string"},
+        "title": {"type": "string"},
+        "description": {"type": "string"},
+        "category": {"type": "string"},
+        "source": {"type": "string", "enum": list(CASE_SOURCES)},
+        "status": {"type": "string", "enum": list(CASE_STATUSES)},
+        "level": {"type": "string", "enum": list(LEVELS)},
+        "org_unit": {"type": "string"},
+        "grid": NULLABLE_TEXT,
+        "lat": {"type": "number", "nullable": True},
+        "lon": {"type": "number", "nullable": True},
+        "address": NULLABLE_TEXT,
+        "due_at": NULLABLE_TIME,
+        "created_at": DATE_TIME,
+        "closed_at": NULLABLE_TIME,
+        "closed_level": NULLABLE_TEXT,
+        "rating": {"type": "integer", "nullable": True},
+        "self_closed": {"type": "boolean"},
+        "reworked_count": {"type": "integer"},
+        "merged_into": NULLABLE_TEXT,
+    },
+}
+
+CASE_DETAIL = {
+    "allOf": [CASE, {
+        "type": "object",
+        "required": ["timeline", "open_tasks"],
+        "properties": {
+            "timeline": {"type": "array", "items": TIMELINE_ITEM},
+            "open_tasks": {"type": "array", "items": TASK},
+            "reporter": {"type": "object", "properties": {"name": NULLABLE_TEXT, "phone": NULLABLE_TEXT},
+                         "description": "Masked for department staff."},
+            "attachments": {"type": "array", "items": {"type": "object"}},
+            "dispatches": {"type": "array", "items": {"type": "object"}},
+            "meetings": {"type": "array", "items": {"type": "integer"}},
+            "duplicates": {"type": "array", "items": {"type": "string"}},
+        },
+    }],
+}
+
+MEETING = {
+    "type": "object",
+    "required": ["id", "case_number", "level", "org_unit", "urgency", "status", "summoned", "actions"],
+    "properties": {
+        "id": {"type": "integer"},
+        "case_number": {"type": "string"},
+        "level": {"type": "string", "enum": list(LEVELS)},
+        "org_unit": {"type": "string"},
+        "urgency": {"type": "string", "enum": ["routine", "tough", "emergency"]},
+        "scheduled_at": NULLABLE_TIME,
+        "place": NULLABLE_TEXT,
+        "topic": {"type": "string"},
+        "status": {"type": "string", "enum": ["summoned", "resolved", "confirmed"]},
+        "duty_deadline": NULLABLE_TIME,
+        "minutes": NULLABLE_TEXT,
+        "lead_department": NULLABLE_TEXT,
+        "outcome": NULLABLE_TEXT,
+        "confirmed_at": NULLABLE_TIME,
+        "summoned": {"type": "array", "items": {
+            "type": "object",
+            "required": ["department", "deadline", "reported_at", "delegate", "late"],
+            "properties": {"department": {"type": "string"}, "deadline": NULLABLE_TIME,
+                           "reported_at": NULLABLE_TIME, "delegate": NULLABLE_TEXT, "late": {"type": "boolean"}},
+        }},
+        "actions": {"type": "array", "items": {
+            "type": "object",
+            "required": ["id", "department", "action", "due_at", "result", "done_at"],
+            "properties": {"id": {"type": "integer"}, "department": NULLABLE_TEXT, "org_unit": NULLABLE_TEXT,
+                           "party": NULLABLE_TEXT, "action": {"type": "string"},
+                           "phase": nullable({"type": "string", "enum": ["survey", "preliminary",
+                                                                         "concentrated"]}),
+                           "due_at": NULLABLE_TIME, "result": NULLABLE_TEXT, "done_at": NULLABLE_TIME,
+                           "overdue": {"type": "boolean"}},
+        }},
+    },
+}
+
+ORG_UNIT = {
+    "type": "object",
+    "required": ["code", "name", "level", "parent"],
+    "properties": {"code": {"type": "string"}, "name": {"type": "string"},
+                   "level": {"type": "string", "enum": list(LEVELS)}, "parent": NULLABLE_TEXT,
+                   "lat": {"type": "number", "nullable": True}, "lon": {"type": "number", "nullable": True}},
+}
+
+DEPARTMENT = {
+    "type": "object",
+    "required": ["code", "name"],
+    "properties": {"code": {"type": "string"}, "name": {"type": "string"}},
+}
+
+CATEGORY = {
+    "type": "object",
+    "required": ["code", "name", "parent", "department", "time_limit"],
+    "properties": {"code": {"type": "string"}, "name": {"type": "string"}, "name_en": NULLABLE_TEXT,
+                   "kind": {"type": "string", "enum": ["component", "event"]}, "parent": NULLABLE_TEXT,
+                   "department": NULLABLE_TEXT,
+                   "time_limit": {"type": "string", "nullable": True, "description": "ISO-8601 duration."}},
+}
+
+PROCESS_VERSION = {
+    "type": "object",
+    "required": ["id", "process_id", "version", "active", "deployed_at", "files"],
+    "properties": {"id": {"type": "integer"}, "process_id": {"type": "string"}, "version": {"type": "integer"},
+                   "name": NULLABLE_TEXT, "active": {"type": "boolean"}, "deployed_by": NULLABLE_TEXT,
+                   "deployed_at": DATE_TIME, "files": {"type": "array", "items": {"type": "string"}},
+                   "created": {"type": "boolean", "description": "False when the content was already deployed."}},
+}
+
+DEPLOYED = {
+    "type": "object",
+    "required": ["versions"],
+    "properties": {"versions": {"type": "array", "items": PROCESS_VERSION}},
+}
+
+ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {
+        "type": "object",
+        "required": ["status", "code", "message", "details"],
+        "properties": {
+            "status": {"type": "integer"},
+            "code": {"type": "string"},
+            "message": {"type": "string"},
+            "details": {"type": "array", "items": {
+                "type": "object",
+                "description": "Per field: {field, message}; for definitions: {file, element_id, line, message}.",
+            }},
+        },
+    }},
+}
+
+
+def page_of(item: dict) -> dict:
+    return {
+        "type": "object",
+        "required": ["items", "page", "per_page", "total"],
+        "properties": {"items": {"type": "array", "items": item}, "page": {"type": "integer", "minimum": 1},
+                       "per_page": {"type": "integer", "minimum": 1}, "total": {"type": "integer", "minimum": 0}},
+    }

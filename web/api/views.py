@@ -1,0 +1,230 @@
+"""The JSON API's routes: parse, call one use case, return JSON (see PRODUCT.md "JSON API")."""
+
+from __future__ import annotations
+
+from flask import current_app, g, request
+from werkzeug.exceptions import HTTPException, NotFound
+
+from workflows import queries
+from workflows.api_auth import revoke_token_id
+from workflows.cases import report_case
+from workflows.tasks import claim, complete_task
+
+from . import bp, schemas
+from .openapi import openapi_document
+from .support import (
+    ApiError,
+    actor,
+    authenticated,
+    check_schema,
+    json_object,
+    json_response,
+    query_bool,
+    query_int,
+    query_text,
+    system,
+)
+
+DEFINITION_LIMIT = 16 * 1024 * 1024
+"""Largest process-definition upload."""
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+DEFINITION_SUFFIXES = (".bpmn", ".dmn", ".json")
+
+
+def page() -> queries.Page:
+    return queries.Page(query_int("page", 1), query_int("per_page", 20))
+
+
+# --- the document ---------------------------------------------------------------------------
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3 description of this API (no authentication needed)."""
+    return json_response(openapi_document(request.host_url.rstrip("/")))
+
+
+# --- cases ----------------------------------------------------------------------------------
+
+@bp.post("/cases")
+@authenticated
+def create_case():
+    body = json_object()
+    check_schema(body, schemas.CASE_CREATE)
+    created = report_case(system(), actor=actor(), **body)
+    return json_response(created, 201, {"Location": f"{request.script_root}/api/v1/cases/{created['number']}"})
+
+
+@bp.get("/cases")
+@authenticated
+def list_cases():
+    filters = {"status": query_text("status"), "level": query_text("level"), "org_unit": query_text("org_unit"),
+               "overdue": query_bool("overdue")}
+    return json_response(queries.list_cases(system(), actor(), filters, page()))
+
+
+@bp.get("/cases/<number>")
+@authenticated
+def get_case(number: str):
+    return json_response(queries.get_case_detail(system(), actor(), number))
+
+
+# --- tasks ----------------------------------------------------------------------------------
+
+@bp.get("/tasks")
+@authenticated
+def list_tasks():
+    filters = {"case_number": query_text("case_number"), "org_unit": query_text("org_unit"),
+               "department": query_text("department"), "claimed_by": query_text("claimed_by"),
+               "overdue": query_bool("overdue")}
+    return json_response(queries.list_tasks(system(), actor(), filters, page()))
+
+
+@bp.get("/tasks/<task_id>")
+@authenticated
+def get_task(task_id: str):
+    return json_response(queries.get_task_detail(system(), actor(), task_id))
+
+
+@bp.post("/tasks/<task_id>/claim")
+@authenticated
+def claim_task(task_id: str):
+    return json_response(claim(system(), actor(), task_id))
+
+
+@bp.post("/tasks/<task_id>/complete")
+@authenticated
+def complete(task_id: str):
+    data = json_object()
+    return json_response(complete_task(system(), actor(), task_id, data))
+
+
+# --- meetings -------------------------------------------------------------------------------
+
+@bp.get("/meetings/<int:meeting_id>")
+@authenticated
+def get_meeting(meeting_id: int):
+    return json_response(queries.get_meeting_detail(system(), actor(), meeting_id))
+
+
+# --- process definitions --------------------------------------------------------------------
+
+@bp.get("/process-definitions")
+@authenticated
+def list_definitions():
+    filters = {"process_id": query_text("process_id"), "active": query_bool("active")}
+    return json_response(queries.list_process_versions(system(), filters, page()))
+
+
+@bp.post("/process-definitions")
+@authenticated
+def deploy_definitions():
+    if g.principal.role != "admin":
+        raise ApiError(403, f"{g.principal.username} is a {g.principal.role}: only admins deploy process "
+                       "definitions")
+    versions = queries.deploy_definitions(system(), actor(), uploaded_files())
+    status = 201 if any(v["created"] for v in versions) else 200
+    return json_response({"versions": versions}, status)
+
+
+def uploaded_files() -> dict[str, str]:
+    """The files of a deploy request: one raw XML body, or multipart ``file`` parts."""
+    mimetype = request.mimetype
+    if mimetype in ("application/xml", "text/xml"):
+        return {_raw_filename(): _text(request.get_data(), "the request body")}
+    if mimetype == "multipart/form-data":
+        parts = request.files.getlist("file")
+        if not parts:
+            raise ApiError(400, "no file parts: send each BPMN, DMN or JSON form file as a part named 'file'")
+        files = {}
+        for part in parts:
+            name = (part.filename or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+            if not name:
+                raise ApiError(400, "a 'file' part has no filename; give each part its file name, e.g. case.bpmn")
+            if name in files:
+                raise ApiError(400, f"file {name!r} is sent twice; send each file once")
+            files[name] = _text(part.read(), f"file {name!r}")
+        return files
+    raise ApiError(415, f"send one BPMN/DMN document as application/xml, or files as multipart/form-data "
+                   f"parts named 'file' (got {mimetype or 'no Content-Type'!r})")
+
+
+def _raw_filename() -> str:
+    name = query_text("filename")
+    if name is not None:
+        if not name.lower().endswith(DEFINITION_SUFFIXES) or "/" in name or "\\" in name:
+            raise ApiError(400, f"filename {name!r} is not usable; give a plain name ending in .bpmn or .dmn")
+        return name
+    head = request.get_data()[:4096]
+    return "upload.bpmn" if BPMN_NS.encode() in head else "upload.dmn" if b"DMN" in head else "upload.bpmn"
+
+
+def _text(raw: bytes, what: str) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ApiError(400, f"{what} is not UTF-8 text; save it as UTF-8") from None
+
+
+# --- reference data -------------------------------------------------------------------------
+
+@bp.get("/org-units")
+@authenticated
+def list_org_units():
+    filters = {"level": query_text("level"), "parent": query_text("parent")}
+    return json_response(queries.list_org_units(system(), filters, page()))
+
+
+@bp.get("/departments")
+@authenticated
+def list_departments():
+    return json_response(queries.list_departments(system(), page()))
+
+
+@bp.get("/categories")
+@authenticated
+def list_categories():
+    return json_response(queries.list_categories(system(), {"parent": query_text("parent")}, page()))
+
+
+# --- tokens ---------------------------------------------------------------------------------
+
+@bp.delete("/tokens/current")
+@authenticated
+def revoke_current_token():
+    """Revoke the token this request was made with; it stops working at once."""
+    revoke_token_id(system(), g.principal.token_id)
+    return "", 204
+
+
+# --- anything else under /api/v1 -------------------------------------------------------------
+
+@bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def unknown(rest: str):
+    """A JSON 404 for unknown paths, or 405 when the path exists for other methods."""
+    allowed = _methods_for(request.path)
+    if allowed:
+        raise ApiError(405, f"{request.method} is not allowed on {request.path}; use {', '.join(allowed)}",
+                       headers={"Allow": ", ".join(allowed)})
+    raise ApiError(404, f"there is no API resource at {request.path}; see {request.script_root}/api/v1/openapi.json")
+
+
+def _methods_for(path: str) -> list[str]:
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    allowed = []
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        try:
+            endpoint, _ = adapter.match(path, method=method)
+        except (NotFound, HTTPException):
+            continue
+        if endpoint != f"{bp.name}.unknown":
+            allowed.append(method)
+    return allowed
+
+
+@bp.before_request
+def limit_body_size():
+    """JSON bodies up to 1 MB; process-definition uploads up to 16 MB."""
+    from .support import JSON_LIMIT
+
+    deploying = request.endpoint == f"{bp.name}.deploy_definitions"
+    request.max_content_length = DEFINITION_LIMIT if deploying else JSON_LIMIT
