@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 
 from engine.definitions import VersionInfo, deploy
 from workflows import demo_data
-from workflows.models import Category, Department, EvaluationWeight, OrgUnit, SlaPolicy
+from workflows.admin import add_user, hash_password
+from workflows.common import local_today
+from workflows.models import Case, Category, Department, EvaluationWeight, FundBudget, OrgUnit, SlaPolicy, User
 
 SHIPPED_SUFFIXES = (".bpmn", ".dmn", ".json")
 
@@ -86,3 +88,49 @@ def _load_weights(session: Session) -> None:
         if session.scalar(select(EvaluationWeight).where(EvaluationWeight.key == item["key"])) is None:
             session.add(EvaluationWeight(key=item["key"], weight=item["weight"]))
     session.flush()
+
+
+# --- demo -----------------------------------------------------------------------------------------
+
+def load_demo(system) -> dict:
+    """Demo users, fund budgets and cases (replayed through the use cases); safe to run again.
+
+    Returns ``{"cases", "created", "password", "logins": [{username, role, unit}], "notes"}``.
+    """
+    from workflows import demo_loader  # the loader imports the use cases
+
+    _load_demo_people(system)
+    scripts = demo_loader.demo_scripts()
+    notes: list[str] = []
+    created = 0
+    for script in scripts:
+        if not _demo_case_exists(system, script["title"]):
+            demo_loader.replay(system, script, notes)
+            created += 1
+    return {"cases": len(scripts), "created": created, "password": demo_data.DEMO_PASSWORD,
+            "logins": _logins(), "notes": notes}
+
+
+def _load_demo_people(system) -> None:
+    password_hash = hash_password(demo_data.DEMO_PASSWORD)  # one hash for every demo login (same password)
+    with system.sessions() as session, session.begin():
+        for item in demo_data.users():
+            if session.scalar(select(User).where(User.username == item["username"])) is None:
+                add_user(session, item["username"], item["role"], item["org_unit"], item["department"],
+                         password_hash, item["display_name"])
+        for item in demo_data.fund_budgets(local_today().year):
+            unit = _by_code(session, OrgUnit, item["org_unit"])
+            exists = session.scalar(select(FundBudget).where(FundBudget.org_unit_id == unit.id,
+                                                             FundBudget.year == item["year"]))
+            if exists is None:
+                session.add(FundBudget(org_unit_id=unit.id, year=item["year"], amount_cents=item["amount_cents"]))
+
+
+def _demo_case_exists(system, title: str) -> bool:
+    with system.sessions() as session:
+        return session.scalar(select(Case.id).where(Case.title == title).limit(1)) is not None
+
+
+def _logins() -> list[dict]:
+    return [{"username": u["username"], "role": u["role"], "unit": u["org_unit"] or u["department"]}
+            for u in demo_data.users() if u["featured"]]
