@@ -1,0 +1,94 @@
+"""Administration use cases on a real database: users, passwords, tokens, SLA policies."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from workflows import admin
+from workflows.bootstrap import load_reference_data
+from workflows.errors import Conflict, InvalidInput, NotFound
+from workflows.models import ApiToken, SlaPolicy, User
+from workflows.sla import sla_data
+from workflows.system import build_system
+
+
+@pytest.fixture
+def system(db_engine, db_url, tmp_path, monkeypatch):
+    monkeypatch.setattr(admin, "HASH_METHOD", "pbkdf2:sha256:1000")
+    system = build_system(db_url, tmp_path / "uploads")
+    load_reference_data(system)
+    return system
+
+
+def test_a_created_user_signs_in_with_the_generated_password(system):
+    user, password = admin.create_user(system, "coord-x", "coordinator", org="hq-c04", display_name="X")
+    assert (user.role, len(password) >= 12) == ("coordinator", True)
+    assert admin.authenticate(system, "coord-x", password).username == "coord-x"
+    assert admin.authenticate(system, "coord-x", "wrong-password") is None
+    with system.sessions() as session:
+        stored = session.scalar(select(User.password_hash).where(User.username == "coord-x"))
+    assert password not in stored
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"role": "mayor"}, "'mayor'"),
+    ({"role": "coordinator"}, "needs an org unit"),
+    ({"role": "department"}, "need a department"),
+    ({"role": "department", "department": "weather"}, "'weather'"),
+    ({"role": "grid_worker", "org": "hq-c99-g01"}, "'hq-c99-g01'"),
+    ({"role": "admin", "password": "short"}, "too short"),
+])
+def test_bad_user_values_are_refused_naming_the_value(system, values, message):
+    with pytest.raises(InvalidInput, match=message):
+        admin.create_user(system, "someone", **values)
+    with system.sessions() as session:
+        assert session.scalar(select(User).where(User.username == "someone")) is None
+
+
+def test_a_username_is_taken_once(system):
+    admin.create_user(system, "dup", "admin", password="long-enough")
+    with pytest.raises(Conflict, match="'dup' already exists"):
+        admin.create_user(system, "dup", "leader", password="long-enough")
+
+
+def test_a_token_is_stored_hashed_and_stops_working_when_revoked(system):
+    admin.create_user(system, "api-user", "admin", password="long-enough")
+    token = admin.create_token(system, "api-user", "ci")
+    assert admin.user_for_token(system, token).username == "api-user"
+    with system.sessions() as session:
+        assert token not in session.scalar(select(ApiToken.token_hash))
+    admin.revoke_token(system, token)
+    assert admin.user_for_token(system, token) is None
+    assert admin.user_for_token(system, "glk_made-up") is None
+    with pytest.raises(NotFound):
+        admin.create_token(system, "ghost", "x")
+
+
+def test_sla_policies_change_the_data_of_new_cases(system):
+    admin.set_sla(system, "grid", "PT5S")
+    admin.set_sla(system, "dispatch_result", "PT8H", category="illegal_parking")
+    with system.sessions() as session:
+        from workflows.common import get_category
+
+        parking = sla_data(session, get_category(session, "illegal_parking"))
+        drain = sla_data(session, get_category(session, "drain_blocked"))
+    assert parking["grid"] == {"limit": "PT5S", "remind": "PT4S"}
+    assert parking["dispatch_result"] == {"limit": "PT8H", "remind": "PT6H"}
+    assert drain["dispatch_result"] == {"limit": "P5D", "remind": "PT90H"}
+    assert drain["community"] == {"limit": "PT72H", "remind": "PT54H"}
+    assert drain["dispatch_accept"] == {"limit": "PT2H"}
+    assert drain["duty"] == {"routine": "PT24H", "tough": "PT24H", "emergency": "PT30M"}
+
+
+@pytest.mark.parametrize(("stage", "duration", "category", "message"), [
+    ("grid", "24 hours", None, "'24 hours'"),
+    ("lunch", "PT1H", None, "'lunch'"),
+    ("grid", "PT1H", "weather", "'weather'"),
+])
+def test_bad_sla_values_are_refused_and_nothing_changes(system, stage, duration, category, message):
+    with pytest.raises(InvalidInput, match=message):
+        admin.set_sla(system, stage, duration, category=category)
+    with system.sessions() as session:
+        assert session.scalar(select(SlaPolicy.limit).where(SlaPolicy.stage == "grid",
+                                                            SlaPolicy.category_id.is_(None))) == "PT24H"
