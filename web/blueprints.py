@@ -1,6 +1,14 @@
 """Every blueprint the app registers, one module per area (each exposes ``bp``)."""
 
 BLUEPRINT_MODULES: list[str] = [
+    "web.admin",
     "web.api",
     "web.auth",
+    "web.notifications",
+    "web.patrol",
+    "web.meetings",
+    "web.cases",
+    "web.dashboard",
+    "web.inbox",
+    "web.public",
 ]

@@ -1,0 +1,92 @@
+"""The BPMN/DMN modeller: open a version or a draft, save drafts, validate and deploy (JSON calls)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from workflows import drafts, versions
+from workflows.errors import DomainError
+
+from . import bp
+from .common import actor, json_body, json_error, system
+
+
+@bp.get("/modeller")
+def modeller():
+    """Open the active (or a given) version of a process, a draft, or an empty bundle."""
+    draft_id, process_id = request.args.get("draft"), request.args.get("process")
+    if draft_id:
+        draft = drafts.get_draft(system(), draft_id)
+        bundle = {"files": draft["files"], "process_id": draft["process_id"], "version": draft["base_version"],
+                  "draft_id": draft["id"], "title": draft["title"], "status": draft["status"],
+                  "main": versions.main_file(draft["files"], draft["process_id"])}
+    elif process_id:
+        found = versions.version_files(system(), process_id, request.args.get("version"))
+        bundle = {**found, "draft_id": None, "title": process_id, "status": "open"}
+    else:
+        bundle = {"files": {}, "process_id": None, "version": None, "draft_id": None, "title": "", "main": None,
+                  "status": "open"}
+    return render_template("modeller/modeller.html", bundle=bundle, descriptor=_descriptor())
+
+
+def _descriptor() -> str:
+    """The moddle descriptor of the spiffworkflow namespace (read once)."""
+    global _DESCRIPTOR
+    if _DESCRIPTOR is None:
+        _DESCRIPTOR = (Path(current_app.static_folder) / "modeller" / "spiffworkflow.json").read_text(encoding="utf-8")
+    return _DESCRIPTOR
+
+
+_DESCRIPTOR: str | None = None
+
+
+@bp.post("/modeller/validate")
+def validate():
+    try:
+        problems = versions.validate_files(system(), json_body().get("files"))
+    except DomainError as error:
+        return json_error(error)
+    return jsonify(valid=not problems, problems=problems)
+
+
+@bp.post("/modeller/drafts")
+def save_draft():
+    try:
+        body = json_body()
+        draft = drafts.save_draft(system(), actor(), body.get("files"), body.get("draft_id"), body.get("title"),
+                                  body.get("process_id"), _int_or_none(body.get("base_version")))
+    except DomainError as error:
+        return json_error(error)
+    return jsonify(draft={k: v for k, v in draft.items() if k != "files"})
+
+
+@bp.post("/modeller/deploy")
+def deploy():
+    try:
+        body = json_body()
+        result = versions.deploy_files(system(), actor(), body.get("files"), body.get("draft_id"))
+    except DomainError as error:
+        return json_error(error)
+    return jsonify(result), (200 if result["deployed"] else 422)
+
+
+def _int_or_none(value):
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+@bp.get("/drafts")
+def drafts_list():
+    return render_template("admin/drafts.html", drafts=drafts.list_drafts(system(), status=None))
+
+
+@bp.post("/drafts/<int:draft_id>/delete")
+def delete_draft(draft_id: int):
+    drafts.delete_draft(system(), actor(), draft_id)
+    flash(_("Draft %(id)s was deleted.", id=draft_id), "success")
+    return redirect(url_for("admin.drafts_list"))
