@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, literal, null, or_, select
+from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from workflows.common import LOCAL_TZ, now
@@ -230,15 +230,23 @@ def _count(condition):
 
 
 # --- collecting raw sums --------------------------------------------------------------------
+#
+# Each collector runs ONE grouped query whose rows carry the dimensions every grouping needs
+# (home unit, level, category and, where it applies, department); the groupings are then rolled
+# up from those rows in Python, so the ungrouped figures and the org-unit, level and category
+# groupings share the same scans.
 
-Row = tuple[Any, Any, Counter]
-"""(group key, home unit id, sums)."""
+Row = tuple[dict, Any, Counter]
+"""(dimensions {level, category, department}, home unit id, sums)."""
 
 
-def _case_sums(ctx: Context):
-    """The case columns every figure needs, as (label, SQL aggregate)."""
+def _case_sums(ctx: Context, with_lateness: bool = False):
+    """The case columns every figure needs, as (label, SQL aggregate).
+
+    Lateness of closed cases comes from ``collect_closed_late`` (driven by the few overdue
+    records) unless ``with_lateness`` asks for it per row (the department pairs query).
+    """
     closed = Case.status == "closed"
-    late = exists().where(OverdueRecord.case_id == Case.id, OverdueRecord.stage.in_(LEVELS))
     past_due = and_(Case.status.in_(OPEN_STATUSES), Case.due_at <= ctx.as_of)
     sums = [
         ("received", func.count()),
@@ -247,7 +255,6 @@ def _case_sums(ctx: Context):
         ("merged", _count(Case.status == "merged")),
         ("open", _count(Case.status.in_(OPEN_STATUSES))),
         ("closed", _count(closed)),
-        ("closed_on_time", _count(and_(closed, ~late))),
         ("open_past_due", _count(past_due)),
         ("reworked", _count(and_(Case.reworked_count > 0, or_(closed, past_due)))),
         ("self_closed_on_spot", _count(and_(closed, Case.self_closed.is_(True)))),
@@ -256,33 +263,53 @@ def _case_sums(ctx: Context):
         ("rated", func.count(Case.rating)),
         ("rating_sum", func.coalesce(func.sum(Case.rating), 0)),
     ]
+    if with_lateness:
+        late = exists().where(OverdueRecord.case_id == Case.id, OverdueRecord.stage.in_(LEVELS))
+        sums.append(("closed_late", _count(and_(closed, late))))
     sums += [(f"closed_at_{level}", _count(and_(closed, Case.closed_level == level))) for level in LEVELS]
     return sums
 
 
-def _run(ctx: Context, query, labels: list[str]) -> list[Row]:
+def _run(ctx: Context, query, dims: tuple[str, ...], labels: list[str]) -> list[Row]:
     rows = []
-    for key, home, *values in ctx.session.execute(query):
-        rows.append((key, home, Counter({label: float(v or 0) for label, v in zip(labels, values, strict=True)})))
+    for record in ctx.session.execute(query):
+        keys, home, values = record[:len(dims)], record[len(dims)], record[len(dims) + 1:]
+        rows.append((dict(zip(dims, keys, strict=True)), home,
+                     Counter({label: float(v or 0) for label, v in zip(labels, values, strict=True)})))
     return rows
 
 
-def collect_cases(ctx: Context, group_by: str | None) -> list[Row]:
+CASE_DIMS = ("level", "category")
+
+
+def collect_cases(ctx: Context) -> list[Row]:
     sums = _case_sums(ctx)
-    labels = [label for label, _ in sums]
-    aggregates = [expr for _, expr in sums]
-    if group_by == "department":
-        pairs = (select(Dispatch.department_id.label("department_id"), Dispatch.case_id.label("case_id"))
-                 .join(Case, Case.id == Dispatch.case_id).where(cohort(ctx)).distinct().subquery())
-        query = (select(pairs.c.department_id, home_unit(), *aggregates).select_from(Case)
-                 .join(pairs, pairs.c.case_id == Case.id).group_by(pairs.c.department_id, home_unit()))
-    else:
-        key = {"level": Case.level, "category": Case.category_id}.get(group_by, null())
-        query = select(key, home_unit(), *aggregates).where(cohort(ctx)).group_by(key, home_unit())
-    return _run(ctx, query, labels)
+    keys = (Case.level, Case.category_id, home_unit())
+    query = select(*keys, *[expr for _, expr in sums]).where(cohort(ctx)).group_by(*keys)
+    return _run(ctx, query, CASE_DIMS, [label for label, _ in sums])
 
 
-def collect_dispatches(ctx: Context, group_by: str | None) -> list[Row]:
+def collect_closed_late(ctx: Context) -> list[Row]:
+    """Closed cases of the cohort that some level let run past its limit (so not closed on time)."""
+    keys = (Case.level, Case.category_id, home_unit())
+    query = (select(*keys, func.count(Case.id.distinct())).select_from(OverdueRecord)
+             .join(Case, Case.id == OverdueRecord.case_id)
+             .where(cohort(ctx), Case.status == "closed", OverdueRecord.stage.in_(LEVELS)).group_by(*keys))
+    return _run(ctx, query, CASE_DIMS, ["closed_late"])
+
+
+def collect_case_departments(ctx: Context) -> list[Row]:
+    """The case figures of the cases dispatched to each department (a case counts once per department)."""
+    sums = _case_sums(ctx, with_lateness=True)
+    pairs = (select(Dispatch.department_id.label("department_id"), Dispatch.case_id.label("case_id"))
+             .join(Case, Case.id == Dispatch.case_id).where(cohort(ctx)).distinct().subquery())
+    keys = (pairs.c.department_id, home_unit())
+    query = (select(*keys, *[expr for _, expr in sums]).select_from(Case).join(pairs, pairs.c.case_id == Case.id)
+             .group_by(*keys))
+    return _run(ctx, query, ("department",), [label for label, _ in sums])
+
+
+def collect_dispatches(ctx: Context) -> list[Row]:
     accepted_late = and_(Dispatch.accepted_at.is_(None), Dispatch.accept_due <= ctx.as_of)
     unhandled = and_(Dispatch.returned_at.is_(None), Dispatch.result_at.is_(None))
     past_due = and_(unhandled, or_(Dispatch.result_due <= ctx.as_of, accepted_late))
@@ -297,63 +324,57 @@ def collect_dispatches(ctx: Context, group_by: str | None) -> list[Row]:
         ("dispatch_past_due", _count(past_due)),
         ("dispatched_reworked", _count(Case.reworked_count > 0)),
     ]
-    key = {"level": Case.level, "category": Case.category_id, "department": Dispatch.department_id}.get(
-        group_by, null())
-    query = (select(key, home_unit(), *[expr for _, expr in sums]).select_from(Dispatch)
-             .join(Case, Case.id == Dispatch.case_id).where(cohort(ctx)).group_by(key, home_unit()))
-    return _run(ctx, query, [label for label, _ in sums])
+    keys = (Case.level, Case.category_id, Dispatch.department_id, home_unit())
+    query = (select(*keys, *[expr for _, expr in sums]).select_from(Dispatch)
+             .join(Case, Case.id == Dispatch.case_id).where(cohort(ctx)).group_by(*keys))
+    return _run(ctx, query, CASE_DIMS + ("department",), [label for label, _ in sums])
 
 
-def collect_duty(ctx: Context, group_by: str | None) -> list[Row]:
+def collect_duty(ctx: Context) -> list[Row]:
     reported = MeetingSummons.reported_at.is_not(None)
     sums = [
         ("duty_summoned", func.count()),
         ("duty_due", _count(or_(reported, MeetingSummons.deadline <= ctx.as_of))),
         ("duty_on_time", _count(and_(reported, MeetingSummons.late.is_(False)))),
     ]
-    key = {"level": Case.level, "category": Case.category_id, "department": MeetingSummons.department_id}.get(
-        group_by, null())
-    query = (select(key, home_unit(), *[expr for _, expr in sums]).select_from(MeetingSummons)
+    keys = (Case.level, Case.category_id, MeetingSummons.department_id, home_unit())
+    query = (select(*keys, *[expr for _, expr in sums]).select_from(MeetingSummons)
              .join(Meeting, Meeting.id == MeetingSummons.meeting_id).join(Case, Case.id == Meeting.case_id)
-             .where(cohort(ctx)).group_by(key, home_unit()))
-    return _run(ctx, query, [label for label, _ in sums])
+             .where(cohort(ctx)).group_by(*keys))
+    return _run(ctx, query, CASE_DIMS + ("department",), [label for label, _ in sums])
 
 
-def collect_fund(ctx: Context, group_by: str | None) -> list[Row]:
-    if group_by == "department":
-        return []
-    key = {"level": Case.level, "category": Case.category_id}.get(group_by, null())
-    query = (select(key, home_unit(), func.sum(FundSpend.amount_cents)).select_from(FundSpend)
-             .join(Case, Case.id == FundSpend.case_id).where(cohort(ctx)).group_by(key, home_unit()))
-    return _run(ctx, query, ["fund_spent_cents"])
+def collect_fund(ctx: Context) -> list[Row]:
+    keys = (Case.level, Case.category_id, home_unit())
+    query = (select(*keys, func.sum(FundSpend.amount_cents)).select_from(FundSpend)
+             .join(Case, Case.id == FundSpend.case_id).where(cohort(ctx)).group_by(*keys))
+    return _run(ctx, query, CASE_DIMS, ["fund_spent_cents"])
 
 
-def collect_overdues(ctx: Context, group_by: str | None) -> list[Row]:
+def collect_overdues(ctx: Context) -> list[Row]:
     """Overdues written in the period, keyed by the charged unit; one label per level and department."""
     charged = OverdueRecord.org_unit_id
-    where = [OverdueRecord.recorded_at >= ctx.start, OverdueRecord.recorded_at < ctx.end, in_scope(ctx, charged)]
-    key = {"level": OverdueRecord.level, "department": OverdueRecord.department_id,
-           "category": Case.category_id}.get(group_by, null())
-    query = select(key, charged, OverdueRecord.level, OverdueRecord.department_id, func.count()).where(*where)
-    if group_by == "category":
-        query = query.join(Case, Case.id == OverdueRecord.case_id)
-    query = query.group_by(key, charged, OverdueRecord.level, OverdueRecord.department_id)
+    keys = (OverdueRecord.level, Case.category_id, OverdueRecord.department_id, charged)
+    query = (select(*keys, func.count()).select_from(OverdueRecord).join(Case, Case.id == OverdueRecord.case_id)
+             .where(OverdueRecord.recorded_at >= ctx.start, OverdueRecord.recorded_at < ctx.end,
+                    in_scope(ctx, charged)).group_by(*keys))
     rows = []
-    for key_value, unit, level, department, count in ctx.session.execute(query):
+    for level, category, department, unit, count in ctx.session.execute(query):
         sums = Counter({"overdue_total": count})
         if level:
             sums[("overdue_level", level)] = count
         if department:
             sums[("overdue_department", department)] = count
-        rows.append((key_value, unit, sums))
+        rows.append(({"level": level, "category": category, "department": department}, unit, sums))
     return rows
 
 
-def collect(ctx: Context, group_by: str | None) -> list[Row]:
-    """Every raw sum the figures need, grouped by (group key, home unit)."""
+def collect(ctx: Context) -> list[Row]:
+    """Every raw sum the ungrouped, org-unit, level and category figures need."""
     rows: list[Row] = []
-    for collector in (collect_cases, collect_dispatches, collect_duty, collect_fund, collect_overdues):
-        rows += collector(ctx, group_by)
+    for collector in (collect_cases, collect_closed_late, collect_dispatches, collect_duty, collect_fund,
+                      collect_overdues):
+        rows += collector(ctx)
     return rows
 
 
@@ -371,6 +392,7 @@ def figures(sums: Counter, names: dict[str, dict[int, str]]) -> dict[str, Any]:
     due = get("closed", 0) + get("open_past_due", 0)
     due_for_handling = get("handled", 0) + get("dispatch_past_due", 0)
     closed = get("closed", 0)
+    n["closed_on_time"] = closed - get("closed_late", 0)
     out: dict[str, Any] = {
         "received": get("received", 0), "registered": get("registered", 0), "rejected": get("rejected", 0),
         "merged": get("merged", 0), "open": get("open", 0), "closed": closed,
@@ -543,7 +565,8 @@ def _org_groups(ctx: Context, rows: list[Row], unit_level: str | None) -> list[d
 
 def _keyed_groups(ctx: Context, group_by: str, rows: list[Row]) -> list[dict]:
     sums: dict[Any, Counter] = {}
-    for key, _, values in rows:
+    for dims, _, values in rows:
+        key = dims.get(group_by)
         if key is not None:
             sums.setdefault(key, Counter()).update(values)
     if group_by == "level":
@@ -551,7 +574,7 @@ def _keyed_groups(ctx: Context, group_by: str, rows: list[Row]) -> list[dict]:
             sums.setdefault(level, Counter())
         order = list(LEVELS)
     else:
-        order = sorted(sums, key=lambda k: -sums[k].get("received", 0) - sums[k].get("dispatched", 0))
+        order = sorted(sums, key=lambda k: (-sums[k].get("received", 0) - sums[k].get("dispatched", 0), str(k)))
     labels = _labels(ctx.session, group_by, order)
     names = _names(ctx.session)
     return [{"key": labels.get(k, (str(k), str(k)))[0], "name": labels.get(k, (str(k), str(k)))[1],
@@ -603,34 +626,59 @@ def compute_metrics(session: Session, *, start: Any, end: Any, group_by: str | N
       1 - rework, optionally satisfaction; departments use their handling rates) and ``grade``
       (A >= 90, B >= 75, C >= 60, D >= 40, else E; None while nothing is due).
     """
-    if group_by not in (None, *GROUPINGS):
-        raise InvalidInput(f"group_by {group_by!r} is not supported; use one of: {', '.join(GROUPINGS)}",
-                           field="group_by")
-    if unit_level is not None and unit_level not in LEVELS:
-        raise InvalidInput(f"unknown level {unit_level!r}; use one of: {', '.join(LEVELS)}", field="unit_level")
+    return compute_many(session, start=start, end=end, scope_unit=scope_unit,
+                        groupings=[(group_by, unit_level)])[0]
+
+
+def compute_many(session: Session, *, start: Any, end: Any, scope_unit: Any = None,
+                 groupings: list[tuple[str | None, str | None]]) -> list[dict[str, Any]]:
+    """``compute_metrics`` for several ``(group_by, unit_level)`` pairs of one period and scope,
+    sharing the ungrouped queries (a report with several tables runs them once)."""
+    for group_by, unit_level in groupings:
+        if group_by not in (None, *GROUPINGS):
+            raise InvalidInput(f"group_by {group_by!r} is not supported; use one of: {', '.join(GROUPINGS)}",
+                               field="group_by")
+        if unit_level is not None and unit_level not in LEVELS:
+            raise InvalidInput(f"unknown level {unit_level!r}; use one of: {', '.join(LEVELS)}",
+                               field="unit_level")
     ctx = make_context(session, start, end, scope_unit)
-    base = collect(ctx, None)
+    base = collect(ctx)
+    by_department = collect_case_departments(ctx) if any(g == "department" for g, _ in groupings) else []
     total = Counter()
     for _, _, values in base:
         total.update(values)
     totals = figures(total, _names(session))
     weights = {subject: get_weights(session, subject) for subject in SUBJECTS}
     _score_rows([totals], "unit", weights["unit"])
-    groups: list[dict] = []
-    if group_by == "org_unit":
-        groups = _org_groups(ctx, base, unit_level)
-    elif group_by is not None:
-        groups = _keyed_groups(ctx, group_by, collect(ctx, group_by))
-    _score_rows(groups, "department" if group_by == "department" else "unit",
-                weights["department" if group_by == "department" else "unit"])
-    return {
-        "period": {"from": ctx.start.isoformat(), "to": ctx.end.isoformat(), "as_of": ctx.as_of.isoformat()},
-        "scope": {k: ctx.scope[k] for k in ("code", "name", "level")} if ctx.scope else None,
-        "group_by": group_by,
-        "totals": _public(totals),
-        "groups": [_public(g) for g in groups],
-        "weights": weights,
-    }
+    results = []
+    for group_by, unit_level in groupings:
+        groups: list[dict] = []
+        if group_by == "org_unit":
+            groups = _org_groups(ctx, base, unit_level)
+        elif group_by is not None:
+            rows = [r for r in base if group_by != "department" or r[0].get("department") is not None]
+            groups = _keyed_groups(ctx, group_by, rows + (by_department if group_by == "department" else []))
+        subject = "department" if group_by == "department" else "unit"
+        _score_rows(groups, subject, weights[subject])
+        results.append({
+            "period": {"from": ctx.start.isoformat(), "to": ctx.end.isoformat(), "as_of": ctx.as_of.isoformat()},
+            "scope": {k: ctx.scope[k] for k in ("code", "name", "level")} if ctx.scope else None,
+            "group_by": group_by,
+            "totals": _public(totals),
+            "groups": [_public(g) for g in groups],
+            "weights": weights,
+        })
+    return results
+
+
+def rank_red_black(groups: list[dict], n: int) -> dict[str, list[dict]]:
+    """Rank groups by score (then closure rate, then code); red = best n, black = worst n of the rest."""
+    ranked = sorted((dict(g) for g in groups if g["score"] is not None),
+                    key=lambda g: (-g["score"], -(g["closure_rate"] or 0), g["key"]))
+    for position, row in enumerate(ranked, 1):
+        row["rank"] = position
+    red = ranked[:n]
+    return {"ranked": ranked, "red": red, "black": list(reversed(ranked[len(red):]))[:n]}
 
 
 # --- red/black list -------------------------------------------------------------------------
@@ -648,10 +696,4 @@ def red_black_list(session: Session, month: Any, n: int = 3, *, scope_unit: Any 
     label, start, end = month_period(month)
     result = compute_metrics(session, start=start, end=end, group_by="org_unit", scope_unit=scope_unit,
                              unit_level="community")
-    ranked = sorted((g for g in result["groups"] if g["score"] is not None),
-                    key=lambda g: (-g["score"], -(g["closure_rate"] or 0), g["key"]))
-    for position, row in enumerate(ranked, 1):
-        row["rank"] = position
-    red = ranked[:n]
-    black = list(reversed(ranked[len(red):]))[:n]
-    return {"month": label, "period": result["period"], "ranked": ranked, "red": red, "black": black}
+    return {"month": label, "period": result["period"], **rank_red_black(result["groups"], n)}

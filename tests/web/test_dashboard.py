@@ -1,0 +1,208 @@
+"""The command centre over HTTP: who may see it, what area they see, and that the page, its JSON
+and the exports carry exactly the figures of ``compute_metrics``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+
+import pytest
+from openpyxl import load_workbook
+
+from tests.web.conftest import Client
+from workflows.common import LOCAL_TZ, now
+from workflows.metrics import compute_metrics
+
+PASSWORD = "password-1"
+PEOPLE = [
+    ("admin", "admin", None, None),
+    ("leader", "leader", None, None),
+    ("leader-ws1", "leader", "hq-ws1", None),
+    ("coord-c04", "coordinator", "hq-c04", None),
+    ("dept-police", "department", None, "police"),
+    ("gw", "grid_worker", "hq-c04-g03", None),
+]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """An app whose database holds the Huqiu organisation and 400 generated cases over the last year."""
+    from web.app import create_app, system_of
+    from workflows import admin, bootstrap, schema
+    from workflows.bench_dashboard import populate
+
+    instance = tmp_path_factory.mktemp("dashboard-instance")
+    previous = os.environ.get("GRIDLINK_INSTANCE_DIR")
+    os.environ["GRIDLINK_INSTANCE_DIR"] = str(instance)
+    try:
+        app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{instance / 'gridlink.db'}",
+                          "UPLOAD_DIR": str(instance / "uploads"), "SECRET_KEY": "dashboard-tests",
+                          "RATELIMIT_ENABLED": False})
+    finally:
+        if previous is None:
+            os.environ.pop("GRIDLINK_INSTANCE_DIR", None)
+        else:
+            os.environ["GRIDLINK_INSTANCE_DIR"] = previous
+    system = system_of(app)
+    schema.upgrade(system.db)
+    bootstrap.load_reference_data(system)
+    for username, role, unit, department in PEOPLE:
+        admin.create_user(system, username, role, org=unit, department=department, password=PASSWORD)
+    populate(system, 3000, progress=False, seed=11)
+    return app
+
+
+@pytest.fixture
+def as_(app):
+    def make(username: str | None) -> Client:
+        client = Client(app)
+        if username:
+            client.login(username, PASSWORD)
+        return client
+
+    return make
+
+
+def month_start():
+    return now().astimezone(LOCAL_TZ).date().replace(day=1)
+
+
+def metrics(app, **kwargs):
+    from web.app import system_of
+
+    with system_of(app).sessions() as session:
+        return compute_metrics(session, start=month_start(), end=now().astimezone(LOCAL_TZ).date(), **kwargs)
+
+
+def test_a_leader_sees_the_big_screen_with_the_months_figures(as_, app):
+    response = as_("leader").get("/dashboard")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "网格化联动指挥中心" in html and "echarts.min.js" in html and "js/dashboard.js" in html
+    expected = metrics(app)["totals"]
+    assert f'data-testid="kpi-due">{expected["due_for_closure"]}<' in html
+
+
+def test_the_json_carries_the_same_figures_as_compute_metrics(as_, app):
+    data = as_("leader").get("/dashboard/data.json").get_json()
+    expected = metrics(app, group_by="department")
+    assert data["metrics"] == expected["totals"]
+    assert sorted(data["departments"], key=lambda g: g["key"]) == sorted(expected["groups"], key=lambda g: g["key"])
+    assert data["metrics"]["received"] > 0
+    assert len(data["per_day"]) == 30 and data["live"]["open_total"] >= data["live"]["open_past_due"]
+    assert data["red_black"]["red"] and data["top_categories"]
+
+
+def test_a_leader_of_a_workstation_sees_only_its_subtree(as_, app):
+    client = as_("leader-ws1")
+    data = client.get("/dashboard/data.json").get_json()
+    assert data["scope"]["code"] == "hq-ws1"
+    assert data["metrics"] == metrics(app, scope_unit="hq-ws1")["totals"]
+    assert data["metrics"]["received"] < metrics(app)["totals"]["received"]
+    assert {c["code"] for c in data["choices"]} >= {"hq-ws1"} and "hq-ws2" not in {c["code"] for c in data["choices"]}
+
+
+def test_narrowing_to_a_unit_outside_the_viewers_area_is_forbidden(as_):
+    response = as_("leader-ws1").get("/dashboard/data.json?unit=hq-ws2")
+    assert response.status_code == 403
+    assert "hq-ws2" in response.get_data(as_text=True)
+
+
+def test_a_leader_of_the_whole_district_may_narrow_to_a_community(as_, app):
+    data = as_("leader").get("/dashboard/data.json?unit=hq-c04&period=year").get_json()
+    assert data["scope"]["code"] == "hq-c04" and data["period"]["key"] == "year"
+
+
+def test_an_unknown_period_is_refused_with_the_choices(as_):
+    response = as_("leader").get("/dashboard/data.json?period=decade")
+    assert response.status_code in (400, 422)
+    assert "decade" in response.get_data(as_text=True) and "month" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("user", ["dept-police", "gw"])
+def test_departments_and_grid_workers_may_not_open_the_dashboard_or_exports(as_, user):
+    client = as_(user)
+    assert client.get("/dashboard").status_code == 403
+    assert client.get("/dashboard/data.json").status_code == 403
+    assert client.get("/exports/cases.csv").status_code == 403
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(as_):
+    response = as_(None).get("/dashboard")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_the_cases_export_opens_in_openpyxl_with_chinese_headers_and_the_filtered_rows(as_, app):
+    first = month_start().isoformat()
+    response = as_("leader").get(f"/exports/cases.xlsx?from={first}&status=closed")
+    assert response.status_code == 200
+    assert "attachment" in response.headers["Content-Disposition"]
+    book = load_workbook(io.BytesIO(response.data), read_only=True)
+    rows = list(book["工单列表"].iter_rows(values_only=True))
+    assert rows[0][:5] == ("工单编号", "标题", "类别", "来源", "状态")
+    assert len(rows) - 1 == metrics(app)["totals"]["closed"]
+    assert {row[4] for row in rows[1:]} == {"已结案"}
+
+
+def test_the_cases_csv_has_a_bom_and_respects_the_viewers_area(as_):
+    response = as_("leader-ws1").get("/exports/cases.csv?overdue=true")
+    assert response.status_code == 200 and response.data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert rows[0][0] == "工单编号" and "超期未结" in rows[0]
+    assert len(rows) > 1 and all(row[15] == "是" for row in rows[1:])
+    everything = as_("leader").get("/exports/cases.csv?overdue=true&org_unit=hq-ws1")
+    assert everything.data == response.data
+
+
+def test_a_cases_export_outside_the_area_or_with_a_bad_filter_is_refused(as_):
+    client = as_("coord-c04")
+    assert client.get("/exports/cases.csv?org_unit=hq-c05").status_code == 403
+    response = client.get("/exports/cases.csv?status=done")
+    assert response.status_code in (400, 422) and "done" in response.get_data(as_text=True)
+    assert client.get("/exports/cases.pdf").status_code in (400, 404, 422)
+
+
+def test_the_monthly_report_holds_the_same_figures_as_the_page(as_, app):
+    client = as_("leader")
+    page = client.get("/dashboard/data.json").get_json()["metrics"]
+    month = month_start().strftime("%Y-%m")
+    response = client.get(f"/exports/monthly-report.xlsx?month={month}")
+    assert response.status_code == 200
+    book = load_workbook(io.BytesIO(response.data))
+    assert book.sheetnames == ["总体指标", "社区考核", "部门考核", "层级分布", "红黑榜"]
+    summary = {row[0]: row[1] for row in book["总体指标"].iter_rows(min_row=5, values_only=True) if row[0]}
+    assert summary["应结案数"] == page["due_for_closure"]
+    assert summary["结案率"] == page["closure_rate"]
+    assert summary["按期结案率"] == page["on_time_rate"]
+    assert summary["网格自办结占比"] == page["self_closed_share"]
+    assert summary["综合得分"] == page["score"]
+    assert book["总体指标"]["B12"].number_format == "0.00%"
+    header = [cell.value for cell in book["社区考核"][1]]
+    assert header[:3] == ["排名", "编码", "社区"] and book["社区考核"]["A1"].font.bold
+
+
+def test_the_monthly_report_csv_and_a_bad_month(as_):
+    client = as_("leader")
+    response = client.get("/exports/monthly-report.csv")
+    text = response.data.decode("utf-8-sig")
+    assert response.status_code == 200 and "总体指标" in text and "社区考核" in text and "黑榜" in text
+    bad = client.get("/exports/monthly-report.xlsx?month=2026-13")
+    assert bad.status_code in (400, 422) and "2026-13" in bad.get_data(as_text=True)
+
+
+def test_an_admin_changes_the_score_weights_and_others_may_not(as_):
+    admin = as_("admin")
+    assert admin.get("/dashboard/weights").status_code == 200
+    values = {"subject": "unit", "unit.volume": "0", "unit.closure": "100", "unit.on_time": "0",
+              "unit.no_rework": "0", "unit.satisfaction": "0"}
+    response = admin.post("/dashboard/weights", values, token_from="/dashboard/weights")
+    assert response.status_code == 302
+    data = admin.get("/dashboard/data.json").get_json()
+    assert data["weights"]["unit"]["closure"] == 1.0
+    assert data["metrics"]["score"] == round(100 * data["metrics"]["closure_rate"], 1)
+    bad = admin.post("/dashboard/weights", {**values, "unit.closure": "lots"}, token_from="/dashboard/weights")
+    assert bad.status_code == 422 and "lots" in bad.get_data(as_text=True)
+    assert as_("leader").get("/dashboard/weights").status_code == 403
+    admin.post("/dashboard/weights", {**values, "unit.volume": "10", "unit.closure": "30", "unit.on_time": "30",
+                                      "unit.no_rework": "30"}, token_from="/dashboard/weights")
