@@ -78,10 +78,24 @@ def current_language() -> str:
 
 
 def department_name(code: str | None, name: str | None = None) -> str:
-    """The department's name in the current language."""
+    """The department's name in the current language (looked up once per request when not given)."""
     if current_language() == "en" and code in DEPARTMENT_NAMES_EN:
         return DEPARTMENT_NAMES_EN[code]
-    return name or code or ""
+    if name:
+        return name
+    return _department_names().get(code, code or "")
+
+
+def _department_names() -> dict:
+    from flask import current_app, g
+
+    from workflows.webviews import departments
+
+    from .app import system_of
+
+    if "department_names" not in g:
+        g.department_names = {d["code"]: d["name"] for d in departments(system_of(current_app))}
+    return g.department_names
 
 
 def category_name(category: dict | None) -> str:
@@ -90,6 +104,13 @@ def category_name(category: dict | None) -> str:
     if current_language() == "en" and category.get("name_en"):
         return category["name_en"]
     return category.get("name") or category.get("code") or ""
+
+
+def category_group_name(category: dict) -> str:
+    """The name of a leaf category's group (component or event) in the current language."""
+    if current_language() == "en" and category.get("group_name_en"):
+        return category["group_name_en"]
+    return category.get("group_name") or category.get("group") or ""
 
 
 def local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -141,6 +162,9 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     babel.init_app(app, locale_selector=select_locale)
+    from .forms import from_iso
+
     app.jinja_env.filters.update(label=label, localtime=local_time, department_name=department_name,
-                                 category_name=category_name)
+                                 category_name=category_name, datetime_local=from_iso,
+                                 category_name_of_group=category_group_name)
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, current_language=current_language, label=label)

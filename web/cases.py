@@ -1,0 +1,96 @@
+"""Case pages: the list of cases in my area (/cases), one case with its live diagram
+(/cases/<number>), its photos (served only to those who may read the case), and spending from
+the small-matters fund on it."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from workflows import fund, webviews
+from workflows.errors import DomainError
+
+from .app import system_of
+from .auth import login_required, roles_required
+
+bp = Blueprint("cases", __name__, url_prefix="/cases")
+STATUS_FILTERS = ("open", "reported", "resolved", "closed", "rejected", "merged")
+
+
+@bp.get("")
+@login_required
+def index():
+    status = request.args.get("status", "open")
+    status = status if status in STATUS_FILTERS or status == "all" else "open"
+    query = (request.args.get("q") or "").strip()[:100]
+    page = _page_number()
+    data = webviews.case_list(system_of(current_app), current_user.id,
+                              {"status": None if status == "all" else status, "q": query}, page=page)
+    return render_template("cases/index.html", data=data, status=status, q=query, statuses=STATUS_FILTERS)
+
+
+def _page_number() -> int:
+    try:
+        return max(1, min(int(request.args.get("page", "1")), 10_000))
+    except ValueError:
+        return 1
+
+
+@bp.get("/<number>")
+@login_required
+def detail(number: str):
+    view = webviews.case_page(system_of(current_app), current_user.id, number)
+    return render_template("cases/detail.html", case=view, fund_error=None, fund_values={})
+
+
+@bp.get("/<number>/attachments/<int:attachment_id>")
+@login_required
+def attachment(number: str, attachment_id: int):
+    found = webviews.attachment_file(system_of(current_app), current_user.id, number, attachment_id)
+    if not found["path"].exists():
+        abort(404, description=_("The photo file is missing on the server."))
+    response = send_file(found["path"], mimetype=found["content_type"], download_name=found["filename"],
+                         max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.post("/<number>/fund")
+@roles_required("coordinator", "admin")
+def spend(number: str):
+    system = system_of(current_app)
+    amount_text = (request.form.get("amount") or "").strip()
+    purpose = (request.form.get("purpose") or "").strip()
+    error = None
+    cents = _cents(amount_text)
+    if cents is None:
+        error = _("Amount %(value)s is not a sum of money; write yuan like 1200 or 86.50.", value=amount_text or "—")
+    else:
+        try:
+            result = fund.spend_fund(system, current_user.id, number, cents, purpose)
+        except DomainError as exc:
+            if exc.code == "forbidden":
+                raise
+            error = exc.message
+        else:
+            flash(_("Paid ¥%(amount)s from the small-matters fund; balance ¥%(balance)s.",
+                    amount=f"{cents / 100:.2f}", balance=f"{result['balance_cents'] / 100:.2f}"), "success")
+            return redirect(url_for("cases.detail", number=number) + "#fund")
+    view = webviews.case_page(system, current_user.id, number)
+    return render_template("cases/detail.html", case=view, fund_error=error,
+                           fund_values={"amount": amount_text, "purpose": purpose}), 422
+
+
+def _cents(text: str) -> int | None:
+    try:
+        amount = Decimal(text.replace(",", "").replace("¥", ""))
+    except (InvalidOperation, ValueError):
+        return None
+    if not amount.is_finite() or amount <= 0 or amount > Decimal("100000000"):
+        return None
+    cents = amount * 100
+    return int(cents) if cents == cents.to_integral_value() else None

@@ -1,0 +1,142 @@
+"""The inbox (/inbox): the tasks of my unit or department, claiming, and each task's form."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from workflows import tasks, webviews
+from workflows.attachments import attach_photo
+from workflows.errors import DomainError, InvalidInput
+from workflows.models import LEVELS
+
+from .app import system_of
+from .auth import roles_required
+from .forms import build_form, check_form, domain_error_field, parse_form
+from .i18n import label
+
+bp = Blueprint("inbox", __name__, url_prefix="/inbox")
+ACTING_ROLES = ("coordinator", "grid_worker", "department", "admin")
+PHOTO_PURPOSE = {"handle": "result", "dept_result": "result", "carry_out_action": "result"}
+
+
+def _filters() -> dict:
+    args = request.args
+    level = args.get("level") or None
+    return {"level": level if level in LEVELS else None, "category": (args.get("category") or None),
+            "overdue": args.get("overdue") == "1", "mine": args.get("mine") == "1"}
+
+
+@bp.get("")
+@roles_required(*ACTING_ROLES)
+def index():
+    system = system_of(current_app)
+    filters = _filters()
+    data = webviews.inbox(system, current_user.id, filters)
+    return render_template("inbox/index.html", items=data["items"], filters=filters, levels=LEVELS,
+                           categories=webviews.categories(system))
+
+
+@bp.post("/tasks/<task_id>/claim")
+@roles_required(*ACTING_ROLES)
+def claim(task_id: str):
+    tasks.claim(system_of(current_app), current_user.id, task_id)
+    flash(_("You claimed the task; colleagues see that you are on it."), "success")
+    return redirect(_back(task_id))
+
+
+@bp.post("/tasks/<task_id>/unclaim")
+@roles_required(*ACTING_ROLES)
+def unclaim(task_id: str):
+    tasks.unclaim(system_of(current_app), current_user.id, task_id)
+    flash(_("You released the task."), "success")
+    return redirect(_back(task_id))
+
+
+def _back(task_id: str) -> str:
+    target = request.form.get("next") or ""
+    if target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("inbox.task", task_id=task_id)
+
+
+@bp.get("/tasks/<task_id>")
+@roles_required(*ACTING_ROLES)
+def task(task_id: str):
+    page = webviews.task_page(system_of(current_app), current_user.id, task_id)
+    form = build_form(page["form"], page["options"], values=_initial_values(page))
+    return render_template("inbox/task.html", page=page, form=form)
+
+
+def _initial_values(page: dict) -> dict:
+    values: dict = {}
+    decisions = ((page["form"] or {}).get("properties", {}).get("decision") or {}).get("enum", [])
+    if request.args.get("decision") in decisions:
+        values["decision"] = request.args["decision"]
+    if page["task"]["task_kind"] == "report_to_duty":
+        values["delegate"] = current_user.display_name
+    return values
+
+
+@bp.post("/tasks/<task_id>")
+@roles_required(*ACTING_ROLES)
+def complete(task_id: str):
+    system = system_of(current_app)
+    page = webviews.task_page(system, current_user.id, task_id)
+    schema = page["form"]
+    data, shown = parse_form(schema, request.form)
+    errors = check_form(schema, data)
+    photos = [f for f in request.files.getlist("photos") if f and f.filename]
+    if photos and "photos" not in (schema or {}).get("properties", {}):
+        errors["photos"] = _("This task takes no photos.")
+    if not errors:
+        try:
+            if photos:
+                data["photos"] = _store_photos(system, page, photos)
+            tasks.complete_task(system, current_user.id, task_id, data)
+        except DomainError as error:
+            if isinstance(error, InvalidInput) or error.field:
+                errors.update(_domain_errors(error))
+            else:
+                raise
+    if errors:
+        form = build_form(schema, page["options"], values=shown, errors=errors)
+        flash(_("The task was not completed: please correct the fields marked below."), "error")
+        return render_template("inbox/task.html", page=page, form=form), 422
+    flash(_("Done: %(task)s for case %(number)s.", task=page["task"]["name"], number=page["task"]["case_number"]),
+          "success")
+    return redirect(_after(page))
+
+
+def _store_photos(system, page: dict, photos) -> list[str]:
+    purpose = PHOTO_PURPOSE.get(page["task"]["task_kind"], "result")
+    refs = []
+    for upload in photos[:10]:
+        refs.append(attach_photo(system, page["task"]["case_number"], upload.filename, upload.read(), purpose,
+                                 actor=current_user.id))
+    return refs
+
+
+def _domain_errors(error: DomainError) -> dict:
+    found = {}
+    for item in error.details or []:
+        if isinstance(item, dict) and item.get("field") is not None:
+            found.setdefault(item["field"], item.get("message") or error.message)
+    key = domain_error_field(error)
+    if key or not found:
+        found.setdefault(key, error.message)
+    return found
+
+
+def _after(page: dict) -> str:
+    number = page["task"]["case_number"]
+    if number and current_user.role != "department":
+        return url_for("cases.detail", number=number)
+    return url_for("inbox.index")
+
+
+@bp.app_template_filter("task_label")
+def task_label(item: dict) -> str:
+    kind = item.get("task_kind")
+    return label("task_kind", kind) if kind else item.get("name") or ""

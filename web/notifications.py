@@ -1,0 +1,41 @@
+"""In-app notifications (/notifications): newest first, unread highlighted, mark read."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from workflows import notifications
+
+from .app import system_of
+from .auth import login_required
+
+bp = Blueprint("notifications", __name__, url_prefix="/notifications")
+
+
+@bp.get("")
+@login_required
+def index():
+    unread_only = request.args.get("unread") == "1"
+    items = notifications.list_notifications(system_of(current_app), current_user.id, unread_only=unread_only,
+                                             limit=100)
+    return render_template("notifications/index.html", items=items, unread_only=unread_only)
+
+
+@bp.post("/read")
+@login_required
+def read_all():
+    notifications.mark_read(system_of(current_app), current_user.id)
+    return redirect(url_for("notifications.index"))
+
+
+@bp.post("/<int:notification_id>/open")
+@login_required
+def open_one(notification_id: int):
+    """Mark one notification read and follow its link (only links inside this site)."""
+    system = system_of(current_app)
+    notifications.mark_read(system, current_user.id, [notification_id])
+    link = request.form.get("link") or ""
+    if link.startswith("/") and not link.startswith("//"):
+        return redirect(link)
+    return redirect(url_for("notifications.index"))

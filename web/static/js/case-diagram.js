@@ -1,0 +1,76 @@
+/* The case's process in the bpmn-js navigated viewer: completed elements green, current tasks
+   orange with their deadline as an overlay. One tab per BPMN file of the process version. */
+(function () {
+  "use strict";
+  var dataNode = document.getElementById("diagram-data");
+  var container = document.getElementById("diagram");
+  if (!dataNode || !container || !window.BpmnJS) { return; }
+  var state = JSON.parse(dataNode.textContent);
+  var text = JSON.parse(document.getElementById("diagram-text").textContent);
+  var tabs = document.getElementById("diagram-tabs");
+  var viewer = new window.BpmnJS({ container: container });
+  var visited = {};
+  state.visited.forEach(function (id) { visited[id] = true; });
+
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function localTime(iso) {
+    // China Standard Time (UTC+8), whatever the browser's zone.
+    var d = new Date(new Date(iso).getTime() + 8 * 3600 * 1000);
+    return d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate()) + " " +
+      pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes());
+  }
+
+  function decorate() {
+    var registry = viewer.get("elementRegistry");
+    var canvas = viewer.get("canvas");
+    var overlays = viewer.get("overlays");
+    registry.getAll().forEach(function (element) {
+      if (visited[element.id] && element.type !== "label") { canvas.addMarker(element.id, "gl-done"); }
+    });
+    state.current.forEach(function (task) {
+      if (!registry.get(task.element_id)) { return; }
+      canvas.addMarker(task.element_id, "gl-current");
+      if (task.due_at) {
+        var badge = document.createElement("div");
+        badge.className = "gl-deadline" + (task.overdue ? " overdue" : "");
+        badge.textContent = (task.overdue ? text.overdue : text.due) + " " + localTime(task.due_at);
+        overlays.add(task.element_id, { position: { bottom: 4, left: -10 }, html: badge });
+      }
+    });
+    var first = state.current.map(function (t) { return registry.get(t.element_id); }).filter(Boolean)[0];
+    canvas.zoom("fit-viewport");
+    if (first) {
+      var box = canvas.viewbox();
+      if (box.scale < 0.55) {
+        canvas.zoom(0.8, { x: first.x + first.width / 2, y: first.y + first.height / 2 });
+        var vb = canvas.viewbox();
+        canvas.viewbox({ x: first.x + first.width / 2 - vb.width / 2, y: first.y + first.height / 2 - vb.height / 2,
+                         width: vb.width, height: vb.height });
+      }
+    }
+  }
+
+  function show(index) {
+    Array.prototype.forEach.call(tabs.children, function (b, i) { b.classList.toggle("active", i === index); });
+    viewer.importXML(state.files[index].xml).then(decorate).catch(function () {
+      container.textContent = text.failed;
+    });
+  }
+
+  function hasCurrent(xml) {
+    return state.current.some(function (t) { return xml.indexOf('id="' + t.element_id + '"') >= 0; });
+  }
+
+  var start = 0;
+  state.files.forEach(function (file, index) {
+    var button = document.createElement("button");
+    button.type = "button";
+    button.textContent = file.name.replace(/\.bpmn$/, "") + (hasCurrent(file.xml) ? " •" : "");
+    button.addEventListener("click", function () { show(index); });
+    tabs.appendChild(button);
+  });
+  if (!hasCurrent(state.files[0].xml)) {
+    state.files.forEach(function (file, index) { if (start === 0 && hasCurrent(file.xml)) { start = index; } });
+  }
+  show(start);
+})();
