@@ -27,7 +27,7 @@ from workflows.common import (
     now,
     require_text,
 )
-from workflows.errors import Forbidden
+from workflows.errors import Conflict, Forbidden
 from workflows.models import CASE_SOURCES, CASE_STATUSES, Case, OrgUnit, User, next_case_number
 from workflows.records import add_entry
 from workflows.sla import sla_data
@@ -180,8 +180,7 @@ def rate_case(system, number: str, rating: int, comment: str | None = None) -> d
     with system.sessions() as session, session.begin():
         case = get_case(session, number)
         if case.status != "closed":
-            raise invalid(f"case {number} is {case.status}; it can be rated once it is closed", field="rating",
-                               code="conflict")
+            raise Conflict(f"case {number} is {case.status}; it can be rated once it is closed", field="rating")
         case.rating, case.rating_comment = rating, comment
         add_entry(session, case, "rated", level=case.closed_level, note=comment, data={"rating": rating})
         return {"number": case.number, "rating": rating}
@@ -196,8 +195,13 @@ def mask_phone(phone: str | None) -> str | None:
     return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
 
 
+PUBLIC_NOTE_KINDS = {"reported", "rejected", "merged", "resolved", "rated"}
+"""Public entries whose note a resident may read; other notes are staff-internal (reasons, instructions)."""
+
+
 def timeline_item(entry, public: bool = False) -> dict:
-    item = {"at": entry.at, "kind": entry.kind, "level": entry.level, "note": entry.note}
+    note = entry.note if not public or entry.kind in PUBLIC_NOTE_KINDS else None
+    item = {"at": entry.at, "kind": entry.kind, "level": entry.level, "note": note}
     if not public:
         item.update(actor=entry.actor_name, org_unit=entry.org_unit.code if entry.org_unit else None,
                     department=entry.department.code if entry.department else None, data=entry.data)

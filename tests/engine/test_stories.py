@@ -182,6 +182,47 @@ def test_a_late_department_acceptance_is_recorded_against_it(world):
     assert world.task(number, "dept_accept").overdue_at is not None
 
 
+def test_a_late_department_result_is_reminded_then_recorded_overdue(world):
+    number = world.report(title="路面破损", category="road_damage", grid="hq-c04-g03", actor="gw")
+    world.do("gw", number, "handle", {"decision": "dispatch", "departments": ["urban"], "instructions": "修补"})
+    world.do("dept-urban", number, "dept_accept", {"decision": "accept"})
+    assert world.task(number, "dept_result").due_at == T0 + timedelta(days=3)
+    world.later(hours=54, minutes=1)
+    assert world.tick().timers_fired == 1
+    assert notifications_of(world, "dept-urban", "reminder") == ["reminder"]
+    world.reload()
+    world.later(hours=18)
+    assert world.tick().timers_fired == 1
+    assert overdue_units(world, number) == [("dispatch_result", "hq-c04-g03")]
+    assert world.kinds(number)[-2:] == ["reminded", "overdue"]
+    world.do("dept-urban", number, "dept_result", {"result": "已修补"})
+    assert world.view(number)["dispatches"][0]["result_overdue"] is True
+
+
+def test_the_district_limit_marks_the_case_overdue_and_tells_the_leaders(world):
+    number = world.report(title="热线来电", category="neighbour_dispute", source="hotline", address="虎丘路1号",
+                          actor="coord-district")
+    world.do("coord-district", number, "register", {"decision": "accept"})
+    world.later(days=30, minutes=1)
+    assert world.tick().timers_fired == 2  # the reminder at 75 % came due too
+    world.reload()
+    assert overdue_units(world, number) == [("district", "district")]
+    assert world.task(number, "handle").overdue_at is not None
+    assert notifications_of(world, "leader") == ["overdue"]
+    world.do("coord-district", number, "handle", {"decision": "resolve", "result": "调解成功"})
+    world.do("coord-district-2", number, "verify", {"decision": "approve"})
+    assert world.case(number).closed_level == "district"
+
+
+def test_the_public_track_view_hides_staff_reasons(world):
+    number = world.report(title="违建", category="illegal_construction", grid="hq-c04-g03", actor="gw")
+    world.do("gw", number, "handle", {"decision": "escalate", "reason": "内部原因：业主是熟人"})
+    world.reload()
+    public = cases.public_case_view(world.system, number)
+    assert [(e["kind"], e["note"]) for e in public["timeline"]] == [("reported", "来源：patrol"), ("escalated", None)]
+    assert "熟人" in str(world.view(number))
+
+
 def test_a_whistle_summons_five_departments_and_the_resolution_is_carried_out(world):
     number = world.report(title="商场5楼擅自改建", category="fire_hazard", source="hotline", address="虎丘路商场",
                           actor="coord-district")
@@ -254,7 +295,7 @@ def test_verification_sends_the_work_back_and_approves_the_second_time(world):
 
 def test_a_closed_case_is_rated_once_and_only_then(world):
     number = world.report(title="噪音", category="neighbour_dispute", grid="hq-c04-g03", actor="gw")
-    with pytest.raises(InvalidInput, match="once it is closed"):
+    with pytest.raises(Conflict, match="once it is closed"):
         cases.rate_case(world.system, number, 5)
     world.do("gw", number, "handle", {"decision": "resolve", "result": "调解"})
     world.reload()
