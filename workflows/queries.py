@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
@@ -22,8 +23,9 @@ from sqlalchemy.orm import Session
 from engine.definitions import deploy
 from engine.errors import DeployError
 from engine.models import HumanTask, ProcessInstance, ProcessVersion
+from workflows import metrics
 from workflows.cases import OPEN_STATUSES, case_item, case_view, task_item
-from workflows.common import check_level, engine_errors, get_case, get_department, get_unit, get_user, now
+from workflows.common import LOCAL_TZ, check_level, engine_errors, get_case, get_department, get_unit, get_user, now
 from workflows.errors import Forbidden, InvalidInput, NotFound
 from workflows.meetings import meeting_view
 from workflows.models import (
@@ -41,6 +43,8 @@ from workflows.models import (
 from workflows.tasks import check_may_act
 
 MAX_PER_PAGE = 200
+MAX_PAGE = 10_000_000
+MAX_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -51,8 +55,9 @@ class Page:
     per_page: int = 20
 
     def __post_init__(self) -> None:
-        if not isinstance(self.page, int) or isinstance(self.page, bool) or self.page < 1:
-            raise InvalidInput(f"page {self.page!r} is not allowed; give a whole number from 1", field="page")
+        if not isinstance(self.page, int) or isinstance(self.page, bool) or not 1 <= self.page <= MAX_PAGE:
+            raise InvalidInput(f"page {self.page!r} is not allowed; give a whole number from 1 to {MAX_PAGE}",
+                               field="page")
         if not isinstance(self.per_page, int) or isinstance(self.per_page, bool) \
                 or not 1 <= self.per_page <= MAX_PER_PAGE:
             raise InvalidInput(f"per_page {self.per_page!r} is not allowed; give a whole number from 1 to "
@@ -237,7 +242,7 @@ def get_meeting_detail(system, actor, meeting_id: int) -> dict:
     """A meeting, if ``actor`` may read its case or was summoned to it."""
     with system.sessions() as session:
         user = get_user(session, actor)
-        meeting = session.get(Meeting, meeting_id)
+        meeting = session.get(Meeting, meeting_id) if 0 < meeting_id <= MAX_ID else None
         if meeting is None:
             raise NotFound(f"meeting {meeting_id!r} does not exist; meeting ids are listed on the case "
                            "(GET /api/v1/cases/<number>)", field="id")
@@ -333,3 +338,49 @@ def deploy_definitions(system, actor, files: dict[str, str]) -> list[dict]:
             raise InvalidInput(exc.message, code="invalid_definition", details=exc.details) from None
         rows = [session.get(ProcessVersion, info.id) for info in infos]
         return [{**version_item(row), "created": info.created} for row, info in zip(rows, infos, strict=True)]
+
+
+# --- metrics --------------------------------------------------------------------------------
+
+METRICS_DAYS = 30
+
+
+def get_metrics(system, actor, start: str | None, end: str | None, group_by: str | None,
+                unit: str | None = None, unit_level: str | None = None) -> dict:
+    """The evaluation figures (``workflows.metrics``) for a period, within what ``actor`` may see.
+
+    Admins and leaders see any unit (``unit`` narrows to one subtree); coordinators and grid
+    workers see their own unit's subtree (or a unit inside it); department staff see none.
+    ``start``/``end`` default to the last 30 local days, ending today.
+    """
+    with system.sessions() as session:
+        user = get_user(session, actor)
+        scope = _metrics_scope(session, user, unit)
+        today = now().astimezone(LOCAL_TZ).date()
+        end_value = end if end is not None else today
+        start_value = start if start is not None else today - timedelta(days=METRICS_DAYS - 1)
+        try:
+            return metrics.compute_metrics(session, start=start_value, end=end_value, group_by=group_by,
+                                           scope_unit=scope, unit_level=unit_level)
+        except OverflowError:
+            raise InvalidInput(f"the period {start_value} .. {end_value} is out of range; give dates between "
+                               "year 1 and 9998", field="to") from None
+
+
+def _metrics_scope(session: Session, user: User, unit: str | None) -> str | None:
+    if user.role == "department":
+        raise Forbidden(f"{user.username} is department staff: the evaluation figures are for coordinators, "
+                        "leaders and admins")
+    wanted = get_unit(session, unit, field="org_unit") if unit is not None else None
+    if user.role in ("admin", "leader"):
+        return wanted.code if wanted else None
+    own = user.org_unit
+    if own is None:
+        raise Forbidden(f"{user.username} has no org unit, so there is no scope to evaluate")
+    if wanted is None:
+        return own.code
+    if session.scalar(select(OrgUnit.id).where(OrgUnit.id == wanted.id, OrgUnit.id.in_(subtree_ids(own.id)))) \
+            is None:
+        raise Forbidden(f"org unit {wanted.code!r} is outside {own.code}; {user.username} sees figures of "
+                        f"{own.code} and the units below it")
+    return wanted.code

@@ -169,6 +169,24 @@ def _paths() -> dict:
         "/categories": _list("Categories (the two groups, then their kinds)", "Category", [
             _param("parent", "query", {"type": "string"}, "Only the kinds of this group (component or event)."),
         ]),
+        "/metrics": {"get": {
+            "summary": "Evaluation figures for a period: closure, on-time, rework, self-closed share, overdues, "
+                       "department handling, report to duty, satisfaction, score and grade",
+            "description": "Coordinators and grid workers see their own subtree; department staff get 403.",
+            "operationId": "get_metrics",
+            "parameters": [
+                _param("from", "query", {"type": "string"}, "First day (2026-11-01, local) or an ISO date-time; "
+                       "default 29 days before today."),
+                _param("to", "query", {"type": "string"}, "Last day (inclusive) or an ISO date-time (exclusive); "
+                       "default today."),
+                _param("group_by", "query", {"type": "string", "enum": ["org_unit", "department", "level",
+                                                                         "category"]}, "How to group."),
+                _param("org_unit", "query", {"type": "string"}, "Only this unit's subtree."),
+                _param("unit_level", "query", {"type": "string", "enum": list(LEVELS)},
+                       "With group_by=org_unit: the level of the groups."),
+            ],
+            "responses": {"200": _ok("The figures.", _ref("Metrics")), **_errors(400, 401, 403, 405, 422)},
+        }},
         "/tokens/current": {"delete": {
             "summary": "Revoke the token of this request", "operationId": "revoke_current_token",
             "responses": {"204": {"description": "Revoked: the token no longer works."}, **_errors(401, 405)},
@@ -193,6 +211,7 @@ def _components() -> dict:
         "Meeting": schemas.MEETING,
         "Deployed": schemas.DEPLOYED,
         "Error": schemas.ERROR,
+        "Metrics": schemas.METRICS,
         **items,
         **{f"{name}Page": schemas.page_of(_ref(name)) for name in items},
     }

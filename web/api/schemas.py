@@ -251,3 +251,49 @@ def page_of(item: dict) -> dict:
         "properties": {"items": {"type": "array", "items": item}, "page": {"type": "integer", "minimum": 1},
                        "per_page": {"type": "integer", "minimum": 1}, "total": {"type": "integer", "minimum": 0}},
     }
+
+
+RATE = {"type": "number", "nullable": True, "minimum": 0, "maximum": 1}
+FIGURES = {
+    "type": "object",
+    "description": "Counts, and rates in 0..1 (null when nothing is due). See workflows/metrics.py.",
+    "required": ["received", "closed", "due_for_closure", "closure_rate", "on_time_rate", "rework_rate",
+                 "self_closed_share", "overdue_by_level", "overdue_by_department"],
+    "properties": {
+        **{name: {"type": "integer"} for name in (
+            "received", "registered", "rejected", "merged", "open", "closed", "closed_on_time", "open_past_due",
+            "due_for_closure", "reworked", "self_closed", "self_closed_on_spot", "overdue_total", "dispatched",
+            "accepted", "returned", "handled", "handled_on_time", "due_for_handling", "duty_summoned", "duty_due",
+            "duty_on_time", "rated", "fund_spent_cents")},
+        **{name: RATE for name in (
+            "closure_rate", "on_time_rate", "rework_rate", "self_closed_share", "handling_rate",
+            "on_time_handling_rate", "returned_rate", "duty_on_time_rate")},
+        "closed_by_level": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "closed_share_by_level": {"type": "object", "additionalProperties": RATE},
+        "overdue_by_level": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "overdue_by_department": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "avg_handling_hours": {"type": "number", "nullable": True},
+        "avg_rating": {"type": "number", "nullable": True},
+        "score": {"type": "number", "nullable": True},
+        "grade": {"type": "string", "nullable": True, "enum": ["A", "B", "C", "D", "E", None]},
+    },
+}
+
+METRICS = {
+    "type": "object",
+    "required": ["period", "scope", "group_by", "totals", "groups", "weights"],
+    "properties": {
+        "period": {"type": "object", "required": ["from", "to", "as_of"],
+                   "properties": {"from": DATE_TIME, "to": DATE_TIME, "as_of": DATE_TIME}},
+        "scope": {"type": "object", "nullable": True, "properties": {
+            "code": {"type": "string"}, "name": {"type": "string"}, "level": {"type": "string"}}},
+        "group_by": {"type": "string", "nullable": True},
+        "totals": FIGURES,
+        "groups": {"type": "array", "items": {"allOf": [FIGURES, {
+            "type": "object", "required": ["key", "name"],
+            "properties": {"key": {"type": "string"}, "name": {"type": "string"}, "level": {"type": "string"}},
+        }]}},
+        "weights": {"type": "object", "additionalProperties": {"type": "object",
+                                                               "additionalProperties": {"type": "number"}}},
+    },
+}

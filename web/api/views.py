@@ -48,7 +48,7 @@ def openapi():
 @bp.post("/cases")
 @authenticated
 def create_case():
-    body = json_object()
+    body = {key: value for key, value in json_object().items() if value is not None}  # null = not given
     check_schema(body, schemas.CASE_CREATE)
     created = report_case(system(), actor=actor(), **body)
     return json_response(created, 201, {"Location": f"{request.script_root}/api/v1/cases/{created['number']}"})
@@ -228,3 +228,14 @@ def limit_body_size():
 
     deploying = request.endpoint == f"{bp.name}.deploy_definitions"
     request.max_content_length = DEFINITION_LIMIT if deploying else JSON_LIMIT
+
+
+# --- metrics --------------------------------------------------------------------------------
+
+@bp.get("/metrics")
+@authenticated
+def get_metrics():
+    """Evaluation figures for a period (``from``, ``to``: dates or ISO date-times), grouped by ``group_by``."""
+    return json_response(queries.get_metrics(system(), actor(), query_text("from"), query_text("to"),
+                                             query_text("group_by"), query_text("org_unit"),
+                                             query_text("unit_level")))
