@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.models import HumanTask
 from workflows import geo
-from workflows.attachments import store_photo
+from workflows.attachments import check_photo, store_photo
 from workflows.common import (
     check_step,
     engine_errors,
@@ -53,6 +53,8 @@ def report_case(system, *, title: str, description: str = "", category: str, sou
         case.level, case.self_closed = level, entry == "verify"
         session.add(case)
         session.flush()
+        for filename, content in photos or []:
+            check_photo(filename, content)  # every photo is checked before any file is written
         for filename, content in photos or []:
             store_photo(session, system.upload_dir, case, filename, content,
                         "self_close" if self_closed else "report", user)
@@ -181,6 +183,8 @@ def rate_case(system, number: str, rating: int, comment: str | None = None) -> d
         case = get_case(session, number)
         if case.status != "closed":
             raise Conflict(f"case {number} is {case.status}; it can be rated once it is closed", field="rating")
+        if case.rating is not None:
+            raise Conflict(f"case {number} was already rated {case.rating}; a case is rated once", field="rating")
         case.rating, case.rating_comment = rating, comment
         add_entry(session, case, "rated", level=case.closed_level, note=comment, data={"rating": rating})
         return {"number": case.number, "rating": rating}

@@ -303,6 +303,8 @@ def test_a_closed_case_is_rated_once_and_only_then(world):
     with pytest.raises(InvalidInput, match="rating 6"):
         cases.rate_case(world.system, number, 6)
     cases.rate_case(world.system, number, 5, "处理及时")
+    with pytest.raises(Conflict, match="already rated 5"):
+        cases.rate_case(world.system, number, 1)
     assert world.case(number).rating == 5
     assert cases.public_case_view(world.system, number)["timeline"][-1]["kind"] == "rated"
 
@@ -392,7 +394,8 @@ def test_bad_reports_are_refused_naming_the_value_and_nothing_is_written(world):
            ({"grid": None}, "give a grid code"),
            ({"title": "  "}, "title"),
            ({"photos": [("big.jpg", b"\xff\xd8\xff" + b"0" * (9 * 1024 * 1024))]}, "big.jpg"),
-           ({"photos": [("notes.txt", b"hello")]}, "'notes.txt' is not an image")]
+           ({"photos": [("notes.txt", b"hello")]}, "'notes.txt' is not an image"),
+           ({"photos": [("ok.png", b"\x89PNG\r\n\x1a\n0000"), ("notes.txt", b"hello")]}, "'notes.txt'")]
     for change, message in bad:
         values = {"title": "测试", "category": "drain_blocked", "source": "patrol", "grid": "hq-c04-g03",
                   "actor": "gw", **change}
