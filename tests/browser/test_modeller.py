@@ -1,37 +1,275 @@
-"""The modeller in a real browser: open, edit in the properties panel, validate, deploy, migrate."""
+"""The modeller in a real browser: open, edit in the properties panel, validate, deploy, migrate.
+
+These tests run their own live server (not the shared one): they deploy new versions of
+``case_handling``, which must not leak into other browser tests.
+"""
 
 from __future__ import annotations
 
-import pytest
+import os
+import threading
 
-from .conftest import login, shot
+import pytest
+from lxml import etree
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from engine.models import HumanTask, ProcessInstance, ProcessVersion
+from engine.specs import SERIALIZER, new_parser
+
+from .conftest import BPMN_DIR, LiveServer, _prepare, login, shot
 
 pytestmark = pytest.mark.browser
 IGNORED_CONSOLE = ("Inferno", "favicon", "404 (NOT FOUND)")
+PROCESSES = ["case_handling", "department_dispatch", "joint_meeting"]
 
 
-def open_modeller(page, query: str) -> dict:
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"/admin/modeller?{query}")
-    page.wait_for_function("window.gridlinkModeller !== undefined")
-    result = page.evaluate("window.gridlinkModeller.ready")
-    return {"result": result, "errors": errors}
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from web.app import create_app, system_of
+
+    instance = tmp_path_factory.mktemp("modeller-instance")
+    previous = os.environ.get("GRIDLINK_INSTANCE_DIR")
+    os.environ["GRIDLINK_INSTANCE_DIR"] = str(instance)
+    try:
+        app = create_app({"DATABASE_URL": f"sqlite:///{instance / 'gridlink.db'}",
+                          "UPLOAD_DIR": str(instance / "uploads"), "SECRET_KEY": "modeller-tests"})
+    finally:
+        if previous is None:
+            os.environ.pop("GRIDLINK_INSTANCE_DIR", None)
+        else:
+            os.environ["GRIDLINK_INSTANCE_DIR"] = previous
+    system = system_of(app)
+    _prepare(system)
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield LiveServer(app, system, httpd)
+    httpd.shutdown()
+    thread.join(timeout=5)
 
 
 @pytest.fixture
-def admin_page(page):
+def admin_page(browser, server):
+    context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.errors = []
+    page.on("console", lambda msg: page.errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
     login(page, "admin")
-    return page
+    yield page
+    context.close()
 
 
-@pytest.mark.parametrize("process_id", ["case_handling", "department_dispatch", "joint_meeting"])
+def open_modeller(page, query: str) -> dict:
+    page.goto(f"/admin/modeller?{query}")
+    page.wait_for_function("window.gridlinkModeller !== undefined")
+    return page.evaluate("window.gridlinkModeller.ready")
+
+
+def real_errors(page) -> list[str]:
+    return [e for e in page.errors if not any(i in e for i in IGNORED_CONSOLE)]
+
+
+def select_element(page, element_id: str) -> None:
+    page.evaluate("id => { const m = window.gridlinkModeller.bpmn; "
+                  "m.get('selection').select(m.get('elementRegistry').get(id)); }", element_id)
+
+
+def open_group(page, group: str) -> None:
+    header = page.locator(f"#bpmn-properties [data-group-id='{group}'] .bio-properties-panel-group-header")
+    if "open" not in (header.get_attribute("class") or ""):
+        header.click()
+
+
+def edit_field(page, field_id: str, value: str) -> None:
+    field = page.locator(f"#bio-properties-panel-{field_id}")
+    field.fill(value)
+    field.press("Tab")
+
+
+def report(system, category: str = "drain_blocked") -> str:
+    from workflows.cases import report_case
+
+    return report_case(system, title="下水管道堵塞", description="楼道下水管堵塞", category=category,
+                       source="snapshot", grid="hq-c04-g03")["number"]
+
+
+def instance_of(system, number: str) -> tuple[int, int]:
+    """(instance id, version number) of a case's process instance."""
+    from workflows.models import Case
+
+    with system.sessions() as session:
+        case = session.scalar(select(Case).where(Case.number == number))
+        row = session.get(ProcessInstance, case.instance_id)
+        return row.id, session.get(ProcessVersion, row.process_version_id).version
+
+
+def active_version(system, process_id: str = "case_handling") -> int:
+    with system.sessions() as session:
+        return session.scalar(select(ProcessVersion.version).where(ProcessVersion.process_id == process_id,
+                                                                   ProcessVersion.active))
+
+
+def version_count(system) -> int:
+    with system.sessions() as session:
+        return len(session.scalars(select(ProcessVersion)).all())
+
+
+def open_tasks(system, instance_id: int) -> list[HumanTask]:
+    with system.sessions() as session:
+        return list(session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)))
+
+
+# ----- opening and round trip -----------------------------------------------------------------
+@pytest.mark.parametrize("process_id", PROCESSES)
 def test_every_shipped_diagram_opens_without_import_warnings_and_shows_its_elements(admin_page, process_id):
     opened = open_modeller(admin_page, f"process={process_id}")
-    assert opened["result"]["warnings"] == []
-    count = admin_page.evaluate("window.gridlinkModeller.bpmn.get('elementRegistry').getAll().length")
-    assert count > 10
-    assert admin_page.locator("#bpmn-canvas .djs-shape").count() > 5
+
+    assert opened["warnings"] == []
+    shapes = admin_page.locator("#bpmn-canvas .djs-shape").count()
+    visible = admin_page.evaluate("""() => { const c = window.gridlinkModeller.bpmn.get('canvas');
+        const box = c.viewbox(); return box.inner.width > 0 && box.inner.height > 0; }""")
+    assert shapes > 10 and visible
     shot(admin_page, f"modeller-{process_id}", full_page=False)
-    assert [e for e in opened["errors"] if not any(i in e for i in IGNORED_CONSOLE)] == []
+    assert real_errors(admin_page) == []
+
+
+def test_the_routing_table_opens_in_dmn_js(admin_page):
+    open_modeller(admin_page, "process=case_handling")
+    admin_page.click("#file-tabs button[data-file='category_routing.dmn']")
+    admin_page.wait_for_selector("#dmn-canvas .tjs-table")
+    assert admin_page.locator("#dmn-canvas td[data-element-id='rule_1_department']").inner_text().strip() == '"housing"'
+    shot(admin_page, "modeller-category_routing-dmn", full_page=False)
+    assert real_errors(admin_page) == []
+
+
+def spec_summary(files: dict[str, str]) -> dict:
+    """Every task spec of every process in ``files``, serialized (elements, scripts, properties, timers...)."""
+    parser = new_parser()
+    for name, text in files.items():
+        root = etree.fromstring(text.encode("utf-8"))
+        if name.endswith(".dmn"):
+            parser.add_dmn_xml(root, filename=name)
+    for name, text in files.items():
+        if name.endswith(".bpmn"):
+            parser.add_bpmn_xml(etree.fromstring(text.encode("utf-8")), filename=name)
+    out = {}
+    for pid in parser.get_process_ids():
+        spec = parser.get_spec(pid)
+        out[pid] = {name: SERIALIZER.registry.convert(ts) for name, ts in spec.task_specs.items()}
+    return out
+
+
+def test_each_shipped_diagram_saved_without_edits_gives_the_same_spec(admin_page):
+    open_modeller(admin_page, "process=case_handling")
+    exported = admin_page.evaluate("window.gridlinkModeller.exportAll()")
+    originals = {p.name: p.read_text(encoding="utf-8") for p in BPMN_DIR.iterdir()
+                 if p.suffix in (".bpmn", ".dmn")}
+
+    assert set(exported) == set(originals)
+    assert all(item["warnings"] == [] for item in exported.values())
+    saved = {name: item["xml"] for name, item in exported.items()}
+    assert "spiffworkflow:preScript" in saved["case_handling.bpmn"]
+    before, after = spec_summary(originals), spec_summary(saved)
+    assert set(before) == set(after) >= set(PROCESSES)
+    for pid in before:
+        assert before[pid].keys() == after[pid].keys(), pid
+        for name in before[pid]:
+            assert before[pid][name] == after[pid][name], (pid, name)
+
+
+# ----- edit, validate, deploy -----------------------------------------------------------------
+def test_renaming_a_task_and_changing_a_timer_deploys_a_new_version_used_by_new_cases_only(admin_page, server):
+    system = server.system
+    old_case = report(system)
+    old_instance, old_version = instance_of(system, old_case)
+    count = version_count(system)
+    open_modeller(admin_page, "process=case_handling")
+
+    select_element(admin_page, "register")
+    open_group(admin_page, "group-general")
+    edit_field(admin_page, "name", "登记受理")
+    select_element(admin_page, "timer_escalate_grid")
+    open_group(admin_page, "group-timer")
+    edit_field(admin_page, "timerEventDefinitionValue", '"PT48H"')
+    admin_page.click("#btn-validate")
+    admin_page.wait_for_selector("#modeller-status.flash-success")
+    admin_page.click("#btn-deploy")
+    admin_page.wait_for_selector("[data-deployed^='case_handling:']")
+    shot(admin_page, "modeller-deployed", full_page=False)
+
+    new_version = active_version(system)
+    assert new_version == old_version + 1 and version_count(system) == count + 1
+    new_case = report(system)
+    new_instance, used = instance_of(system, new_case)
+    assert used == new_version
+    assert [t.name for t in open_tasks(system, new_instance)] == ["登记受理"]
+    assert instance_of(system, old_case)[1] == old_version
+    assert [t.name for t in open_tasks(system, old_instance)] == ["登记立案"]
+    with system.sessions() as session:
+        files = session.scalar(select(ProcessVersion.files).where(ProcessVersion.process_id == "case_handling",
+                                                                  ProcessVersion.version == new_version))
+    assert '"PT48H"' in files["case_handling.bpmn"] and "spiffworkflow:preScript" in files["case_handling.bpmn"]
+    assert real_errors(admin_page) == []
+
+
+def broken_case_handling() -> str:
+    text = (BPMN_DIR / "case_handling.bpmn").read_text(encoding="utf-8")
+    text = text.replace('sla["grid"]["limit"]</bpmn:timeDuration>', "PT1H</bpmn:timeDuration>", 1)
+    text = text.replace('<bpmn:script>verify_level = ', '<bpmn:script>import os\nverify_level = ', 1)
+    text = text.replace('sourceRef="gw_register" targetRef="end_rejected"',
+                        'sourceRef="gw_register" targetRef="nowhere"')
+    assert 'targetRef="nowhere"' in text and "import os" in text and ">PT1H<" in text
+    return text
+
+
+def test_a_broken_diagram_shows_its_errors_on_the_right_elements_and_deploys_nothing(admin_page, server, tmp_path):
+    broken = tmp_path / "case_handling.bpmn"
+    broken.write_text(broken_case_handling(), encoding="utf-8")
+    count = version_count(server.system)
+    open_modeller(admin_page, "process=case_handling")
+
+    admin_page.set_input_files("#file-input", str(broken))
+    admin_page.wait_for_selector("#modeller-status:not([hidden])")
+    admin_page.click("#btn-validate")
+    admin_page.wait_for_selector("#problems:not([hidden])")
+
+    problems = admin_page.locator("#problem-list li")
+    texts = problems.all_inner_texts()
+    assert any("timer_escalate_grid" in t and "unquoted literal" in t for t in texts), texts
+    assert any("self_closed_verify_level" in t and "import" in t for t in texts), texts
+    assert any("flow_register_reject" in t for t in texts), texts
+    for element in ("timer_escalate_grid", "self_closed_verify_level", "gw_register"):
+        assert admin_page.locator(f".djs-element.gl-error[data-element-id='{element}']").count() == 1, element
+    assert admin_page.locator(".gl-error-note[data-element='timer_escalate_grid']").inner_text().count("unquoted") == 1
+    shot(admin_page, "modeller-broken-diagram", full_page=False)
+
+    admin_page.click("#btn-deploy")
+    admin_page.wait_for_selector("#modeller-status.flash-error")
+    assert "Not deployed" in admin_page.locator("#modeller-status").inner_text()
+    assert version_count(server.system) == count
+
+
+def test_a_routing_rule_changed_in_dmn_js_takes_effect_for_new_cases(admin_page, server):
+    system = server.system
+    before = report(system)
+    open_modeller(admin_page, "process=case_handling")
+    admin_page.click("#file-tabs button[data-file='category_routing.dmn']")
+    cell = admin_page.locator("#dmn-canvas td[data-element-id='rule_1_department']")
+    cell.click()
+    admin_page.keyboard.press("Control+A")
+    admin_page.keyboard.type('"civil"')
+    admin_page.click("#dmn-canvas .tjs-table th")  # leave the cell
+    shot(admin_page, "modeller-dmn-edited", full_page=False)
+    admin_page.click("#btn-deploy")
+    admin_page.wait_for_selector("[data-deployed^='case_handling:']")
+
+    after = report(system)
+    old_instance, new_instance = instance_of(system, before)[0], instance_of(system, after)[0]
+    with system.sessions() as session:
+        old_data = system.runtime.data(session, old_instance)
+        new_data = system.runtime.data(session, new_instance)
+    assert old_data["suggested_department"] == "housing"
+    assert new_data["suggested_department"] == "civil"

@@ -211,7 +211,7 @@
                         { __init__: ["glSpiffProvider"], glSpiffProvider: ["type", SpiffProvider] }],
     moddleExtensions: { spiffworkflow: descriptor }
   });
-  var dmnModeler = new DmnJS({ container: "#dmn-canvas", common: { keyboard: { bindTo: document } } });
+  var dmnModeler = new DmnJS({ container: "#dmn-canvas" });
 
   function kindOf(name) {
     var lower = (name || "").toLowerCase();
@@ -332,7 +332,7 @@
       var registry = bpmnModeler.get("elementRegistry");
       var byShape = {};
       mine.forEach(function (p) {
-        var target = registry.get(p.element_id) || drawnSourceOf(p.element_id);
+        var target = registry.get(p.element_id) || drawnOwnerOf(p.element_id);
         if (!target) { return; }
         (byShape[target.id] = byShape[target.id] || []).push(p);
       });
@@ -360,16 +360,24 @@
 
   function cssEscape(value) { return window.CSS && CSS.escape ? CSS.escape(value) : value; }
 
-  function drawnSourceOf(id) {
-    var definitions = bpmnModeler.getDefinitions();
+  // The drawn element a problem belongs to: the element itself, else the nearest drawn ancestor of
+  // the semantic object (a timer definition -> its event), or the source of a flow that could not
+  // be drawn (its target is missing).
+  function drawnOwnerOf(id) {
+    var registry = bpmnModeler.get("elementRegistry");
     var found = null;
     (function walk(node) {
-      if (!node || found) { return; }
+      if (!node || found || typeof node !== "object") { return; }
       if (node.id === id) { found = node; return; }
-      ["rootElements", "flowElements"].forEach(function (key) { (node[key] || []).forEach(walk); });
-    })(definitions);
-    if (found && found.sourceRef) {
-      return bpmnModeler.get("elementRegistry").get(found.sourceRef.id);
+      ["rootElements", "flowElements", "eventDefinitions", "artifacts", "laneSets", "lanes", "participants"]
+        .forEach(function (key) { (node[key] || []).forEach(walk); });
+    })(bpmnModeler.getDefinitions());
+    if (!found) { return null; }
+    if (is(found, "bpmn:SequenceFlow") && found.sourceRef && !registry.get(found.id)) {
+      return registry.get(found.sourceRef.id) || null;
+    }
+    for (var node = found; node; node = node.$parent) {
+      if (node.id && registry.get(node.id)) { return registry.get(node.id); }
     }
     return null;
   }
