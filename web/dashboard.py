@@ -112,10 +112,12 @@ def _load(args) -> dict:
 
 
 def _refresh_seconds() -> int:
+    """Seconds between refreshes: ``?refresh=`` (2..300), else 15 s (2 min for the whole year, a heavier query)."""
+    default = 120 if request.args.get("period") == "year" else REFRESH_SECONDS
     try:
-        return max(2, min(300, int(request.args.get("refresh", REFRESH_SECONDS))))
+        return max(2, min(300, int(request.args.get("refresh", default))))
     except ValueError:
-        return REFRESH_SECONDS
+        return default
 
 
 @bp.get("/dashboard")

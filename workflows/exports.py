@@ -82,8 +82,8 @@ DEPARTMENT_COLUMNS = (
     ("grade", "等级", False),
 )
 LEVEL_COLUMNS = (
-    ("name", "层级", False), ("received", "受理数", False), ("closed", "结案数", False),
-    ("open_past_due", "超期未结数", False), ("closure_rate", "结案率", True), ("on_time_rate", "按期结案率", True),
+    ("name", "层级", False), ("closed", "在本级结案数", False), ("closed_share", "结案占比", True),
+    ("overdue", "本级超期次数", False),
 )
 
 
@@ -220,21 +220,25 @@ def _save(book: Workbook) -> bytes:
 # --- the monthly evaluation report ----------------------------------------------------------
 
 def monthly_report_data(session: Session, month: Any, scope_unit: str | None = None) -> dict[str, Any]:
-    """The figures of the monthly report: totals, communities (ranked), departments, levels, red/black list.
+    """The figures of the monthly report: totals, communities (ranked), departments, closures and overdues
+    by level, red/black list.
 
     Every number is what ``compute_metrics`` gives for the month (a ``YYYY-MM`` local month).
     """
     label, start, end = month_period(month)
-    totals, communities, departments, levels = compute_many(
-        session, start=start, end=end, scope_unit=scope_unit,
-        groupings=[(None, None), ("org_unit", "community"), ("department", None), ("level", None)])
+    communities, departments = compute_many(session, start=start, end=end, scope_unit=scope_unit,
+                                            groupings=[("org_unit", "community"), ("department", None)])
+    figures = communities["totals"]
+    levels = [{"key": level, "name": LEVEL_NAMES[level], "closed": figures["closed_by_level"][level],
+               "closed_share": figures["closed_share_by_level"][level], "overdue": figures["overdue_by_level"][level]}
+              for level in LEVELS]
     ranked = rank_red_black(communities["groups"], 5)
     ranks = {row["key"]: row["rank"] for row in ranked["ranked"]}
     community_rows = sorted(({**g, "rank": ranks.get(g["key"])} for g in communities["groups"]),
                             key=lambda g: (g["rank"] is None, g["rank"] or 0, g["key"]))
-    return {"month": label, "period": totals["period"], "scope": totals["scope"], "totals": totals["totals"],
-            "communities": community_rows, "departments": departments["groups"], "levels": levels["groups"],
-            "red": ranked["red"], "black": ranked["black"], "weights": totals["weights"]}
+    return {"month": label, "period": communities["period"], "scope": communities["scope"], "totals": figures,
+            "communities": community_rows, "departments": departments["groups"], "levels": levels,
+            "red": ranked["red"], "black": ranked["black"], "weights": communities["weights"]}
 
 
 def _title(scope: dict | None) -> str:

@@ -231,13 +231,14 @@ def _count(condition):
 
 # --- collecting raw sums --------------------------------------------------------------------
 #
-# Each collector runs ONE grouped query whose rows carry the dimensions every grouping needs
-# (home unit, level, category and, where it applies, department); the groupings are then rolled
-# up from those rows in Python, so the ungrouped figures and the org-unit, level and category
-# groupings share the same scans.
+# Ungrouped and org-unit figures come from queries grouped by the home unit (a hundred-odd rows,
+# rolled up the tree in Python); a level, category or department grouping runs the collectors
+# again grouped by that key alone. Grouping by few keys keeps SQLite's sorter small.
 
-Row = tuple[dict, Any, Counter]
-"""(dimensions {level, category, department}, home unit id, sums)."""
+Row = tuple[Any, Any, Counter]
+"""(group key or None, home unit id or None, sums)."""
+
+CASE_KEYS = {"level": Case.level, "category": Case.category_id}
 
 
 def _case_sums(ctx: Context, with_lateness: bool = False):
@@ -270,32 +271,38 @@ def _case_sums(ctx: Context, with_lateness: bool = False):
     return sums
 
 
-def _run(ctx: Context, query, dims: tuple[str, ...], labels: list[str]) -> list[Row]:
+def _grouped(key, labels_and_sums, source, where):
+    """SELECT key-or-home, sums ... GROUP BY it."""
+    by = home_unit() if key is None else key
+    query = select(by, *[expr for _, expr in labels_and_sums])
+    return source(query).where(*where).group_by(by)
+
+
+def _run(ctx: Context, query, key, labels: list[str]) -> list[Row]:
     rows = []
-    for record in ctx.session.execute(query):
-        keys, home, values = record[:len(dims)], record[len(dims)], record[len(dims) + 1:]
-        rows.append((dict(zip(dims, keys, strict=True)), home,
-                     Counter({label: float(v or 0) for label, v in zip(labels, values, strict=True)})))
+    for group, *values in ctx.session.execute(query):
+        sums = Counter({label: float(v or 0) for label, v in zip(labels, values, strict=True)})
+        rows.append((group, None, sums) if key is not None else (None, group, sums))
     return rows
 
 
-CASE_DIMS = ("level", "category")
-
-
-def collect_cases(ctx: Context) -> list[Row]:
+def collect_cases(ctx: Context, key=None) -> list[Row]:
     sums = _case_sums(ctx)
-    keys = (Case.level, Case.category_id, home_unit())
-    query = select(*keys, *[expr for _, expr in sums]).where(cohort(ctx)).group_by(*keys)
-    return _run(ctx, query, CASE_DIMS, [label for label, _ in sums])
+    query = _grouped(key, sums, lambda q: q, [cohort(ctx)])
+    return _run(ctx, query, key, [label for label, _ in sums])
 
 
-def collect_closed_late(ctx: Context) -> list[Row]:
-    """Closed cases of the cohort that some level let run past its limit (so not closed on time)."""
-    keys = (Case.level, Case.category_id, home_unit())
-    query = (select(*keys, func.count(Case.id.distinct())).select_from(OverdueRecord)
-             .join(Case, Case.id == OverdueRecord.case_id)
-             .where(cohort(ctx), Case.status == "closed", OverdueRecord.stage.in_(LEVELS)).group_by(*keys))
-    return _run(ctx, query, CASE_DIMS, ["closed_late"])
+def collect_closed_late(ctx: Context, key=None) -> list[Row]:
+    """Closed cases of the cohort that some level let run past its limit (so not closed on time).
+
+    Driven by the overdue records written since the period began (a case cannot run late before
+    it was reported); ``closed_at`` is set only when a case closes.
+    """
+    sums = [("closed_late", func.count(Case.id.distinct()))]
+    query = _grouped(key, sums, lambda q: q.select_from(OverdueRecord).join(Case, Case.id == OverdueRecord.case_id),
+                     [OverdueRecord.recorded_at >= ctx.start, OverdueRecord.stage.in_(LEVELS), cohort(ctx),
+                      Case.closed_at.is_not(None)])
+    return _run(ctx, query, key, ["closed_late"])
 
 
 def collect_case_departments(ctx: Context) -> list[Row]:
@@ -303,13 +310,12 @@ def collect_case_departments(ctx: Context) -> list[Row]:
     sums = _case_sums(ctx, with_lateness=True)
     pairs = (select(Dispatch.department_id.label("department_id"), Dispatch.case_id.label("case_id"))
              .join(Case, Case.id == Dispatch.case_id).where(cohort(ctx)).distinct().subquery())
-    keys = (pairs.c.department_id, home_unit())
-    query = (select(*keys, *[expr for _, expr in sums]).select_from(Case).join(pairs, pairs.c.case_id == Case.id)
-             .group_by(*keys))
-    return _run(ctx, query, ("department",), [label for label, _ in sums])
+    query = (select(pairs.c.department_id, *[expr for _, expr in sums]).select_from(Case)
+             .join(pairs, pairs.c.case_id == Case.id).group_by(pairs.c.department_id))
+    return _run(ctx, query, pairs.c.department_id, [label for label, _ in sums])
 
 
-def collect_dispatches(ctx: Context) -> list[Row]:
+def collect_dispatches(ctx: Context, key=None) -> list[Row]:
     accepted_late = and_(Dispatch.accepted_at.is_(None), Dispatch.accept_due <= ctx.as_of)
     unhandled = and_(Dispatch.returned_at.is_(None), Dispatch.result_at.is_(None))
     past_due = and_(unhandled, or_(Dispatch.result_due <= ctx.as_of, accepted_late))
@@ -324,57 +330,68 @@ def collect_dispatches(ctx: Context) -> list[Row]:
         ("dispatch_past_due", _count(past_due)),
         ("dispatched_reworked", _count(Case.reworked_count > 0)),
     ]
-    keys = (Case.level, Case.category_id, Dispatch.department_id, home_unit())
-    query = (select(*keys, *[expr for _, expr in sums]).select_from(Dispatch)
-             .join(Case, Case.id == Dispatch.case_id).where(cohort(ctx)).group_by(*keys))
-    return _run(ctx, query, CASE_DIMS + ("department",), [label for label, _ in sums])
+    query = _grouped(key, sums, lambda q: q.select_from(Dispatch).join(Case, Case.id == Dispatch.case_id),
+                     [cohort(ctx)])
+    return _run(ctx, query, key, [label for label, _ in sums])
 
 
-def collect_duty(ctx: Context) -> list[Row]:
+def collect_duty(ctx: Context, key=None) -> list[Row]:
     reported = MeetingSummons.reported_at.is_not(None)
     sums = [
         ("duty_summoned", func.count()),
         ("duty_due", _count(or_(reported, MeetingSummons.deadline <= ctx.as_of))),
         ("duty_on_time", _count(and_(reported, MeetingSummons.late.is_(False)))),
     ]
-    keys = (Case.level, Case.category_id, MeetingSummons.department_id, home_unit())
-    query = (select(*keys, *[expr for _, expr in sums]).select_from(MeetingSummons)
-             .join(Meeting, Meeting.id == MeetingSummons.meeting_id).join(Case, Case.id == Meeting.case_id)
-             .where(cohort(ctx)).group_by(*keys))
-    return _run(ctx, query, CASE_DIMS + ("department",), [label for label, _ in sums])
+    query = _grouped(key, sums, lambda q: q.select_from(MeetingSummons)
+                     .join(Meeting, Meeting.id == MeetingSummons.meeting_id).join(Case, Case.id == Meeting.case_id),
+                     [cohort(ctx)])
+    return _run(ctx, query, key, [label for label, _ in sums])
 
 
-def collect_fund(ctx: Context) -> list[Row]:
-    keys = (Case.level, Case.category_id, home_unit())
-    query = (select(*keys, func.sum(FundSpend.amount_cents)).select_from(FundSpend)
-             .join(Case, Case.id == FundSpend.case_id).where(cohort(ctx)).group_by(*keys))
-    return _run(ctx, query, CASE_DIMS, ["fund_spent_cents"])
+def collect_fund(ctx: Context, key=None) -> list[Row]:
+    sums = [("fund_spent_cents", func.sum(FundSpend.amount_cents))]
+    query = _grouped(key, sums, lambda q: q.select_from(FundSpend).join(Case, Case.id == FundSpend.case_id),
+                     [cohort(ctx)])
+    return _run(ctx, query, key, ["fund_spent_cents"])
 
 
-def collect_overdues(ctx: Context) -> list[Row]:
-    """Overdues written in the period, keyed by the charged unit; one label per level and department."""
+def collect_overdues(ctx: Context, key=None) -> list[Row]:
+    """Overdues written in the period, by the charged unit (or ``key``); one label per level and department."""
     charged = OverdueRecord.org_unit_id
-    keys = (OverdueRecord.level, Case.category_id, OverdueRecord.department_id, charged)
-    query = (select(*keys, func.count()).select_from(OverdueRecord).join(Case, Case.id == OverdueRecord.case_id)
+    by = charged if key is None else key
+    query = (select(by, OverdueRecord.level, OverdueRecord.department_id, func.count())
              .where(OverdueRecord.recorded_at >= ctx.start, OverdueRecord.recorded_at < ctx.end,
-                    in_scope(ctx, charged)).group_by(*keys))
+                    in_scope(ctx, charged)).group_by(by, OverdueRecord.level, OverdueRecord.department_id))
+    if key is not None and key is Case.category_id:
+        query = query.join(Case, Case.id == OverdueRecord.case_id)
     rows = []
-    for level, category, department, unit, count in ctx.session.execute(query):
+    for group, level, department, count in ctx.session.execute(query):
         sums = Counter({"overdue_total": count})
         if level:
             sums[("overdue_level", level)] = count
         if department:
             sums[("overdue_department", department)] = count
-        rows.append(({"level": level, "category": category, "department": department}, unit, sums))
+        rows.append((group, None, sums) if key is not None else (None, group, sums))
     return rows
 
 
-def collect(ctx: Context) -> list[Row]:
-    """Every raw sum the ungrouped, org-unit, level and category figures need."""
+def collect(ctx: Context, group_by: str | None = None) -> list[Row]:
+    """Every raw sum the figures need: by home unit (ungrouped, org_unit) or by the grouping's key."""
+    if group_by in (None, "org_unit"):
+        collectors = [(c, None) for c in (collect_cases, collect_closed_late, collect_dispatches, collect_duty,
+                                          collect_fund, collect_overdues)]
+    elif group_by == "department":
+        return (collect_case_departments(ctx) + collect_dispatches(ctx, Dispatch.department_id)
+                + collect_duty(ctx, MeetingSummons.department_id)
+                + collect_overdues(ctx, OverdueRecord.department_id))
+    else:
+        key = CASE_KEYS[group_by]
+        overdue_key = OverdueRecord.level if group_by == "level" else Case.category_id
+        collectors = [(c, key) for c in (collect_cases, collect_closed_late, collect_dispatches, collect_duty,
+                                         collect_fund)] + [(collect_overdues, overdue_key)]
     rows: list[Row] = []
-    for collector in (collect_cases, collect_closed_late, collect_dispatches, collect_duty, collect_fund,
-                      collect_overdues):
-        rows += collector(ctx)
+    for collector, key in collectors:
+        rows += collector(ctx, key)
     return rows
 
 
@@ -565,8 +582,7 @@ def _org_groups(ctx: Context, rows: list[Row], unit_level: str | None) -> list[d
 
 def _keyed_groups(ctx: Context, group_by: str, rows: list[Row]) -> list[dict]:
     sums: dict[Any, Counter] = {}
-    for dims, _, values in rows:
-        key = dims.get(group_by)
+    for key, _, values in rows:
         if key is not None:
             sums.setdefault(key, Counter()).update(values)
     if group_by == "level":
@@ -643,7 +659,6 @@ def compute_many(session: Session, *, start: Any, end: Any, scope_unit: Any = No
                                field="unit_level")
     ctx = make_context(session, start, end, scope_unit)
     base = collect(ctx)
-    by_department = collect_case_departments(ctx) if any(g == "department" for g, _ in groupings) else []
     total = Counter()
     for _, _, values in base:
         total.update(values)
@@ -656,8 +671,7 @@ def compute_many(session: Session, *, start: Any, end: Any, scope_unit: Any = No
         if group_by == "org_unit":
             groups = _org_groups(ctx, base, unit_level)
         elif group_by is not None:
-            rows = [r for r in base if group_by != "department" or r[0].get("department") is not None]
-            groups = _keyed_groups(ctx, group_by, rows + (by_department if group_by == "department" else []))
+            groups = _keyed_groups(ctx, group_by, collect(ctx, group_by))
         subject = "department" if group_by == "department" else "unit"
         _score_rows(groups, subject, weights[subject])
         results.append({

@@ -110,6 +110,9 @@ def test_grouping_by_level_and_category(session):
     categories = by_key(compute_metrics(session, **NOVEMBER, group_by="category"))
     assert categories["fire_hazard"]["received"] == 2 and categories["fire_hazard"]["name"] == "消防安全隐患"
     assert categories["illegal_parking"]["received"] == 7
+    assert categories["illegal_parking"]["overdue_total"] == 2 and categories["fire_hazard"]["overdue_total"] == 1
+    assert levels["community"]["overdue_total"] == 2 and levels["grid"]["overdue_total"] == 1
+    assert categories["fire_hazard"]["dispatched"] == 3 and categories["fire_hazard"]["fund_spent_cents"] == 12_000
 
 
 def test_grouping_by_department_scores_handling(session):
@@ -120,6 +123,16 @@ def test_grouping_by_department_scores_handling(session):
     assert (fire["dispatched"], fire["handling_rate"], fire["overdue_total"]) == (1, 0.0, 1)
     assert fire["score"] == 33.3 and fire["grade"] == "E"
     assert police["duty_on_time_rate"] == 1.0 and fire["duty_on_time_rate"] == 0.0
+
+
+def test_several_groupings_at_once_give_the_same_figures_as_one_at_a_time(session):
+    from workflows.metrics import compute_many
+
+    together = compute_many(session, **NOVEMBER, groupings=[("level", None), ("department", None),
+                                                            ("org_unit", "community")])
+    alone = [compute_metrics(session, **NOVEMBER, group_by=g, unit_level=u)
+             for g, u in (("level", None), ("department", None), ("org_unit", "community"))]
+    assert together == alone
 
 
 def test_admin_weights_change_the_score(session, sessions):
