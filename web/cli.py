@@ -169,11 +169,19 @@ def run_command(host: str, port: int, workers: int) -> None:
 @main.command("bench")
 @click.option("--quick", is_flag=True, help="Fewer repetitions and smaller populations.")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
-def bench_command(quick: bool, output: Path | None) -> None:
+@click.option("--dashboard", is_flag=True,
+              help="Also fill a fresh database with 1,000,000 cases (--quick: 100,000) and time the dashboard "
+                   "and the monthly report (key \"dashboard\").")
+@click.option("--dashboard-cases", type=click.IntRange(min=1000), default=None, help="Cases for --dashboard.")
+def bench_command(quick: bool, output: Path | None, dashboard: bool, dashboard_cases: int | None) -> None:
     """Run the benchmarks; prints one JSON object."""
     from engine.bench import run_engine_bench
 
     result = {"engine": run_engine_bench(quick=quick)["engine"]}
+    if dashboard or dashboard_cases:
+        from workflows.bench_dashboard import run_dashboard_bench
+
+        result.update(run_dashboard_bench(dashboard_cases or (100_000 if quick else 1_000_000)))
     text = json.dumps(result, indent=2, ensure_ascii=False)
     if output:
         output.write_text(text)
