@@ -3,6 +3,7 @@
 BLUEPRINT_MODULES: list[str] = [
     "web.admin",
     "web.api",
+    "web.open311",
     "web.auth",
     "web.notifications",
     "web.patrol",
