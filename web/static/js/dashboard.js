@@ -14,6 +14,9 @@
 
   function levelName(level) { return T["level_" + level] || level; }
   function pct(value) { return value === null || value === undefined ? "—" : (value * 100).toFixed(1) + "%"; }
+  function late(hours) {
+    return hours >= 48 ? (hours / 24).toFixed(1) + " " + T.days_unit : hours + " " + T.hours_unit;
+  }
   function show(value) { return value === null || value === undefined ? "—" : String(value); }
 
   function lookup(data, path) {
@@ -84,7 +87,7 @@
       first.appendChild(title);
       cell(tr, row.category);
       cell(tr, row.org_unit);
-      cell(tr, String(row.overdue_hours), "r hot");
+      cell(tr, late(row.overdue_hours), "r hot");
       body.appendChild(tr);
     });
     if (!rows.length) { emptyRow(body, 4); }
@@ -134,7 +137,7 @@
     var levels = chart("chart-levels");
     if (levels) {
       levels.setOption({
-        animationDuration: 600, grid: { left: 48, right: 16, top: 24, bottom: 32 },
+        animationDuration: 600, animationDurationUpdate: 300, grid: { left: 48, right: 16, top: 24, bottom: 32 },
         tooltip: { trigger: "axis" },
         xAxis: Object.assign({ type: "category", data: LEVELS.map(levelName) }, AXIS),
         yAxis: Object.assign({ type: "value", minInterval: 1 }, AXIS),
@@ -179,10 +182,11 @@
     if (cats) {
       var top = data.top_categories.slice().reverse();
       cats.setOption({
-        animationDuration: 600, grid: { left: 130, right: 40, top: 8, bottom: 8 },
+        animationDuration: 600, animationDurationUpdate: 300, grid: { left: 150, right: 40, top: 4, bottom: 4 },
         tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
         xAxis: Object.assign({ type: "value", minInterval: 1 }, AXIS, { axisLabel: { show: false } }),
-        yAxis: Object.assign({ type: "category", data: top.map(function (c) { return c.name; }) }, AXIS),
+        yAxis: Object.assign({ type: "category", data: top.map(function (c) { return c.name; }) }, AXIS,
+                             { axisLabel: { color: "#cfe0fa", fontSize: 13, interval: 0 } }),
         series: [{ type: "bar", barWidth: "60%", label: { show: true, position: "right", color: "#fff", fontSize: 14 },
                    itemStyle: { color: "#ffc94d", borderRadius: [0, 4, 4, 0] },
                    data: top.map(function (c) { return c.received; }) }]
