@@ -273,3 +273,57 @@ def test_a_routing_rule_changed_in_dmn_js_takes_effect_for_new_cases(admin_page,
         new_data = system.runtime.data(session, new_instance)
     assert old_data["suggested_department"] == "housing"
     assert new_data["suggested_department"] == "civil"
+
+
+# ----- bulk migration -------------------------------------------------------------------------
+def register_with_prescript() -> dict[str, str]:
+    text = (BPMN_DIR / "case_handling.bpmn").read_text(encoding="utf-8")
+    anchor = '<spiffworkflow:property name="task_kind" value="register" />'
+    at = text.rindex("<spiffworkflow:properties>", 0, text.index(anchor))
+    return {"case_handling.bpmn": text[:at] + "<spiffworkflow:preScript>registered_in_v2 = True"
+            "</spiffworkflow:preScript>\n          " + text[at:]}
+
+
+def test_bulk_migration_previews_moves_several_running_cases_and_reverses(admin_page, server):
+    from workflows import tasks, versions
+    from workflows.models import Case, TimelineEntry
+
+    system = server.system
+    source = active_version(system)
+    waiting = [report(system) for _ in range(3)]
+    registered = report(system)
+    task = open_tasks(system, instance_of(system, registered)[0])[0]
+    tasks.register_case(system, "admin", task.id, "accept")
+    deployed = versions.deploy_files(system, "admin", register_with_prescript())
+    target = next(v["version"] for v in deployed["versions"] if v["process_id"] == "case_handling")
+
+    admin_page.goto("/admin/processes/case_handling")
+    admin_page.select_option("select[name=from]", str(source))
+    admin_page.select_option("select[name=to]", str(target))
+    admin_page.click("[data-testid=preview-migration]")
+    for number in waiting:
+        assert admin_page.locator(f"tr[data-case='{number}']").get_attribute("data-movable") == "yes"
+    blocked = admin_page.locator(f"tr[data-case='{registered}']")
+    assert blocked.get_attribute("data-movable") == "no"
+    assert "completed element 'register'" in blocked.inner_text()
+    shot(admin_page, "migration-preview")
+
+    admin_page.once("dialog", lambda dialog: dialog.accept())
+    admin_page.click("[data-testid=run-migration]")
+    admin_page.wait_for_selector("[data-testid=batches]")
+    shot(admin_page, "migration-done")
+
+    for number in waiting:
+        assert instance_of(system, number)[1] == target
+    assert instance_of(system, registered)[1] == source
+    with system.sessions() as session:
+        logged = set(session.scalars(select(Case.number).join(TimelineEntry, TimelineEntry.case_id == Case.id)
+                                     .where(TimelineEntry.kind == "migrated")))
+    assert set(waiting) <= logged and registered not in logged
+
+    admin_page.once("dialog", lambda dialog: dialog.accept())
+    admin_page.locator("[data-testid=reverse]").first.click()
+    admin_page.wait_for_selector(".flash-success")
+    for number in waiting:
+        assert instance_of(system, number)[1] == source
+    assert real_errors(admin_page) == []
