@@ -206,12 +206,6 @@ def _ratio(a: dict, b: dict) -> float:
     return round(a["median"] / b["median"], 3)
 
 
-def _timed(action: Callable[[], object]) -> float:
-    start = time.perf_counter_ns()
-    action()
-    return (time.perf_counter_ns() - start) / 1e6
-
-
 def _interleaved(n: int, warmup: int, actions: dict[str, Callable[[int], object]], progress: _Progress,
                  label: str, prepare: Callable[[int], None] | None = None) -> dict[str, list[float]]:
     """Time each action once per round, round after round, so a busy machine slows them alike.
@@ -505,21 +499,20 @@ class _Population:
         sweep(self.runtime, self.sessions, batch_size=20, max_batches=1)  # warm-up, then put back
         _restore(self.sessions, *self.snapshot)
 
-    def timed_sweep(self) -> float:
+    def timed_sweep(self) -> tuple[float, float]:
+        """One sweep over the due instances: (wall ms, CPU ms); then the instances are put back."""
         gc.collect()
-        report = None
-
-        def run():
-            nonlocal report
-            report = sweep(self.runtime, self.sessions)
-
-        elapsed = _timed(run)
+        cpu = time.process_time_ns()
+        start = time.perf_counter_ns()
+        report = sweep(self.runtime, self.sessions)
+        elapsed = (time.perf_counter_ns() - start) / 1e6
+        cpu_elapsed = (time.process_time_ns() - cpu) / 1e6
         expected = len(self.due_ids)
         if report.instances != expected or report.timers_fired != expected or report.failed:
             raise RuntimeError(f"bench: the sweep woke {report.instances} instances and fired {report.timers_fired} "
                                f"timers ({len(report.failed)} failed); expected {expected}")
         _restore(self.sessions, *self.snapshot)
-        return elapsed
+        return elapsed, cpu_elapsed
 
     def count(self, query) -> int:
         with self.sessions() as session:
@@ -561,10 +554,12 @@ def _scale_part(folder: Path, due: int, waiting_small: int, waiting_large: int, 
     try:
         small = _Population(folder / "small.db", due, waiting_small, org_units, progress)
         large = _Population(folder / "large.db", due, waiting_large, org_units, progress)
-        sweeps: dict[str, list[float]] = {"small": [], "large": []}
+        sweeps: dict[str, list[float]] = {"small": [], "large": [], "small_cpu": [], "large_cpu": []}
         for i in range(runs):  # alternate, so a busy machine slows both alike
-            sweeps["small"].append(small.timed_sweep())
-            sweeps["large"].append(large.timed_sweep())
+            for key, population in (("small", small), ("large", large)):
+                wall, cpu = population.timed_sweep()
+                sweeps[key].append(wall)
+                sweeps[f"{key}_cpu"].append(cpu)
             progress.update(i + 1, runs, f"sweeps: {due:,} due of {waiting_small:,} / of {waiting_large:,} waiting")
         waiting = large.count(select(func.count()).select_from(ProcessInstance)
                               .where(ProcessInstance.status.in_(("running", "waiting"))))
@@ -585,6 +580,7 @@ def _scale_part(folder: Path, due: int, waiting_small: int, waiting_large: int, 
             raise RuntimeError("bench: an inbox query returned fewer tasks than its org unit holds")
         return {
             "small": _stats(sweeps["small"]), "large": _stats(sweeps["large"]), "inbox": _stats(inbox_ms),
+            "cpu_ratio": _ratio(_stats(sweeps["large_cpu"]), _stats(sweeps["small_cpu"])),
             "waiting_large": waiting, "open_tasks": open_tasks,
             "state_bytes": large.state_bytes, "task_row_bytes": large.task_row_bytes,
             "db_bytes_per_instance": round(_db_bytes(large.sessions) / max(1, waiting), 3),
@@ -637,6 +633,7 @@ def run_engine_bench(quick: bool = False, progress=True, *, repetitions: int | N
         "sweep_1000_due_with_1000_waiting_ms": scale["small"],
         "sweep_1000_due_with_100000_waiting_ms": scale["large"],
         "sweep_ratio_100k_vs_1k": _ratio(scale["large"], scale["small"]),
+        "sweep_ratio_100k_vs_1k_cpu": scale["cpu_ratio"],
         "sweep": {"due": due, "waiting_small": waiting_small, "waiting_large": scale["waiting_large"],
                   "runs": runs},
         "inbox_query_ms": scale["inbox"],

@@ -14,7 +14,7 @@ STATS = (
     "sweep_1000_due_with_1000_waiting_ms", "sweep_1000_due_with_100000_waiting_ms", "inbox_query_ms",
 )
 RATIOS = ("overhead_ratio_start", "overhead_ratio_complete", "overhead_ratio_complete_cold", "overhead_ratio_start_cpu",
-          "overhead_ratio_complete_cpu", "sweep_ratio_100k_vs_1k")
+          "overhead_ratio_complete_cpu", "sweep_ratio_100k_vs_1k", "sweep_ratio_100k_vs_1k_cpu")
 
 
 @pytest.fixture(scope="module")
