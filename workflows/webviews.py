@@ -139,7 +139,9 @@ def task_page(system, actor, task_id: str) -> dict:
         with engine_errors():
             form = system.runtime.form_schema(session, version_id, task.form_schema)
         item = _inbox_item(task, now())
-        case = case_view(session, user, task.business_key) if task.business_key else None
+        case = None
+        if task.business_key:
+            case = _enrich(session, get_case(session, task.business_key), case_view(session, user, task.business_key))
         return {"task": item, "form": json.loads(form) if form else None, "case": case,
                 "options": _form_options(session, task, case)}
 
@@ -178,13 +180,7 @@ def case_page(system, actor, number: str) -> dict:
     with system.sessions() as session:
         user = get_user(session, actor)
         case = _readable(session, user, number)
-        view = case_view(session, user, case.number)
-        view["category_info"] = {"code": case.category.code, "name": case.category.name,
-                                 "name_en": case.category.name_en}
-        view["org_unit_name"] = case.org_unit.name
-        view["grid_name"] = case.grid.name if case.grid else None
-        view["dispatches"] = [{**d, "department_name": _dept_name(session, d["department"])}
-                              for d in view["dispatches"]]
+        view = _enrich(session, case, case_view(session, user, case.number))
         view["meetings"] = [{"id": m.id, "topic": m.topic, "status": m.status, "urgency": m.urgency,
                              "scheduled_at": m.scheduled_at} for m in case.meetings]
         spends = session.scalars(select(FundSpend).where(FundSpend.case_id == case.id).order_by(FundSpend.id))
@@ -195,6 +191,21 @@ def case_page(system, actor, number: str) -> dict:
         view["may_act"] = [t["id"] for t in view["open_tasks"] if _may_act_quietly(user, t)]
         view["may_spend"] = _may_spend(session, user, case)
         return view
+
+
+def _enrich(session: Session, case: Case, view: dict) -> dict:
+    """Names beside the codes of a case view: category, units, departments of dispatches and tasks."""
+    view["category_info"] = {"code": case.category.code, "name": case.category.name,
+                             "name_en": case.category.name_en}
+    view["org_unit_name"] = case.org_unit.name
+    view["grid_name"] = case.grid.name if case.grid else None
+    view["dispatches"] = [{**d, "department_name": _dept_name(session, d["department"])} for d in view["dispatches"]]
+    codes = {t["org_unit"] for t in view["open_tasks"] if t["org_unit"]}
+    names = dict(session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.code.in_(codes))).all()) \
+        if codes else {}
+    for task in view["open_tasks"]:
+        task["org_unit_name"] = names.get(task["org_unit"])
+    return view
 
 
 def _dept_name(session: Session, code: str | None) -> str | None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import threading
 from pathlib import Path
 
@@ -55,15 +54,25 @@ class LiveServer:
 
 
 def _prepare(system) -> None:
-    from workflows import admin, bootstrap, schema
+    from workflows import bootstrap, schema
 
     schema.upgrade(system.db)
     bootstrap.load_reference_data(system)
     bootstrap.deploy_shipped(system, BPMN_DIR)
-    for username, role, unit, department, name in USERS:
-        admin.create_user(system, username, role, org=unit, department=department, password=PASSWORD,
-                          display_name=name)
+    create_users(system)
     _fund_budgets(system)
+
+
+def create_users(system) -> None:
+    """The story users, all with PASSWORD, hashed cheaply once (tests do not need scrypt's cost)."""
+    from werkzeug.security import generate_password_hash
+
+    from workflows.admin import add_user
+
+    cheap = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+    with system.sessions() as session, session.begin():
+        for username, role, unit, department, name in USERS:
+            add_user(session, username, role, unit, department, cheap, name)
 
 
 def _fund_budgets(system) -> None:
@@ -114,13 +123,6 @@ def browser():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _clean_screenshots():
-    if SCREENSHOTS.exists():
-        shutil.rmtree(SCREENSHOTS)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
 
 @pytest.fixture

@@ -6,15 +6,29 @@ from __future__ import annotations
 import io
 import os
 import re
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import PASSWORD, USERS, _fund_budgets
+from tests.browser.conftest import PASSWORD, _fund_budgets, create_users
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
-PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
-       b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
+def make_png(width: int = 160, height: int = 120) -> bytes:
+    """A small real PNG (a teal-to-orange gradient), so screenshots show something."""
+    rows = b"".join(b"\x00" + bytes(v for x in range(width) for v in
+                                    (int(11 + 220 * x / width), int(110 + 60 * y / height), int(105 - 80 * x / width)))
+                    for y in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+PNG = make_png()
 TOKEN = re.compile(rb'name="csrf_token" value="([^"]+)"')
 
 
@@ -22,7 +36,7 @@ TOKEN = re.compile(rb'name="csrf_token" value="([^"]+)"')
 def web_app(tmp_path_factory):
     """One app for the whole web suite (tests create their own cases, so they do not collide)."""
     from web.app import create_app, system_of
-    from workflows import admin, bootstrap, schema
+    from workflows import bootstrap, schema
 
     instance = tmp_path_factory.mktemp("web-instance")
     previous = os.environ.get("GRIDLINK_INSTANCE_DIR")
@@ -40,9 +54,7 @@ def web_app(tmp_path_factory):
     schema.upgrade(system.db)
     bootstrap.load_reference_data(system)
     bootstrap.deploy_shipped(system, BPMN_DIR)
-    for username, role, unit, department, name in USERS:
-        admin.create_user(system, username, role, org=unit, department=department, password=PASSWORD,
-                          display_name=name)
+    create_users(system)
     _fund_budgets(system)
     return app
 
@@ -121,3 +133,33 @@ def task_of(system, number: str, kind: str | None = None):
         if kind is None or (task.properties or {}).get("task_kind") == kind:
             return task
     raise AssertionError(f"case {number} has no open {kind or ''} task: {[t.name for t in tasks]}")
+
+
+def do(system, username: str, number: str, kind: str, data: dict) -> dict:
+    """Complete the open ``kind`` task of a case as ``username`` through the use case."""
+    from workflows.tasks import complete_task
+
+    return complete_task(system, username, task_of(system, number, kind).id, data)
+
+
+def at_community(system, **report_fields) -> str:
+    """A resident's report registered and escalated by the grid worker: now with the community."""
+    number = report(system, **report_fields)
+    do(system, "gw-hq-c04-g03", number, "register", {"decision": "accept"})
+    do(system, "gw-hq-c04-g03", number, "handle", {"decision": "escalate", "reason": "网格无法解决"})
+    return number
+
+
+def with_meeting(system, departments=("fire", "housing"), topic="车棚飞线充电整治") -> tuple[str, int]:
+    """A case whose community blew the whistle; returns (case number, meeting id)."""
+    from sqlalchemy import select
+
+    from workflows.models import Case, Meeting
+
+    number = at_community(system, title="飞线充电", category="dangerous_wiring")
+    do(system, "coord-hq-c04", number, "handle", {
+        "decision": "convene", "departments": list(departments), "scheduled_at": "2026-12-01T14:00:00+08:00",
+        "place": "社区会议室", "topic": topic, "urgency": "routine"})
+    with system.sessions() as session:
+        meeting_id = session.scalar(select(Meeting.id).join(Case).where(Case.number == number))
+    return number, meeting_id
