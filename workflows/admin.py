@@ -28,7 +28,15 @@ def create_user(system, username: str, role: str, org: str | None = None, depart
     password = password or secrets.token_urlsafe(12)
     with system.sessions() as session, session.begin():
         user = add_user(session, username, role, org, department, hash_password(password), display_name)
-        return user, password
+        return loaded(user), password
+
+
+def loaded(user: User) -> User:
+    """The user with its unit (and that unit's parent) and department loaded, usable after the session ends."""
+    if user.org_unit is not None:
+        user.org_unit.parent  # noqa: B018 - load while the session is open
+    user.department  # noqa: B018
+    return user
 
 
 def hash_password(password: str) -> str:
@@ -65,7 +73,7 @@ def authenticate(system, username: str, password: str) -> User | None:
         user = session.scalar(select(User).where(User.username == username, User.active))
         if user is None or not check_password_hash(user.password_hash, password or ""):
             return None
-        return user
+        return loaded(user)
 
 
 def _digest(token: str) -> str:
@@ -99,7 +107,7 @@ def user_for_token(system, token: str) -> User | None:
         if row is None or not row.user.active:
             return None
         row.last_used_at = now()
-        return row.user
+        return loaded(row.user)
 
 
 def set_sla(system, stage: str, duration: str, category: str | None = None,

@@ -24,7 +24,9 @@ def system(db_engine, db_url, tmp_path, monkeypatch):
 def test_a_created_user_signs_in_with_the_generated_password(system):
     user, password = admin.create_user(system, "coord-x", "coordinator", org="hq-c04", display_name="X")
     assert (user.role, len(password) >= 12) == ("coordinator", True)
-    assert admin.authenticate(system, "coord-x", password).username == "coord-x"
+    signed_in = admin.authenticate(system, "coord-x", password)
+    assert (signed_in.username, signed_in.org_unit.code, signed_in.org_unit.parent.code) == (
+        "coord-x", "hq-c04", "hq-ws2")  # usable after the session is closed
     assert admin.authenticate(system, "coord-x", "wrong-password") is None
     with system.sessions() as session:
         stored = session.scalar(select(User.password_hash).where(User.username == "coord-x"))
