@@ -89,8 +89,11 @@ def resolve_period(start: Any, end: Any) -> tuple[datetime, datetime]:
     begin = _as_start(start, "from")
     if isinstance(end, str):
         end = _parse(end, "to")
-    finish = _as_start(end + timedelta(days=1), "to") if isinstance(end, date) and not isinstance(end, datetime) \
-        else _as_start(end, "to")
+    try:
+        finish = _as_start(end + timedelta(days=1), "to") if isinstance(end, date) \
+            and not isinstance(end, datetime) else _as_start(end, "to")
+    except OverflowError:
+        raise InvalidInput(f"to {end!r} is out of range; give a date before 9999-12-31", field="to") from None
     if finish <= begin:
         raise InvalidInput(f"the period {begin.isoformat()} .. {finish.isoformat()} is empty; 'to' must come "
                            "after 'from'", field="to")

@@ -22,6 +22,11 @@ def test_datetimes_and_iso_strings_are_taken_as_given():
     assert (end - start).days == 1
 
 
+def test_the_last_representable_day_is_refused_not_overflowed():
+    with pytest.raises(InvalidInput, match="out of range"):
+        resolve_period("2026-01-01", "9999-12-31")
+
+
 def test_a_naive_datetime_is_refused_with_advice():
     with pytest.raises(InvalidInput, match="time zone"):
         resolve_period(datetime(2026, 11, 1), date(2026, 11, 30))
