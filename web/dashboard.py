@@ -122,6 +122,18 @@ def _refresh_seconds() -> int:
         return default
 
 
+@bp.errorhandler(DomainError)
+def domain_error(error: DomainError):
+    """The JSON endpoint answers errors in the API's JSON shape; pages get the usual error page."""
+    from .pages import error_page, status_of
+
+    status = status_of(error)
+    if request.path.endswith(".json"):
+        return jsonify(error={"status": status, "code": error.code, "message": error.message,
+                              "details": error.details}), status
+    return error_page(status, error.message, error.details)
+
+
 @bp.get("/dashboard")
 @roles_required(*VIEWERS)
 def index():

@@ -18,7 +18,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from sqlalchemy import and_, func, select, true
+from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from workflows.common import LOCAL_TZ, now
@@ -46,7 +46,7 @@ CASE_COLUMNS = (("number", "工单编号", 18), ("title", "标题", 36), ("categ
                 ("grid", "所属网格", 22), ("created_at", "上报时间", 18), ("due_at", "办理时限", 18),
                 ("closed_at", "结案时间", 18), ("closed_level", "结案层级", 14), ("self_closed", "网格自办结", 10),
                 ("reworked_count", "返工次数", 10), ("rating", "满意度", 8), ("overdue", "超期未结", 10))
-CASE_FILTERS = ("status", "level", "org_unit", "category", "overdue", "from", "to")
+CASE_FILTERS = ("status", "level", "org_unit", "category", "overdue", "from", "to", "q")
 
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
@@ -95,6 +95,8 @@ def _check_filters(filters: dict) -> dict:
         raise InvalidInput(f"unknown filter {sorted(unknown)[0]!r}; use: {', '.join(CASE_FILTERS)}",
                            field=sorted(unknown)[0])
     clean = {k: v for k, v in filters.items() if v not in (None, "")}
+    if clean.get("status") == "all":
+        del clean["status"]
     if clean.get("status") and clean["status"] not in CASE_STATUSES:
         raise InvalidInput(f"unknown status {clean['status']!r}; use one of: {', '.join(CASE_STATUSES)}",
                            field="status")
@@ -141,6 +143,9 @@ def _case_query(session: Session, filters: dict, scope_unit: str | None):
     if filters.get("from") or filters.get("to"):
         start, end = resolve_period(filters.get("from") or "2000-01-01", filters.get("to") or "2999-12-31")
         conditions += [Case.created_at >= start, Case.created_at < end]
+    if filters.get("q"):
+        text = "%" + str(filters["q"]).strip()[:100].replace("%", r"\%").replace("_", r"\_") + "%"
+        conditions.append(or_(Case.title.like(text, escape="\\"), Case.number.like(text, escape="\\")))
     units = _units_allowed(session, filters, scope_unit)
     if units is not None:
         conditions.append(home_unit().in_(units))
@@ -152,9 +157,10 @@ def _local(value: datetime | None) -> str:
 
 
 def case_rows(session: Session, filters: dict | None = None, scope_unit: str | None = None) -> Iterator[list]:
-    """The cases matching ``filters`` (``status``, ``level``, ``org_unit`` and its subtree, ``category``,
-    ``overdue``, ``from``/``to`` report dates) within the viewer's ``scope_unit``, newest first, as
-    rows in ``CASE_COLUMNS`` order with Chinese labels. Refuses more than ``MAX_EXPORT_ROWS``."""
+    """The cases matching ``filters`` (``status`` or ``all``, ``level``, ``org_unit`` and its subtree,
+    ``category``, ``overdue``, ``from``/``to`` report dates, ``q`` in the title or number) within the
+    viewer's ``scope_unit``, newest first, as rows in ``CASE_COLUMNS`` order with Chinese labels.
+    Refuses more than ``MAX_EXPORT_ROWS``."""
     where = _case_query(session, filters or {}, scope_unit)
     total = session.scalar(select(func.count()).select_from(Case).where(where))
     if total > MAX_EXPORT_ROWS:

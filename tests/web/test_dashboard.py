@@ -114,10 +114,13 @@ def test_a_leader_of_the_whole_district_may_narrow_to_a_community(as_, app):
     assert data["scope"]["code"] == "hq-c04" and data["period"]["key"] == "year"
 
 
-def test_an_unknown_period_is_refused_with_the_choices(as_):
+def test_an_unknown_period_is_refused_with_the_choices_in_the_json_error_shape(as_):
     response = as_("leader").get("/dashboard/data.json?period=decade")
-    assert response.status_code in (400, 422)
-    assert "decade" in response.get_data(as_text=True) and "month" in response.get_data(as_text=True)
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["status"] == 422 and "decade" in error["message"] and "month" in error["message"]
+    page = as_("leader").get("/dashboard?period=decade")
+    assert page.status_code == 422 and "decade" in page.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("user", ["dept-police", "gw"])
@@ -153,6 +156,16 @@ def test_the_cases_csv_has_a_bom_and_respects_the_viewers_area(as_):
     assert len(rows) > 1 and all(row[15] == "是" for row in rows[1:])
     everything = as_("leader").get("/exports/cases.csv?overdue=true&org_unit=hq-ws1")
     assert everything.data == response.data
+
+
+def test_the_cases_export_takes_the_case_lists_filters(as_):
+    client = as_("leader")
+    everything = client.get("/exports/cases.csv?status=all&page=3").data.decode("utf-8-sig").splitlines()
+    assert len(everything) - 1 == len(client.get("/exports/cases.csv").data.decode("utf-8-sig").splitlines()) - 1
+    number = everything[1].split(",")[0]
+    found = client.get(f"/exports/cases.csv?q={number}").data.decode("utf-8-sig").splitlines()
+    assert len(found) == 2 and found[1].startswith(number)
+    assert len(client.get("/exports/cases.csv?q=100%25_").data.decode("utf-8-sig").splitlines()) == 1
 
 
 def test_a_cases_export_outside_the_area_or_with_a_bad_filter_is_refused(as_):
