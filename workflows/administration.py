@@ -14,7 +14,7 @@ from werkzeug.security import generate_password_hash
 
 from engine.timers import parse_timer_literal
 from workflows import admin, admin_audit
-from workflows.common import get_category, get_department, get_unit, local_today
+from workflows.common import get_department, get_unit, local_today
 from workflows.errors import Conflict, InvalidInput, NotFound
 from workflows.models import (
     CATEGORY_KINDS,
@@ -236,10 +236,7 @@ def save_category(system, actor: str, code, name, parent=None, department=None, 
     """Create or update a category; concrete categories need a default department and time limit."""
     code, name = _code(code), _name(name)
     with system.sessions() as session, session.begin():
-        parent_row = get_category(session, parent, field="parent") if parent else None
-        if parent_row is not None and parent_row.parent_id is not None:
-            raise InvalidInput(f"categories are two levels deep: {parent_row.code} is already a sub-category",
-                               field="parent")
+        parent_row = _parent_category(session, parent) if parent else None
         if parent_row is not None and parent_row.code == code:
             raise InvalidInput("a category cannot be its own parent", field="parent")
         dept = get_department(session, department) if department else None
@@ -264,6 +261,17 @@ def save_category(system, actor: str, code, name, parent=None, department=None, 
         admin_audit.record(session, actor, "category.create" if created else "category.update", code, name=name,
                            parent=parent, department=department, time_limit=row.time_limit, active=row.active)
         return {"code": code, "created": created}
+
+
+def _parent_category(session: Session, code) -> Category:
+    row = session.scalar(select(Category).where(Category.code == code))
+    if row is None:
+        raise InvalidInput(f"unknown parent category {code!r}; use one of: {', '.join(CATEGORY_KINDS)}",
+                           field="parent")
+    if row.parent_id is not None:
+        raise InvalidInput(f"categories are two levels deep: {row.code} is already a sub-category; "
+                           f"use one of: {', '.join(CATEGORY_KINDS)}", field="parent")
+    return row
 
 
 # ----- SLA policies ---------------------------------------------------------------------------
