@@ -219,3 +219,11 @@ def test_an_admin_changes_the_score_weights_and_others_may_not(as_):
     assert as_("leader").get("/dashboard/weights").status_code == 403
     admin.post("/dashboard/weights", {**values, "unit.volume": "10", "unit.closure": "30", "unit.on_time": "30",
                                       "unit.no_rework": "30"}, token_from="/dashboard/weights")
+
+
+def test_the_big_screen_speaks_english_when_asked(as_):
+    client = as_("leader")
+    client.get("/lang/en")
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert "Grid linkage command centre" in html and "Department league table" in html
+    assert "网格化联动指挥中心" not in html
