@@ -14,6 +14,7 @@ from lxml import etree
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from engine.definitions import validate_files
 from engine.models import HumanTask, ProcessInstance, ProcessVersion
 from engine.specs import SERIALIZER, new_parser
 
@@ -162,7 +163,7 @@ def spec_summary(files: dict[str, str]) -> dict:
     return out
 
 
-def test_each_shipped_diagram_saved_without_edits_gives_the_same_spec(admin_page):
+def test_each_shipped_diagram_saved_without_edits_deploys_to_the_same_spec(admin_page, server):
     open_modeller(admin_page, "process=case_handling")
     exported = admin_page.evaluate("window.gridlinkModeller.exportAll()")
     originals = {p.name: p.read_text(encoding="utf-8") for p in BPMN_DIR.iterdir()
@@ -172,12 +173,65 @@ def test_each_shipped_diagram_saved_without_edits_gives_the_same_spec(admin_page
     assert all(item["warnings"] == [] for item in exported.values())
     saved = {name: item["xml"] for name, item in exported.items()}
     assert "spiffworkflow:preScript" in saved["case_handling.bpmn"]
+    forms = {p.name: p.read_text(encoding="utf-8") for p in BPMN_DIR.glob("*.json")}
+    with server.system.sessions() as session:
+        assert validate_files(session, {**saved, **forms}) == []
     before, after = spec_summary(originals), spec_summary(saved)
     assert set(before) == set(after) >= set(PROCESSES)
     for pid in before:
         assert before[pid].keys() == after[pid].keys(), pid
         for name in before[pid]:
             assert before[pid][name] == after[pid][name], (pid, name)
+
+
+def test_the_spiffworkflow_entries_edit_properties_scripts_and_conditions_and_a_draft_is_saved(admin_page):
+    open_modeller(admin_page, "process=case_handling")
+
+    select_element(admin_page, "register")
+    open_group(admin_page, "group-gridlink-spiff")
+    assert admin_page.locator("#bio-properties-panel-gl-prop-formJsonSchemaFilename").input_value() == \
+        "register.schema.json"
+    edit_field(admin_page, "gl-prop-new", "sla_note=registration within a day")
+    edit_field(admin_page, "gl-prescript", 'registered_by = "gridlink"')
+    edit_field(admin_page, "gl-prop-assignee", "org_unit")
+    select_element(admin_page, "flow_register_accept")
+    open_group(admin_page, "group-gridlink-spiff")
+    assert admin_page.locator("#bio-properties-panel-gl-condition").input_value() == 'decision == "accept"'
+    edit_field(admin_page, "gl-condition", 'decision in ("accept", "ok")')
+    select_element(admin_page, "self_closed_verify_level")
+    open_group(admin_page, "group-gridlink-spiff")
+    assert admin_page.locator("#bio-properties-panel-gl-script").input_value().startswith("verify_level = ")
+    shot(admin_page, "modeller-spiff-entries", full_page=False)
+    xml = admin_page.evaluate("window.gridlinkModeller.bpmn.saveXML({format: true}).then(r => r.xml)")
+
+    register = xml.split('<bpmn:userTask id="register"')[1].split("</bpmn:userTask>")[0]
+    assert '<spiffworkflow:property name="sla_note" value="registration within a day" />' in register
+    assert "<spiffworkflow:preScript>registered_by = \"gridlink\"</spiffworkflow:preScript>" in register
+    assert 'decision in ("accept", "ok")' in xml.split('id="flow_register_accept"')[1].split("</bpmn:sequenceFlow>")[0]
+    admin_page.evaluate("window.gridlinkModeller.bpmn.get('commandStack').undo()")
+    xml = admin_page.evaluate("window.gridlinkModeller.bpmn.saveXML({format: true}).then(r => r.xml)")
+    assert 'decision == "accept"' in xml.split('id="flow_register_accept"')[1].split("</bpmn:sequenceFlow>")[0]
+
+    admin_page.click("#btn-save")
+    admin_page.wait_for_url("**/admin/modeller?draft=*")
+    admin_page.reload()
+    admin_page.wait_for_function("window.gridlinkModeller !== undefined")
+    admin_page.evaluate("window.gridlinkModeller.ready")
+    xml = admin_page.evaluate("window.gridlinkModeller.bpmn.saveXML({format: true}).then(r => r.xml)")
+    assert "sla_note" in xml
+    assert real_errors(admin_page) == []
+
+
+def test_a_form_schema_is_edited_beside_the_diagram_and_checked_on_validation(admin_page):
+    open_modeller(admin_page, "process=case_handling")
+    admin_page.click("#file-tabs button[data-file='register.schema.json']")
+    assert '"decision"' in admin_page.locator("#json-text").input_value()
+    admin_page.fill("#json-text", '{"type": "object", "properties": ')
+    admin_page.click("#btn-validate")
+    admin_page.wait_for_selector("#problems:not([hidden])")
+    assert "register.schema.json" in admin_page.locator("#problem-list").inner_text()
+    assert "not valid JSON" in admin_page.locator("#problem-list").inner_text()
+    assert admin_page.locator("#file-tabs button[data-file='register.schema.json'].has-problems").count() == 1
 
 
 # ----- edit, validate, deploy -----------------------------------------------------------------

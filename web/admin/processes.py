@@ -28,8 +28,8 @@ def process(process_id: str):
 def download(process_id: str, version: int, filename: str):
     text = versions.version_file(system(), process_id, version, filename)
     kind = "application/json" if filename.endswith(".json") else "application/xml"
-    return Response(text, mimetype=kind, headers={
-        "Content-Disposition": f'attachment; filename="v{version}-{filename}"'})
+    safe = "".join(c for c in filename if c.isalnum() or c in "._-") or "file"
+    return Response(text, mimetype=kind, headers={"Content-Disposition": f'attachment; filename="v{version}-{safe}"'})
 
 
 @bp.post("/processes/<process_id>/versions/<int:version>/activate")
