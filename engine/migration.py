@@ -113,6 +113,16 @@ class BatchSummary:
 
 
 # ----- preview ------------------------------------------------------------------------------
+def _spec_diff(cache: dict | None, old, new) -> SpecDiff:
+    """SpecDiff of two specs, computed once per pair within one preview or migration."""
+    if cache is None:
+        return SpecDiff(SERIALIZER.registry, old, new)
+    key = (id(old), id(new))
+    if key not in cache:
+        cache[key] = SpecDiff(SERIALIZER.registry, old, new)
+    return cache[key]
+
+
 def preview(session: Session, runtime: Runtime, process_id: str, from_version: int, to_version: int,
             instance_ids: list[int] | None = None) -> MigrationPlan:
     """Check every running instance of ``from_version`` (or just ``instance_ids``) against ``to_version``."""
@@ -120,8 +130,9 @@ def preview(session: Session, runtime: Runtime, process_id: str, from_version: i
     new_spec, new_subs = runtime._specs(session, target.id)
     old_spec, old_subs = runtime._specs(session, source.id)
     checks = []
+    cache: dict = {}
     for row in _instances(session, source, instance_ids):
-        checks.append(_check_row(session, runtime, row, source, target, new_spec, new_subs))
+        checks.append(_check_row(session, runtime, row, source, target, new_spec, new_subs, cache))
     return MigrationPlan(process_id, from_version, to_version, checks,
                          describe_spec_changes(old_spec, old_subs, new_spec, new_subs))
 
@@ -141,31 +152,30 @@ def _instances(session, source: ProcessVersion, instance_ids) -> list[ProcessIns
     return list(session.scalars(query.order_by(ProcessInstance.id)))
 
 
-def _check_row(session, runtime, row, source, target, new_spec, new_subs) -> InstanceCheck:
+def _check_row(session, runtime, row, source, target, new_spec, new_subs, cache=None) -> InstanceCheck:
     if row.status not in MOVABLE_STATUSES:
         return InstanceCheck(row.id, row.business_key, row.status, source.version, False,
                              (f"the instance is {row.status}: only running or waiting instances can move",))
     workflow = runtime._workflow(session, row)
     try:
-        reasons, changes = check_workflow(workflow, row.visited or [], new_spec, new_subs, target.version)
+        reasons, changes = check_workflow(workflow, row.visited or [], new_spec, new_subs, target.version, cache)
     finally:
         runtime._put_back(row, workflow)
     return InstanceCheck(row.id, row.business_key, row.status, source.version, not reasons,
                          tuple(reasons), tuple(changes))
 
 
-def check_workflow(workflow, visited: list[str], new_spec, new_subs: dict, to_version: int):
+def check_workflow(workflow, visited: list[str], new_spec, new_subs: dict, to_version: int, cache=None):
     """(reasons it cannot move, changes it will see) for one loaded workflow."""
     reasons: list[str] = []
     changes: list[str] = []
-    registry = SERIALIZER.registry
-    diffs = [(workflow, SpecDiff(registry, workflow.spec, new_spec))]
+    diffs = [(workflow, _spec_diff(cache, workflow.spec, new_spec))]
     for sub in workflow.subprocesses.values():
         target = new_subs.get(sub.spec.name)
         if target is None:
             reasons.append(f"the called process {sub.spec.name!r} it is running is not part of version {to_version}")
             continue
-        diffs.append((sub, SpecDiff(registry, sub.spec, target)))
+        diffs.append((sub, _spec_diff(cache, sub.spec, target)))
     for wf, diff in diffs:
         for task in wf.get_tasks(state=LIVE, skip_subprocesses=True):
             spec = task.task_spec
@@ -268,24 +278,26 @@ def migrate(session: Session, runtime: Runtime, process_id: str, from_version: i
     source, target = _versions(session, process_id, from_version, to_version)
     batch = uuid.uuid4().hex[:12]
     moved = []
+    cache: dict = {}
     for check in plan.movable:
-        _move(session, runtime, check.instance_id, source, target, batch, actor, reverse_of=None)
+        _move(session, runtime, check.instance_id, source, target, batch, actor, reverse_of=None, cache=cache)
         moved.append(check.instance_id)
     return MigrationResult(batch, process_id, from_version, to_version, moved, plan.blocked)
 
 
-def _move(session, runtime, instance_id, source, target, batch, actor, reverse_of) -> None:
+def _move(session, runtime, instance_id, source, target, batch, actor, reverse_of, cache=None) -> None:
     row, workflow = runtime._load(session, instance_id)
     if row.process_version_id != source.id:
         raise Conflict(f"process instance {instance_id} is no longer on version {source.version}: preview again")
     previous_state, previous_token = row.state, row.state_token
+    before = runtime.ready_ids(workflow)
     new_spec, new_subs = runtime._specs(session, target.id)
-    _apply(workflow, new_spec, new_subs)
+    _apply(workflow, new_spec, new_subs, cache)
     row.process_version_id = target.id
     event = StepEvent("migrated", data={"batch": batch, "process_id": source.process_id,
                                         "from_version": source.version, "to_version": target.version,
                                         "reverse_of": reverse_of}, actor=actor)
-    runtime._save(session, row, workflow, [event], None, actor)
+    runtime._save(session, row, workflow, [event], None, actor, before)
     _refresh_projection(session, runtime, row, workflow, source.process_id)
     audit = session.scalar(select(EngineEvent).where(EngineEvent.instance_id == row.id,
                                                      EngineEvent.kind == "migrated")
@@ -295,15 +307,14 @@ def _move(session, runtime, instance_id, source, target, batch, actor, reverse_o
     session.flush()
 
 
-def _apply(workflow, new_spec, new_subs: dict) -> None:
+def _apply(workflow, new_spec, new_subs: dict, cache=None) -> None:
     """Point the workflow and its subprocesses at the new specs, keeping waiting timers' due times."""
-    registry = SERIALIZER.registry
     timers = {t.id: dict(t.internal_data) for t in workflow.get_tasks(state=TaskState.WAITING)
               if "event_value" in t.internal_data}
-    top = WorkflowDiff(workflow, SpecDiff(registry, workflow.spec, new_spec))
+    top = WorkflowDiff(workflow, _spec_diff(cache, workflow.spec, new_spec))
     for sub in list(workflow.subprocesses.values()):
         target = new_subs[sub.spec.name]
-        migrate_workflow(WorkflowDiff(sub, SpecDiff(registry, sub.spec, target)), sub, target,
+        migrate_workflow(WorkflowDiff(sub, _spec_diff(cache, sub.spec, target)), sub, target,
                          reset_mask=TaskState.WAITING)
     migrate_workflow(top, workflow, new_spec, reset_mask=TaskState.WAITING)
     workflow.subprocess_specs = dict(new_subs)
@@ -393,7 +404,8 @@ def _reverse_one(session, runtime, event, reverse_batch, actor) -> str | None:
 
 def _restore(session, runtime, row, source, target, data, reverse_batch, actor) -> None:
     """The instance did not change since it moved: give it back its exact old state."""
-    row, _ = runtime._load(session, row.id)
+    row, current = runtime._load(session, row.id)
+    before = runtime.ready_ids(current)
     spec, subs = runtime._specs(session, target.id)
     workflow = load_state(base64.b64decode(data["previous_state"]), spec, subs)
     workflow.script_engine = runtime.script_engine
@@ -402,7 +414,7 @@ def _restore(session, runtime, row, source, target, data, reverse_batch, actor) 
     event = StepEvent("migrated", data={"batch": reverse_batch, "process_id": source.process_id,
                                         "from_version": source.version, "to_version": target.version,
                                         "reverse_of": data["batch"], "restored": True}, actor=actor)
-    runtime._save(session, row, workflow, [event], None, actor)
+    runtime._save(session, row, workflow, [event], None, actor, before)
     _refresh_projection(session, runtime, row, workflow, source.process_id)
 
 
