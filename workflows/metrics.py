@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, literal, or_, select
+from sqlalchemy import and_, case, exists, func, literal, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from workflows.common import LOCAL_TZ, now
@@ -223,9 +223,10 @@ def seconds_between(ctx: Context, earlier, later):
 
 def local_day(ctx: Context, column):
     """The local calendar day (China Standard Time) of a timestamp, as SQL."""
+    # Constants, not bound parameters: PostgreSQL must see the same expression in SELECT and GROUP BY.
     if ctx.dialect == "sqlite":
-        return func.date(column, "+8 hours")
-    return func.date(func.timezone("Asia/Shanghai", column))
+        return func.date(column, literal_column("'+8 hours'"))
+    return func.date(func.timezone(literal_column("'Asia/Shanghai'"), column))
 
 
 def _count(condition):
