@@ -173,7 +173,9 @@ def run_command(host: str, port: int, workers: int) -> None:
               help="Also fill a fresh database with 1,000,000 cases (--quick: 100,000) and time the dashboard "
                    "and the monthly report (key \"dashboard\").")
 @click.option("--dashboard-cases", type=click.IntRange(min=1000), default=None, help="Cases for --dashboard.")
-def bench_command(quick: bool, output: Path | None, dashboard: bool, dashboard_cases: int | None) -> None:
+@click.option("--no-http", is_flag=True, help="Skip the HTTP part (gridlink run under load, key \"http\").")
+def bench_command(quick: bool, output: Path | None, dashboard: bool, dashboard_cases: int | None,
+                  no_http: bool) -> None:
     """Run the benchmarks; prints one JSON object."""
     from engine.bench import run_engine_bench
 
@@ -182,6 +184,10 @@ def bench_command(quick: bool, output: Path | None, dashboard: bool, dashboard_c
         from workflows.bench_dashboard import run_dashboard_bench
 
         result.update(run_dashboard_bench(dashboard_cases or (100_000 if quick else 1_000_000)))
+    if not no_http:
+        from .bench_http import run_http_bench
+
+        result.update(run_http_bench(quick=quick))
     text = json.dumps(result, indent=2, ensure_ascii=False)
     if output:
         output.write_text(text)

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from workflows.common import now
 from workflows.errors import NotFound
 from workflows.models import ApiToken, User
+from workflows.reads import read_sessions
 
 TOUCH_EVERY = timedelta(minutes=1)
 
@@ -41,7 +42,7 @@ def principal_for_token(system, token: str | None) -> Principal | None:
     """The active user a valid, unrevoked token belongs to; None for anything else."""
     if not token or len(token) > 512:
         return None
-    with system.sessions() as session, session.begin():
+    with read_sessions(system)() as session:
         row = session.execute(
             select(ApiToken, User).join(User, ApiToken.user_id == User.id)
             .where(ApiToken.token_hash == digest(token), ApiToken.revoked_at.is_(None), User.active)
@@ -49,12 +50,15 @@ def principal_for_token(system, token: str | None) -> Principal | None:
         if row is None:
             return None
         api_token, user = row
-        moment = now()
-        if api_token.last_used_at is None or moment - api_token.last_used_at >= TOUCH_EVERY:
-            session.execute(update(ApiToken).where(ApiToken.id == api_token.id).values(last_used_at=moment))
-        return Principal(user_id=user.id, username=user.username, role=user.role,
-                         org_unit=user.org_unit.code if user.org_unit else None,
-                         department=user.department.code if user.department else None, token_id=api_token.id)
+        principal = Principal(user_id=user.id, username=user.username, role=user.role,
+                              org_unit=user.org_unit.code if user.org_unit else None,
+                              department=user.department.code if user.department else None, token_id=api_token.id)
+        last_used = api_token.last_used_at
+    moment = now()
+    if last_used is None or moment - last_used >= TOUCH_EVERY:
+        with system.sessions() as session, session.begin():
+            session.execute(update(ApiToken).where(ApiToken.id == principal.token_id).values(last_used_at=moment))
+    return principal
 
 
 def revoke_token_id(system, token_id: int) -> None:

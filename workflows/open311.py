@@ -18,6 +18,7 @@ from workflows.cases import OPEN_STATUSES, report_case
 from workflows.common import now, parse_time
 from workflows.errors import InvalidInput, NotFound
 from workflows.models import Case, Category, Department, Dispatch, OrgUnit, TimelineEntry
+from workflows.reads import read_sessions
 
 MAX_SPAN = timedelta(days=90)
 MAX_RESULTS = 1000
@@ -69,13 +70,13 @@ def service_item(category: Category) -> dict:
 
 
 def list_services(system) -> list[dict]:
-    with system.sessions() as session:
+    with read_sessions(system)() as session:
         return [service_item(c) for c in _leaf_categories(session)]
 
 
 def service_definition(system, code: str) -> dict:
     """The attributes a client may send with a request of this service."""
-    with system.sessions() as session:
+    with read_sessions(system)() as session:
         category = _service_category(session, code)
         department = category.department.name if category.department else "按派遣"
         return {"service_code": category.code, "attributes": [
@@ -117,7 +118,7 @@ def _title(params: dict, attributes: dict, category: Category) -> str:
 
 def create_request(system, actor: str, params: dict, attributes: dict) -> dict:
     """Report a case from an Open311 POST. ``params`` hold the spec's fields (empty ones removed)."""
-    with system.sessions() as session:
+    with read_sessions(system)() as session:
         if params.get("service_code") is None:
             raise InvalidInput("service_code was not provided; GET services.json lists the codes",
                                field="service_code")
@@ -205,13 +206,13 @@ def list_requests(system, filters: dict) -> list[dict]:
         if statuses and set(statuses) != {"open", "closed"}:
             open_only = statuses[0] == "open"
             query = query.where(Case.status.in_(OPEN_STATUSES) if open_only else Case.status.not_in(OPEN_STATUSES))
-    with system.sessions() as session:
+    with read_sessions(system)() as session:
         cases = list(session.scalars(query.order_by(Case.created_at.desc(), Case.id.desc()).limit(MAX_RESULTS)))
         return _request_items(session, cases)
 
 
 def get_request(system, number: str) -> list[dict]:
-    with system.sessions() as session:
+    with read_sessions(system)() as session:
         case = session.scalar(select(Case).where(Case.number == number))
         if case is None:
             raise NotFound(f"service request {number!r} was not found; check the number (e.g. GL20261121-0001)",

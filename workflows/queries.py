@@ -40,6 +40,7 @@ from workflows.models import (
     OrgUnit,
     User,
 )
+from workflows.reads import read_sessions
 from workflows.tasks import check_may_act
 
 MAX_PER_PAGE = 200
@@ -161,7 +162,7 @@ def parse_case_filters(session: Session, filters: dict) -> list[ColumnElement[bo
 
 def list_cases(system, actor, filters: dict, page: Page) -> dict:
     """The cases ``actor`` may read, newest first, filtered and paged."""
-    with system.sessions() as session:
+    with read_sessions(system)() as session:
         user = get_user(session, actor)
         query = select(Case)
         scope = case_scope(user)
@@ -175,7 +176,7 @@ def list_cases(system, actor, filters: dict, page: Page) -> dict:
 
 def get_case_detail(system, actor, number: str) -> dict:
     """One case with its timeline and open tasks (reporter masked for department staff)."""
-    with system.sessions() as session:
+    with read_sessions(system)() as session:
         user = get_user(session, actor)
         case = _readable_case(session, user, number)
         return case_view(session, user, case.number)
@@ -199,7 +200,7 @@ def task_scope(user: User) -> ColumnElement[bool] | None:
 def list_tasks(system, actor, filters: dict, page: Page) -> dict:
     """Open tasks ``actor`` may act on, due first; filters ``case_number``, ``org_unit``, ``department``,
     ``overdue``, ``claimed_by``."""
-    with system.sessions() as session:
+    with read_sessions(system)() as session:
         user = get_user(session, actor)
         query = select(HumanTask)
         scope = task_scope(user)
@@ -224,7 +225,7 @@ def list_tasks(system, actor, filters: dict, page: Page) -> dict:
 
 def get_task_detail(system, actor, task_id: str) -> dict:
     """One open task with its form as a JSON Schema object (None when the task has no form)."""
-    with system.sessions() as session:
+    with read_sessions(system)() as session:
         user = get_user(session, actor)
         with engine_errors():
             task = system.runtime.task(session, task_id)
@@ -240,7 +241,7 @@ def get_task_detail(system, actor, task_id: str) -> dict:
 
 def get_meeting_detail(system, actor, meeting_id: int) -> dict:
     """A meeting, if ``actor`` may read its case or was summoned to it."""
-    with system.sessions() as session:
+    with read_sessions(system)() as session:
         user = get_user(session, actor)
         meeting = session.get(Meeting, meeting_id) if 0 < meeting_id <= MAX_ID else None
         if meeting is None:
@@ -264,7 +265,7 @@ def unit_item(unit: OrgUnit, parents: dict[int, str]) -> dict:
 
 def list_org_units(system, filters: dict, page: Page) -> dict:
     """Org units in tree order of levels (district first), filtered by ``level`` and ``parent``."""
-    with system.sessions() as session:
+    with read_sessions(system)() as session:
         parents = dict(session.execute(select(OrgUnit.id, OrgUnit.code)).all())
         query = select(OrgUnit)
         if filters.get("level") is not None:
@@ -276,7 +277,7 @@ def list_org_units(system, filters: dict, page: Page) -> dict:
 
 
 def list_departments(system, page: Page) -> dict:
-    with system.sessions() as session:
+    with read_sessions(system)() as session:
         query = select(Department).order_by(Department.code)
         return _paged(session, query, page, lambda d: {"code": d.code, "name": d.name})
 
@@ -290,7 +291,7 @@ def category_item(category: Category) -> dict:
 
 def list_categories(system, filters: dict, page: Page) -> dict:
     """Active categories, top-level groups first; ``parent`` narrows to one group's children."""
-    with system.sessions() as session:
+    with read_sessions(system)() as session:
         query = select(Category).where(Category.active)
         if filters.get("parent") is not None:
             parent = session.scalar(select(Category).where(Category.code == filters["parent"],
@@ -313,7 +314,7 @@ def version_item(row: ProcessVersion) -> dict:
 
 def list_process_versions(system, filters: dict, page: Page) -> dict:
     """Deployed versions, newest first; ``process_id`` narrows to one process, ``active`` to the live ones."""
-    with system.sessions() as session:
+    with read_sessions(system)() as session:
         query = select(ProcessVersion)
         if filters.get("process_id") is not None:
             query = query.where(ProcessVersion.process_id == filters["process_id"])
@@ -353,7 +354,7 @@ def get_metrics(system, actor, start: str | None, end: str | None, group_by: str
     workers see their own unit's subtree (or a unit inside it); department staff see none.
     ``start``/``end`` default to the last 30 local days, ending today.
     """
-    with system.sessions() as session:
+    with read_sessions(system)() as session:
         user = get_user(session, actor)
         scope = _metrics_scope(session, user, unit)
         today = now().astimezone(LOCAL_TZ).date()

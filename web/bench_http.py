@@ -1,0 +1,290 @@
+"""`gridlink bench`, HTTP part: the production server under load, measured from outside.
+
+What it does, as a user would:
+
+1. ``gridlink init`` on a fresh SQLite database in a temporary instance folder, then two users
+   (an integration admin and a grid worker) with an API token each;
+2. ``gridlink run`` (gunicorn, gthread workers, timer scheduler) on a free loopback port, and wait
+   for ``/healthz``;
+3. load processes (one per client, ``multiprocessing`` spawn) with one keep-alive
+   ``http.client`` connection each drive: case intake (``POST /api/v1/cases``), the Open311 POST
+   (``POST /open311/v2/requests.json``), and task completions (``POST /api/v1/tasks/<id>/complete``
+   of the registration tasks the intake created), each with 1 and 8 concurrent clients, bounded
+   by a request count and a time limit.
+
+Reported per run: requests, errors, seconds, requests per second, p50/p95/p99/max latency (ms).
+Everything stays on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import multiprocessing
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from collections.abc import Callable
+from pathlib import Path
+
+TARGETS = {"case_intake_per_s_8_clients": 200, "case_intake_p95_ms_8_clients": 50,
+           "task_completion_per_s_8_clients": 200}
+GRID = "hq-c04-g03"
+FULL = {"intake": (300, 2400), "open311": (100, 800), "complete": (300, 2000), "seconds": 40}
+QUICK = {"intake": (60, 400), "open311": (30, 160), "complete": (60, 400), "seconds": 15}
+WARMUP = 20
+
+
+# --- the server -----------------------------------------------------------------------------
+
+def _gridlink() -> list[str]:
+    script = Path(sys.executable).with_name("gridlink")
+    return [str(script)] if script.exists() else [sys.executable, "-c", "from web.cli import main; main()"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _run(args: list[str], env: dict) -> str:
+    done = subprocess.run(_gridlink() + args, env=env, capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        raise RuntimeError(f"gridlink {' '.join(args)} failed: {done.stderr.strip()[-2000:]}")
+    return done.stdout
+
+
+class Server:
+    """``gridlink run`` on a fresh database; a context manager that stops it."""
+
+    def __init__(self, workers: int | None = None, log: Callable[[str], None] = print):
+        self.folder = Path(tempfile.mkdtemp(prefix="gridlink-http-bench-"))
+        self.port = _free_port()
+        self.workers = workers
+        self.log = log
+        self.env = {**os.environ, "GRIDLINK_INSTANCE_DIR": str(self.folder),
+                    "GRIDLINK_DATABASE_URL": f"sqlite:///{self.folder / 'gridlink.db'}",
+                    "GRIDLINK_UPLOAD_DIR": str(self.folder / "uploads"), "GRIDLINK_SECRET_KEY": "bench"}
+        self.process: subprocess.Popen | None = None
+        self.tokens: dict[str, str] = {}
+
+    def prepare(self) -> None:
+        self.log("http bench: gridlink init (fresh SQLite database)")
+        _run(["init"], self.env)
+        from workflows.admin import create_token, create_user
+        from workflows.system import build_system
+
+        system = build_system(self.env["GRIDLINK_DATABASE_URL"], self.env["GRIDLINK_UPLOAD_DIR"])
+        try:
+            for name, role, org in (("bench-admin", "admin", None), ("bench-gw", "grid_worker", GRID)):
+                create_user(system, name, role, org=org, password="bench-password")
+                self.tokens[name] = create_token(system, name, "bench")
+        finally:
+            system.db.dispose()
+
+    def start(self) -> None:
+        args = ["run", "--host", "127.0.0.1", "--port", str(self.port)]
+        if self.workers:
+            args += ["--workers", str(self.workers)]
+        self.log(f"http bench: gridlink {' '.join(args)}")
+        self.server_log = open(self.folder / "server.log", "wb")  # noqa: SIM115 (closed in stop)
+        self.process = subprocess.Popen(_gridlink() + args, env=self.env, stdout=self.server_log,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gridlink run exited: {(self.folder / 'server.log').read_text()[-2000:]}")
+            try:
+                status, _ = request("GET", self.port, "/healthz")
+                if status == 200:
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("gridlink run did not answer /healthz within 60 s")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if getattr(self, "server_log", None):
+            self.server_log.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> Server:
+        try:
+            self.prepare()
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def request(method: str, port: int, path: str, body: bytes | None = None, headers: dict | None = None,
+            connection: http.client.HTTPConnection | None = None) -> tuple[int, bytes]:
+    conn = connection or http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        if connection is None:
+            conn.close()
+
+
+# --- the load -------------------------------------------------------------------------------
+
+def case_body(index: int) -> bytes:
+    return json.dumps({"title": f"压测工单 {index}", "description": "下水管道堵塞，污水外溢",
+                       "category": "drain_blocked", "source": "hotline", "grid": GRID,
+                       "reporter": {"name": "测试", "phone": "13800000000"}}, ensure_ascii=False).encode()
+
+
+def open311_body(api_key: str, lat: float, lon: float, index: int) -> bytes:
+    return urllib.parse.urlencode({"api_key": api_key, "service_code": "exposed_rubbish", "lat": lat, "long": lon,
+                                   "description": f"暴露垃圾 {index}", "first_name": "三", "last_name": "张",
+                                   "phone": "13800000001"}).encode()
+
+
+def _client(job: dict) -> dict:
+    """One load process: its requests over one keep-alive connection, from the shared start time."""
+    conn = http.client.HTTPConnection("127.0.0.1", job["port"], timeout=60)
+    request("GET", job["port"], "/healthz", connection=conn)
+    while time.time() < job["start_at"]:
+        time.sleep(0.001)
+    latencies, errors, sample = [], 0, None
+    began = time.perf_counter()
+    stop_at = began + job["seconds"]
+    for item in job["requests"]:
+        if time.perf_counter() >= stop_at:
+            break
+        t0 = time.perf_counter()
+        try:
+            status, body = request(item["method"], job["port"], item["path"], item["body"], item["headers"], conn)
+        except (OSError, http.client.HTTPException) as exc:
+            status, body = 0, str(exc).encode()
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", job["port"], timeout=60)
+        latencies.append(time.perf_counter() - t0)
+        if status != job["expect"]:
+            errors += 1
+            sample = sample or f"{status} {body[:300].decode('utf-8', 'replace')}"
+    ended = time.perf_counter()
+    conn.close()
+    return {"latencies": latencies, "errors": errors, "sample": sample, "seconds": ended - began}
+
+
+def _percentile(values: list[float], share: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(share * len(ordered) + 0.5) - 1))
+    return round(ordered[index] * 1000, 2)
+
+
+def drive(pool, port: int, requests: list[dict], clients: int, expect: int, seconds: float) -> dict:
+    """Split ``requests`` over ``clients`` load processes of ``pool``; the combined figures."""
+    slices = [requests[i::clients] for i in range(clients)]
+    start_at = time.time() + 0.5
+    jobs = [{"port": port, "requests": part, "expect": expect, "seconds": seconds, "start_at": start_at}
+            for part in slices]
+    results = pool.map(_client, jobs, chunksize=1)
+    latencies = [t for r in results for t in r["latencies"]]
+    errors = sum(r["errors"] for r in results)
+    wall = max(r["seconds"] for r in results)
+    done = len(latencies) - errors
+    return {"clients": clients, "requests": len(latencies), "errors": errors, "seconds": round(wall, 3),
+            "per_second": round(done / wall, 1) if wall else None, "p50_ms": _percentile(latencies, 0.50),
+            "p95_ms": _percentile(latencies, 0.95), "p99_ms": _percentile(latencies, 0.99),
+            "max_ms": round(max(latencies) * 1000, 2) if latencies else None,
+            **({"error_sample": next(r["sample"] for r in results if r["sample"])} if errors else {})}
+
+
+def _json_post(path: str, body: bytes, token: str) -> dict:
+    return {"method": "POST", "path": path, "body": body,
+            "headers": {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}}
+
+
+def _grid_point(port: int, token: str) -> tuple[float, float]:
+    status, body = request("GET", port, f"/api/v1/org-units?parent={GRID[:6]}&per_page=200",
+                           headers={"Authorization": f"Bearer {token}"})
+    unit = next(u for u in json.loads(body)["items"] if u["code"] == GRID)
+    return unit["lat"], unit["lon"]
+
+
+def _open_task_ids(port: int, token: str) -> list[str]:
+    ids, page = [], 1
+    while True:
+        status, body = request("GET", port, f"/api/v1/tasks?per_page=200&page={page}",
+                               headers={"Authorization": f"Bearer {token}"})
+        items = json.loads(body)["items"]
+        ids += [t["id"] for t in items if t.get("task_kind") == "register"]
+        if len(items) < 200:
+            return ids
+        page += 1
+
+
+def run_http_bench(quick: bool = False, workers: int | None = None,
+                   log: Callable[[str], None] = lambda m: print(m, file=sys.stderr), plan: dict | None = None) -> dict:
+    """The HTTP figures, under key ``http``. ``plan`` overrides the request counts (see FULL)."""
+    plan = plan or (QUICK if quick else FULL)
+    seconds = plan["seconds"]
+    context = multiprocessing.get_context("spawn")
+    with Server(workers=workers, log=log) as server, context.Pool(8) as pool:
+        admin, gw = server.tokens["bench-admin"], server.tokens["bench-gw"]
+        port = server.port
+        counter = iter(range(10**9))
+        for _ in range(WARMUP):  # load specs and caches in the workers before measuring
+            warm = _json_post("/api/v1/cases", case_body(next(counter)), admin)
+            request("POST", port, warm["path"], warm["body"], warm["headers"])
+        figures: dict = {}
+        for clients, count in zip((1, 8), plan["intake"], strict=True):
+            log(f"http bench: case intake, {clients} client(s), {count} requests")
+            load = [_json_post("/api/v1/cases", case_body(next(counter)), admin) for _ in range(count)]
+            figures.setdefault("case_intake", {})[str(clients)] = drive(pool, port, load, clients, 201, seconds)
+        lat, lon = _grid_point(port, admin)
+        for clients, count in zip((1, 8), plan["open311"], strict=True):
+            log(f"http bench: Open311 POST, {clients} client(s), {count} requests")
+            load = [{"method": "POST", "path": "/open311/v2/requests.json",
+                     "body": open311_body(admin, lat, lon, next(counter)),
+                     "headers": {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}}
+                    for _ in range(count)]
+            figures.setdefault("open311_post", {})[str(clients)] = drive(pool, port, load, clients, 201, seconds)
+        tasks = _open_task_ids(port, gw)
+        log(f"http bench: {len(tasks)} registration tasks to complete")
+        body = json.dumps({"decision": "accept"}).encode()
+        for clients, count in zip((1, 8), plan["complete"], strict=True):
+            batch, tasks = tasks[:count], tasks[count:]
+            log(f"http bench: task completion, {clients} client(s), {len(batch)} requests")
+            load = [_json_post(f"/api/v1/tasks/{task_id}/complete", body, gw) for task_id in batch]
+            figures.setdefault("task_completion", {})[str(clients)] = drive(pool, port, load, clients, 200, seconds)
+    eight = figures["case_intake"]["8"]
+    met = {
+        "case_intake_per_s_8_clients": (eight["per_second"] or 0) >= TARGETS["case_intake_per_s_8_clients"],
+        "case_intake_p95_ms_8_clients": (eight["p95_ms"] or 1e9) <= TARGETS["case_intake_p95_ms_8_clients"],
+        "task_completion_per_s_8_clients": (figures["task_completion"]["8"]["per_second"] or 0)
+        >= TARGETS["task_completion_per_s_8_clients"],
+    }
+    return {"http": {
+        "server": {"command": "gridlink run" + (f" --workers {workers}" if workers else ""),
+                   "database": "sqlite (WAL, fresh)", "cpus": os.cpu_count(), "python": platform.python_version(),
+                   "load": "one spawned process per client, keep-alive http.client, loopback"},
+        **figures,
+        "targets": TARGETS,
+        "met": met,
+    }}

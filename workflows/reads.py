@@ -1,0 +1,38 @@
+"""Sessions for read-only use cases that do not queue behind writers.
+
+On SQLite every transaction of ``System.sessions`` starts with ``BEGIN IMMEDIATE`` (writers queue
+instead of failing on lock upgrade), which also makes every *read* wait for the write lock. In WAL
+mode readers never block writers nor wait for them, so the API's lists, case pages, token lookups
+and Open311 reads use a second engine on the same file whose transactions start with a plain
+(deferred) ``BEGIN``: one consistent snapshot per session, no lock. On PostgreSQL the ordinary
+sessions are used (MVCC readers do not wait there).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.orm import sessionmaker
+
+_KEY = "read_sessions"
+
+
+def read_sessions(system) -> sessionmaker:
+    """A sessionmaker for reads; never write through it."""
+    if system.db.dialect.name != "sqlite":
+        return system.sessions
+    makers = system.settings.setdefault(_KEY, {})
+    maker = makers.get("sqlite")
+    if maker is None:
+        engine = create_engine(system.db.url, connect_args={"timeout": 30, "check_same_thread": False})
+        event.listen(engine, "connect", _reader_pragmas)
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        maker = makers["sqlite"] = sessionmaker(bind=engine, expire_on_commit=False)
+    return maker
+
+
+def _reader_pragmas(dbapi_conn, _record) -> None:
+    dbapi_conn.isolation_level = None  # SQLAlchemy's "begin" event emits BEGIN itself
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.close()
