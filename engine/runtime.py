@@ -22,8 +22,8 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, SignalEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import forms
@@ -104,6 +104,7 @@ class Runtime:
         self.environment = SandboxEnvironment(functions or {}, time_budget=time_budget)
         self.script_engine = SandboxScriptEngine(environment=self.environment)
         self.specs = SpecCache()
+        self._facts: dict[int, VersionFacts] = {}
         self._loaded: OrderedDict[int, tuple[str, BpmnWorkflow]] = OrderedDict()
         self._loaded_lock = threading.Lock()
         self._cache_size = cache_size
@@ -122,14 +123,12 @@ class Runtime:
         spec, subs = self._specs(session, row_version.id)
         workflow = BpmnWorkflow(spec, subs, script_engine=self.script_engine)
         workflow.task_tree.data.update(data)
-        row = ProcessInstance(process_version_id=row_version.id, business_key=business_key, status="running",
-                              state=b"", serializer_version=SERIALIZER_VERSION, visited=[])
-        session.add(row)
-        session.flush()
         events = [StepEvent("started", data={"process_id": process_id, "version": row_version.version},
                             actor=actor)]
         error = self._advance(workflow, events, lambda: None)
-        return self._save(session, row, workflow, events, error, actor)
+        row = ProcessInstance(process_version_id=row_version.id, business_key=business_key, status="running",
+                              serializer_version=SERIALIZER_VERSION, visited=[])
+        return self._save(session, row, workflow, events, error, actor, before=set(), new=True)
 
     # ----- human tasks ---------------------------------------------------------------------
     def complete_task(self, session: Session, task_id: str, data: dict, actor: str | None = None) -> StepResult:
@@ -141,6 +140,7 @@ class Runtime:
         task = self._ready_task(workflow, task_id)
         forms.validate(self.form_schema(session, row.process_version_id, projected.form_schema), data,
                        projected.name)
+        before = _ready_ids(workflow)
         self._check_data(data)
         events = [StepEvent("task_completed", task.task_spec.bpmn_id, projected.name, task_id, projected.lane,
                             _properties(task), dict(data), actor)]
@@ -150,7 +150,7 @@ class Runtime:
             task.run()
 
         error = self._advance(workflow, events, act)
-        return self._save(session, row, workflow, events, error, actor)
+        return self._save(session, row, workflow, events, error, actor, before=before)
 
     def claim(self, session: Session, task_id: str, actor: str) -> HumanTask:
         task = self._projected(session, task_id)
@@ -182,7 +182,7 @@ class Runtime:
     def form_schema(self, session: Session, version_id: int, filename: str | None) -> str | None:
         if not filename:
             return None
-        files = self._version(session, version_id).files
+        files = self._facts_of(session, version_id).files
         if filename not in files:
             raise NotFound(f"form {filename!r} is not part of the deployed version")
         return files[filename]
@@ -200,6 +200,7 @@ class Runtime:
         self._check_data(payload or {})
         row, workflow = self._load(session, instance_id)
         self._require_status(row, ("running", "waiting"))
+        before = _ready_ids(workflow)
         events = [StepEvent("message_received", name=name, data=dict(payload or {}), actor=actor)]
 
         def act():
@@ -210,15 +211,16 @@ class Runtime:
                     from exc
 
         error = self._advance(workflow, events, act)
-        return self._save(session, row, workflow, events, error, actor)
+        return self._save(session, row, workflow, events, error, actor, before)
 
     # ----- timers --------------------------------------------------------------------------
     def fire_timers(self, session: Session, instance_id: int) -> StepResult:
         """Fire whatever timers of one (locked) instance are due now."""
         row, workflow = self._load(session, instance_id)
+        before = _ready_ids(workflow)
         events: list[StepEvent] = []
         error = self._advance(workflow, events, workflow.refresh_timers)
-        return self._save(session, row, workflow, events, error, None)
+        return self._save(session, row, workflow, events, error, None, before)
 
     # ----- administration ------------------------------------------------------------------
     def retry(self, session: Session, instance_id: int, data: dict | None = None,
@@ -228,6 +230,7 @@ class Runtime:
         self._require_status(row, ("error",))
         self._check_data(data or {})
         failed = workflow.get_tasks(state=TaskState.ERROR)
+        before = _ready_ids(workflow)
         events = [StepEvent("retried", element_id=row.error_element, data=dict(data or {}), actor=actor)]
 
         def act():
@@ -236,7 +239,7 @@ class Runtime:
                 workflow.get_task_from_id(task.id).data.update(data or {})
 
         error = self._advance(workflow, events, act)
-        return self._save(session, row, workflow, events, error, actor)
+        return self._save(session, row, workflow, events, error, actor, before)
 
     def set_status(self, session: Session, instance_id: int, status: str, actor: str | None = None) -> None:
         """Suspend or resume an instance (suspended instances fire no timers and accept no work)."""
@@ -246,7 +249,7 @@ class Runtime:
         elif status == "resumed":
             self._require_status(row, ("suspended",))
         events = [StepEvent(status, actor=actor)]
-        result = self._save(session, row, workflow, events, None, actor)
+        result = self._save(session, row, workflow, events, None, actor, _ready_ids(workflow))
         row.status = "suspended" if status == "suspended" else result.status
 
     def instance(self, session: Session, instance_id: int) -> ProcessInstance:
@@ -269,9 +272,26 @@ class Runtime:
         return list(session.scalars(select(EngineEvent).where(EngineEvent.instance_id == instance_id)
                                     .order_by(EngineEvent.id)))
 
+    @staticmethod
+    def ready_ids(workflow: BpmnWorkflow) -> set[str]:
+        """Ids of the READY human tasks of a loaded workflow (what the projection holds)."""
+        return _ready_ids(workflow)
+
     # ----- internals: loading and saving ---------------------------------------------------
     def _specs(self, session: Session, version_id: int):
-        return self.specs.get(version_id, lambda: self._version(session, version_id).spec_json)
+        return self.specs.get(version_id, lambda: session.scalar(
+            select(ProcessVersion.spec_json).where(ProcessVersion.id == version_id)))
+
+    def _facts_of(self, session: Session, version_id: int) -> VersionFacts:
+        """The immutable facts of a version (process id, files), cached by version id."""
+        facts = self._facts.get(version_id)
+        if facts is None:
+            found = session.execute(select(ProcessVersion.process_id, ProcessVersion.files)
+                                    .where(ProcessVersion.id == version_id)).first()
+            if found is None:
+                raise NotFound(f"process version {version_id} does not exist")
+            facts = self._facts[version_id] = VersionFacts(found.process_id, found.files)
+        return facts
 
     def _version(self, session: Session, version_id: int) -> ProcessVersion:
         row = session.get(ProcessVersion, version_id)
@@ -291,8 +311,8 @@ class Runtime:
         raise NotFound(f"task {task_id} does not exist or is no longer open")
 
     def _load(self, session: Session, instance_id: int, lock: bool = True):
-        query = select(ProcessInstance).where(ProcessInstance.id == instance_id).execution_options(
-            populate_existing=True)
+        query = (select(ProcessInstance).options(defer(ProcessInstance.state))
+                 .where(ProcessInstance.id == instance_id).execution_options(populate_existing=True))
         if lock and session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update()
         row = session.scalar(query)
@@ -355,8 +375,29 @@ class Runtime:
             return message
 
     def _save(self, session: Session, row: ProcessInstance, workflow: BpmnWorkflow, events: list[StepEvent],
-              error: str | None, actor: str | None) -> StepResult:
-        compact(workflow)
+              error: str | None, actor: str | None, before: set[str], new: bool = False) -> StepResult:
+        with session.no_autoflush:
+            compact(workflow)
+            self._write_state(row, workflow, events, error)
+            if new:
+                session.add(row)
+            try:
+                session.flush()
+            except StaleDataError as exc:
+                raise Conflict(f"process instance {row.id} was changed by someone else: reload and try again") \
+                    from exc
+            self._sync_projection(session, row, workflow, events, before)
+            _mark_attached(session, row, events)
+            audit = [_audit_row(row.id, e, actor) for e in events if e.kind in AUDITED]
+            if audit:
+                session.execute(insert(EngineEvent), audit)
+        for listener in self.listeners:
+            listener(session, row, events)
+        self._put_back(row, workflow)
+        return StepResult(row.id, row.status, events, error)
+
+    def _write_state(self, row: ProcessInstance, workflow: BpmnWorkflow, events: list[StepEvent],
+                     error: str | None) -> None:
         row.state = dump_state(workflow)
         row.state_token = uuid4().hex
         row.serializer_version = SERIALIZER_VERSION
@@ -368,48 +409,39 @@ class Runtime:
         row.visited = _visited(row.visited, events)
         if workflow.is_completed() and not error:
             events.append(StepEvent("completed", data={"outcome": _outcome(events)}))
-        self._sync_projection(session, row, workflow, events)
-        _mark_attached(session, row, workflow, events)
-        session.add_all(EngineEvent(instance_id=row.id, kind=e.kind, element_id=e.element_id, task_id=e.task_id,
-                                    actor=e.actor or actor, data=_audit_data(e))
-                        for e in events if e.kind in AUDITED)
-        try:
-            session.flush()
-        except StaleDataError as exc:
-            raise Conflict(f"process instance {row.id} was changed by someone else: reload and try again") \
-                from exc
-        for listener in self.listeners:
-            listener(session, row, events)
-        self._put_back(row, workflow)
-        return StepResult(row.id, row.status, events, error)
 
     def _sync_projection(self, session: Session, row: ProcessInstance, workflow: BpmnWorkflow,
-                         events: list[StepEvent]) -> None:
+                         events: list[StepEvent], before: set[str]) -> None:
+        """Mirror the READY human tasks into human_tasks; ``before`` is what the last save projected."""
         ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-        existing = set(session.scalars(select(HumanTask.id).where(HumanTask.instance_id == row.id)))
-        gone = existing - set(ready)
+        gone = before - set(ready)
         if gone:
             session.execute(delete(HumanTask).where(HumanTask.id.in_(gone)))
             events.extend(StepEvent("task_removed", task_id=t) for t in gone)
-        version = None
-        for task_id, task in ready.items():
-            if task_id in existing:
-                continue
-            version = version or self._version(session, row.process_version_id)
-            session.add(self._project(session, row, version.process_id, task_id, task, events))
+        added = [task_id for task_id in ready if task_id not in before]
+        if added:
+            process_id = self._facts_of(session, row.process_version_id).process_id
+            session.execute(insert(HumanTask), [self._project(session, row, process_id, task_id, ready[task_id],
+                                                              events) for task_id in added])
 
-    def _project(self, session, row, process_id, task_id, task, events) -> HumanTask:
+    def _project(self, session, row, process_id, task_id, task, events) -> dict:
         props = _properties(task)
         view = TaskView(task_id, row.id, row.business_key, process_id, task.task_spec.bpmn_id,
                         task.task_spec.bpmn_name or task.task_spec.bpmn_id, _lane(task), props,
                         props.get("formJsonSchemaFilename"), dict(task.data), _deadline(task))
         assignment = self.assigner(session, view)
         events.append(StepEvent("task_ready", view.element_id, view.name, task_id, view.lane, props))
-        return HumanTask(id=task_id, instance_id=row.id, business_key=row.business_key, process_id=process_id,
-                         element_id=view.element_id, name=view.name, lane=view.lane, properties=props,
-                         form_schema=view.form_schema, org_unit=assignment.org_unit,
-                         department=assignment.department, role=assignment.role, context=assignment.context,
-                         created_at=now(), due_at=assignment.due_at or view.due_at)
+        return dict(id=task_id, instance_id=row.id, business_key=row.business_key, process_id=process_id,
+                    element_id=view.element_id, name=view.name, lane=view.lane, properties=props,
+                    form_schema=view.form_schema, org_unit=assignment.org_unit, department=assignment.department,
+                    role=assignment.role, context=assignment.context, claimed_by=None, created_at=now(),
+                    due_at=assignment.due_at or view.due_at, reminded_at=None, overdue_at=None)
+
+
+@dataclass(frozen=True)
+class VersionFacts:
+    process_id: str
+    files: dict
 
 
 # ----- helpers on SpiffWorkflow objects (module level: they hold no state) --------------------
@@ -479,7 +511,7 @@ def _host_of(timer_task) -> str | None:
     return getattr(host.task_spec, "bpmn_id", None) if host is not None else None
 
 
-def _mark_attached(session: Session, row: ProcessInstance, workflow, events: list[StepEvent]) -> None:
+def _mark_attached(session: Session, row: ProcessInstance, events: list[StepEvent]) -> None:
     """Flag the open tasks whose non-interrupting timers fired: reminded, or overdue at the deadline."""
     fired = [e for e in events if e.kind == "timer_fired" and e.data.get("host")]
     if not fired:
@@ -523,6 +555,15 @@ def _visited(previous: list | None, events: list[StepEvent]) -> list:
 def _outcome(events: list[StepEvent]) -> str | None:
     ends = [e for e in events if e.kind == "end_reached" and e.properties.get("outcome")]
     return ends[-1].properties["outcome"] if ends else None
+
+
+def _audit_row(instance_id: int, event: StepEvent, actor: str | None) -> dict:
+    return dict(instance_id=instance_id, at=now(), kind=event.kind, element_id=event.element_id,
+                task_id=event.task_id, actor=event.actor or actor, data=_audit_data(event))
+
+
+def _ready_ids(workflow) -> set[str]:
+    return {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
 
 
 def _audit_data(event: StepEvent) -> dict:
