@@ -16,3 +16,14 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, storage_uri="memory://", headers_enabled=True)
+
+
+def limits_off() -> bool:
+    """Rate limits apply unless the app's RATE_LIMITS is off; test apps (TESTING) need RATE_LIMITS
+    set explicitly, so suites that sign in many times a minute are not slowed down."""
+    from flask import current_app
+
+    setting = current_app.config.get("RATE_LIMITS")
+    if setting is None:
+        return bool(current_app.testing)
+    return not setting

@@ -12,7 +12,7 @@ from workflows import cases, webviews
 from workflows.errors import DomainError, InvalidInput, NotFound
 
 from .app import system_of
-from .extensions import limiter
+from .extensions import limiter, limits_off
 
 bp = Blueprint("public", __name__)
 PHONE = re.compile(r"^\+?[0-9][0-9 \-]{5,19}$")
@@ -21,7 +21,7 @@ MAX_DESCRIPTION = 2000
 
 
 @bp.get("/report")
-@limiter.limit("60 per minute")
+@limiter.limit("60 per minute", exempt_when=limits_off)
 def report():
     return _report_page({}, {})
 
@@ -33,7 +33,7 @@ def _report_page(values: dict, errors: dict, status: int = 200):
 
 
 @bp.post("/report")
-@limiter.limit("5 per minute; 40 per hour")
+@limiter.limit("5 per minute; 40 per hour", exempt_when=limits_off)
 def submit_report():
     form = request.form
     values = {key: (form.get(key) or "").strip() for key in
@@ -89,7 +89,7 @@ def _title(description: str) -> str:
 
 
 @bp.get("/track")
-@limiter.limit("30 per minute")
+@limiter.limit("30 per minute", exempt_when=limits_off)
 def track():
     number = (request.args.get("number") or "").strip().upper()
     if not number:
@@ -111,7 +111,7 @@ def _category_names() -> dict:
 
 
 @bp.post("/track/<number>/rate")
-@limiter.limit("10 per minute")
+@limiter.limit("10 per minute", exempt_when=limits_off)
 def rate(number: str):
     system = system_of(current_app)
     view = cases.public_case_view(system, number)
@@ -125,8 +125,8 @@ def rate(number: str):
     else:
         try:
             cases.rate_case(system, view["number"], int(text), comment)
-        except InvalidInput as exc:
-            error = exc.message
+        except DomainError as exc:
+            error = _("The case can be rated once it is closed.") if view["status"] != "closed" else exc.message
     if error:
         return render_template("public/track.html", number=number, case=view, error=None, rate_error=error,
                                comment=comment, categories=_category_names()), 422

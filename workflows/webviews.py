@@ -267,7 +267,7 @@ def attachment_file(system, actor, number: str, attachment_id: int) -> dict:
     with system.sessions() as session:
         user = get_user(session, actor)
         case = _readable(session, user, number)
-        row = session.get(Attachment, attachment_id)
+        row = session.get(Attachment, attachment_id) if _storable_id(attachment_id) else None
         if row is None or row.case_id != case.id:
             raise NotFound(f"case {number} has no attachment {attachment_id}")
         return {"path": system.upload_dir / row.stored_name, "content_type": row.content_type,
@@ -316,7 +316,7 @@ def meeting_page(system, actor, meeting_id: int) -> dict:
     meeting the viewer may act on."""
     with system.sessions() as session:
         user = get_user(session, actor)
-        meeting = session.get(Meeting, meeting_id)
+        meeting = session.get(Meeting, meeting_id) if _storable_id(meeting_id) else None
         if meeting is None:
             raise NotFound(f"meeting {meeting_id} does not exist; open it from its case page")
         summoned = user.department_id is not None and any(
@@ -347,6 +347,11 @@ def meeting_page(system, actor, meeting_id: int) -> dict:
 def _action_id(session: Session, task: dict):
     row = session.get(HumanTask, task["id"])
     return (row.context or {}).get("action_id") if row else None
+
+
+def _storable_id(value) -> bool:
+    """Ids outside a 64-bit integer cannot exist (and would make the database driver raise)."""
+    return isinstance(value, int) and 0 < value < 2**63
 
 
 def valid_level(level: str | None) -> str | None:

@@ -97,7 +97,8 @@ def live_server(tmp_path_factory):
     os.environ["GRIDLINK_INSTANCE_DIR"] = str(instance)
     try:
         app = create_app({"DATABASE_URL": f"sqlite:///{instance / 'gridlink.db'}",
-                          "UPLOAD_DIR": str(instance / "uploads"), "SECRET_KEY": "browser-tests"})
+                          "UPLOAD_DIR": str(instance / "uploads"), "SECRET_KEY": "browser-tests",
+                          "RATE_LIMITS": False})
     finally:
         if previous is None:
             os.environ.pop("GRIDLINK_INSTANCE_DIR", None)

@@ -1,0 +1,90 @@
+"""The residents' pages: report without signing in, the number on screen, tracking by number,
+rating once closed, and the rate limit against floods."""
+
+from __future__ import annotations
+
+from tests.web.conftest import PNG, Client, at_community, do
+
+
+def report_form(**overrides) -> dict:
+    form = {"category": "drain_blocked", "description": "楼道下水管堵塞，污水外溢", "grid": "hq-c04-g03",
+            "address": "", "name": "王阿姨", "phone": "13812345678"}
+    form.update(overrides)
+    return form
+
+
+def test_a_resident_reports_with_a_photo_and_gets_the_case_number_on_screen(anonymous, system):
+    response = anonymous.post("/report", report_form(), token_from="/report", files={"photo": ("drain.png", PNG)})
+    assert response.status_code == 302
+    page = anonymous.get(response.headers["Location"]).data.decode()
+    assert 'data-testid="new-case-number"' in page
+    number = page.split('data-testid="new-case-number">')[1].split("<")[0]
+    assert number.startswith("GL")
+    assert "王阿姨" not in page and "13812345678" not in page, "the public page shows no reporter data"
+
+
+def test_a_report_without_category_description_or_place_names_each_and_keeps_the_rest(anonymous):
+    response = anonymous.post("/report", report_form(category="", description="", grid="", phone="abc"),
+                              token_from="/report")
+    assert response.status_code == 422
+    html = response.data.decode()
+    for field in ("category", "description", "grid", "phone"):
+        assert f'data-testid="error-{field}"' in html
+    assert 'value="王阿姨"' in html
+
+
+def test_an_address_alone_is_enough_and_the_case_goes_to_the_district_centre(anonymous):
+    response = anonymous.post("/report", report_form(grid="", address="虎丘路88号"), token_from="/report")
+    assert response.status_code == 302
+
+
+def test_tracking_explains_a_malformed_or_unknown_number(anonymous):
+    bad = anonymous.get("/track?number=hello")
+    assert bad.status_code == 422 and "GL20261121-0001" in bad.data.decode()
+    unknown = anonymous.get("/track?number=GL20000101-9999")
+    assert unknown.status_code == 404 and "GL20000101-9999" in unknown.data.decode()
+
+
+def test_the_public_timeline_shows_no_staff_names(anonymous, system):
+    number = at_community(system)
+    html = anonymous.get(f"/track?number={number}").data.decode()
+    assert "陈雪琴" not in html  # the grid worker who registered and escalated it
+    assert "已上报" in html
+
+
+def test_a_closed_case_is_rated_once_from_the_tracking_page(anonymous, system):
+    number = at_community(system)
+    assert 'data-testid="rate-form"' not in anonymous.get(f"/track?number={number}").data.decode()
+    refused = anonymous.post(f"/track/{number}/rate", {"rating": "5"}, token_from="/report")
+    assert refused.status_code == 422
+    do(system, "coord-hq-c04", number, "handle", {"decision": "resolve", "result": "已疏通"})
+    do(system, "coord-hq-ws2", number, "verify", {"decision": "approve"})
+    assert 'data-testid="rate-form"' in anonymous.get(f"/track?number={number}").data.decode()
+    assert anonymous.post(f"/track/{number}/rate", {"rating": "9"}, token_from="/report").status_code == 422
+    assert anonymous.post(f"/track/{number}/rate", {"rating": "4", "comment": "满意"},
+                          token_from="/report").status_code == 302
+    page = anonymous.get(f"/track?number={number}").data.decode()
+    assert 'data-testid="rated"' in page and "★★★★☆" in page
+    again = anonymous.post(f"/track/{number}/rate", {"rating": "1"}, token_from="/report")
+    assert again.status_code == 422
+
+
+def test_a_flood_of_reports_from_one_address_is_slowed_down(web_app):
+    from web.extensions import limiter
+
+    web_app.config["RATE_LIMITS"] = True
+    was_enabled, limiter.enabled = limiter.enabled, True  # another test app may have switched it off
+    limiter.reset()
+    try:
+        client = Client(web_app)
+        token = client.token("/report")
+        statuses = [client.flask.post("/report", data={**report_form(category=""), "csrf_token": token}).status_code
+                    for _ in range(7)]
+        refused = client.flask.post("/report", data={"csrf_token": token}).data.decode()
+    finally:
+        web_app.config["RATE_LIMITS"] = False
+        limiter.enabled = was_enabled
+        limiter.reset()
+    assert statuses[:5] == [422] * 5
+    assert statuses[5:] == [429, 429]
+    assert "稍候" in refused
