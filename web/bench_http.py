@@ -2,15 +2,16 @@
 
 What it does, as a user would:
 
-1. ``gridlink init`` on a fresh SQLite database in a temporary instance folder, then two users
-   (an integration admin and a grid worker) with an API token each;
+1. ``gridlink init`` on a fresh SQLite database in a temporary instance folder, then an
+   integration user (admin) with an API token;
 2. ``gridlink run`` (gunicorn, gthread workers, timer scheduler) on a free loopback port, and wait
    for ``/healthz``;
 3. load processes (one per client, ``multiprocessing`` spawn) with one keep-alive
    ``http.client`` connection each drive: case intake (``POST /api/v1/cases``), the Open311 POST
    (``POST /open311/v2/requests.json``), and task completions (``POST /api/v1/tasks/<id>/complete``
    of the registration tasks the intake created), each with 1 and 8 concurrent clients, bounded
-   by a request count and a time limit.
+   by a request count and a time limit. Reports go round-robin over the 156 grids and the
+   categories, as real reports do (duplicate detection looks at the same grid and category).
 
 Reported per run: requests, errors, seconds, requests per second, p50/p95/p99/max latency (ms).
 Everything stays on 127.0.0.1.
@@ -32,11 +33,11 @@ import tempfile
 import time
 import urllib.parse
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 TARGETS = {"case_intake_per_s_8_clients": 200, "case_intake_p95_ms_8_clients": 50,
            "task_completion_per_s_8_clients": 200}
-GRID = "hq-c04-g03"
 FULL = {"intake": (300, 2400), "open311": (100, 800), "complete": (300, 2000), "seconds": 40}
 QUICK = {"intake": (60, 400), "open311": (30, 160), "complete": (60, 400), "seconds": 15}
 WARMUP = 20
@@ -84,9 +85,8 @@ class Server:
 
         system = build_system(self.env["GRIDLINK_DATABASE_URL"], self.env["GRIDLINK_UPLOAD_DIR"])
         try:
-            for name, role, org in (("bench-admin", "admin", None), ("bench-gw", "grid_worker", GRID)):
-                create_user(system, name, role, org=org, password="bench-password")
-                self.tokens[name] = create_token(system, name, "bench")
+            create_user(system, "bench-admin", "admin", password="bench-password")
+            self.tokens["bench-admin"] = create_token(system, "bench-admin", "bench")
         finally:
             system.db.dispose()
 
@@ -149,16 +149,31 @@ def request(method: str, port: int, path: str, body: bytes | None = None, header
 
 # --- the load -------------------------------------------------------------------------------
 
-def case_body(index: int) -> bytes:
-    return json.dumps({"title": f"压测工单 {index}", "description": "下水管道堵塞，污水外溢",
-                       "category": "drain_blocked", "source": "hotline", "grid": GRID,
+@dataclass
+class World:
+    """Where generated reports go: round-robin over the grids and the categories, as in real life."""
+
+    grids: list[dict]
+    categories: list[str]
+
+    def grid(self, index: int) -> dict:
+        return self.grids[index % len(self.grids)]
+
+    def category(self, index: int) -> str:
+        return self.categories[(index // len(self.grids)) % len(self.categories)]
+
+
+def case_body(world: World, index: int) -> bytes:
+    return json.dumps({"title": f"压测工单 {index}", "description": "压测：问题描述",
+                       "category": world.category(index), "source": "hotline", "grid": world.grid(index)["code"],
                        "reporter": {"name": "测试", "phone": "13800000000"}}, ensure_ascii=False).encode()
 
 
-def open311_body(api_key: str, lat: float, lon: float, index: int) -> bytes:
-    return urllib.parse.urlencode({"api_key": api_key, "service_code": "exposed_rubbish", "lat": lat, "long": lon,
-                                   "description": f"暴露垃圾 {index}", "first_name": "三", "last_name": "张",
-                                   "phone": "13800000001"}).encode()
+def open311_body(world: World, api_key: str, index: int) -> bytes:
+    grid = world.grid(index)
+    return urllib.parse.urlencode({"api_key": api_key, "service_code": world.category(index), "lat": grid["lat"],
+                                   "long": grid["lon"], "description": f"压测 {index}", "first_name": "三",
+                                   "last_name": "张", "phone": "13800000001"}).encode()
 
 
 def _client(job: dict) -> dict:
@@ -220,11 +235,11 @@ def _json_post(path: str, body: bytes, token: str) -> dict:
             "headers": {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}}
 
 
-def _grid_point(port: int, token: str) -> tuple[float, float]:
-    status, body = request("GET", port, f"/api/v1/org-units?parent={GRID[:6]}&per_page=200",
-                           headers={"Authorization": f"Bearer {token}"})
-    unit = next(u for u in json.loads(body)["items"] if u["code"] == GRID)
-    return unit["lat"], unit["lon"]
+def _world(port: int, token: str) -> World:
+    headers = {"Authorization": f"Bearer {token}"}
+    grids = json.loads(request("GET", port, "/api/v1/org-units?level=grid&per_page=200", headers=headers)[1])
+    categories = json.loads(request("GET", port, "/api/v1/categories?per_page=200", headers=headers)[1])
+    return World(grids=grids["items"], categories=[c["code"] for c in categories["items"] if c["parent"]])
 
 
 def _open_task_ids(port: int, token: str) -> list[str]:
@@ -246,32 +261,32 @@ def run_http_bench(quick: bool = False, workers: int | None = None,
     seconds = plan["seconds"]
     context = multiprocessing.get_context("spawn")
     with Server(workers=workers, log=log) as server, context.Pool(8) as pool:
-        admin, gw = server.tokens["bench-admin"], server.tokens["bench-gw"]
+        admin = server.tokens["bench-admin"]
         port = server.port
+        world = _world(port, admin)
         counter = iter(range(10**9))
         for _ in range(WARMUP):  # load specs and caches in the workers before measuring
-            warm = _json_post("/api/v1/cases", case_body(next(counter)), admin)
+            warm = _json_post("/api/v1/cases", case_body(world, next(counter)), admin)
             request("POST", port, warm["path"], warm["body"], warm["headers"])
         figures: dict = {}
         for clients, count in zip((1, 8), plan["intake"], strict=True):
             log(f"http bench: case intake, {clients} client(s), {count} requests")
-            load = [_json_post("/api/v1/cases", case_body(next(counter)), admin) for _ in range(count)]
+            load = [_json_post("/api/v1/cases", case_body(world, next(counter)), admin) for _ in range(count)]
             figures.setdefault("case_intake", {})[str(clients)] = drive(pool, port, load, clients, 201, seconds)
-        lat, lon = _grid_point(port, admin)
         for clients, count in zip((1, 8), plan["open311"], strict=True):
             log(f"http bench: Open311 POST, {clients} client(s), {count} requests")
             load = [{"method": "POST", "path": "/open311/v2/requests.json",
-                     "body": open311_body(admin, lat, lon, next(counter)),
+                     "body": open311_body(world, admin, next(counter)),
                      "headers": {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}}
                     for _ in range(count)]
             figures.setdefault("open311_post", {})[str(clients)] = drive(pool, port, load, clients, 201, seconds)
-        tasks = _open_task_ids(port, gw)
+        tasks = _open_task_ids(port, admin)
         log(f"http bench: {len(tasks)} registration tasks to complete")
         body = json.dumps({"decision": "accept"}).encode()
         for clients, count in zip((1, 8), plan["complete"], strict=True):
             batch, tasks = tasks[:count], tasks[count:]
             log(f"http bench: task completion, {clients} client(s), {len(batch)} requests")
-            load = [_json_post(f"/api/v1/tasks/{task_id}/complete", body, gw) for task_id in batch]
+            load = [_json_post(f"/api/v1/tasks/{task_id}/complete", body, admin) for task_id in batch]
             figures.setdefault("task_completion", {})[str(clients)] = drive(pool, port, load, clients, 200, seconds)
     eight = figures["case_intake"]["8"]
     met = {

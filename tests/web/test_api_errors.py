@@ -84,3 +84,17 @@ def test_the_api_needs_no_csrf_token_for_bearer_requests(api: Api):
     response = api.post("/api/v1/cases", json={"title": "x", "category": "drain_blocked", "source": "hotline",
                                                "grid": "hq-c04-g03"})
     assert response.status_code == 201
+
+
+@pytest.mark.parametrize("body", ['{"title": NaN}', '{"title": Infinity}'])
+def test_non_standard_json_numbers_answer_400(api: Api, body: str):
+    assert_error(api.post("/api/v1/cases", data=body, content_type="application/json"), 400, "malformed_json")
+
+
+def test_a_nul_character_in_any_text_answers_422_naming_the_field(api: Api):
+    response = api.post("/api/v1/cases", json={"title": "a\u0000b", "category": "drain_blocked",
+                                               "source": "hotline", "grid": "hq-c04-g03"})
+    assert assert_error(response, 422)["details"][0]["field"] == "title"
+    nested = "[" * 900 + "]" * 900
+    response = api.post("/api/v1/cases", data=f'{{"reporter": {nested}}}', content_type="application/json")
+    assert response.status_code in (400, 422)

@@ -268,3 +268,7 @@ def test_the_public_request_list_shows_no_reporter(api: Api):
     post(api)
     body = api.client.get("/open311/v2/requests.json").get_data(as_text=True)
     assert "13812345678" not in body and "张" not in body
+
+
+def test_a_nul_character_in_an_argument_answers_400(api: Api):
+    check(post(api, description="a\u0000b"), "errors.json", 400)

@@ -121,11 +121,34 @@ def json_body() -> Any:
     if not raw.strip():
         raise ApiError(400, "the request body is empty; send a JSON object")
     try:
-        return json.loads(raw.decode("utf-8"))
+        body = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
     except UnicodeDecodeError:
         raise ApiError(400, "the request body is not UTF-8; send UTF-8 encoded JSON") from None
-    except (json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:
         raise ApiError(400, f"the request body is not valid JSON: {exc}", code="malformed_json") from None
+    _check_text(body, "")
+    return body
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number; send finite numbers only")
+
+
+def _check_text(value: Any, path: str) -> None:
+    """No NUL characters anywhere (databases refuse them in text); iterative, so depth cannot overflow."""
+    pending = [(value, path)]
+    while pending:
+        item, where = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise ApiError(422, f"{where or 'the body'} contains a NUL character; remove it",
+                               code="invalid_input", details=[{"field": where, "message": "contains a NUL character"}])
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                pending.append((key, where))
+                pending.append((child, f"{where}.{key}" if where else str(key)))
+        elif isinstance(item, list):
+            pending.extend((child, f"{where}.{i}" if where else str(i)) for i, child in enumerate(item))
 
 
 def json_object() -> dict:
@@ -135,9 +158,19 @@ def json_object() -> dict:
     return body
 
 
+_VALIDATORS: dict[int, Draft202012Validator] = {}
+
+
+def _validator(key: int, schema: dict) -> Draft202012Validator:
+    validator = _VALIDATORS.get(key)
+    if validator is None:
+        validator = _VALIDATORS[key] = Draft202012Validator(schema)
+    return validator
+
+
 def check_schema(data: Any, schema: dict) -> None:
     """422 with one ``{field, message}`` per problem when ``data`` does not fit ``schema``."""
-    validator = Draft202012Validator(schema)
+    validator = _validator(id(schema), schema)
     details = []
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         path = ".".join(str(p) for p in error.absolute_path)

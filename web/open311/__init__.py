@@ -130,6 +130,8 @@ def arg(name: str) -> str | None:
     value = request.form.get(name) if request.method == "POST" else None
     if value is None:
         value = request.args.get(name)
+    if value is not None and "\x00" in value:
+        raise Open311Error(400, f"{name} contains a NUL character; remove it")
     return value if value not in (None, "") else None
 
 
