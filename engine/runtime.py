@@ -22,11 +22,10 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, SignalEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, insert, select
-from sqlalchemy.orm import Session, defer
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from . import forms
+from . import forms, store
 from .compaction import compact
 from .definitions import active_version, get_version
 from .errors import Conflict, EngineError, NotFound, NothingWaiting
@@ -127,13 +126,13 @@ class Runtime:
                             actor=actor)]
         error = self._advance(workflow, events, lambda: None)
         row = ProcessInstance(process_version_id=row_version.id, business_key=business_key, status="running",
-                              serializer_version=SERIALIZER_VERSION, visited=[])
+                              serializer_version=SERIALIZER_VERSION, visited=[], lock_version=1)
         return self._save(session, row, workflow, events, error, actor, before=set(), new=True)
 
     # ----- human tasks ---------------------------------------------------------------------
     def complete_task(self, session: Session, task_id: str, data: dict, actor: str | None = None) -> StepResult:
         """Validate ``data`` against the task's form, complete it and run to the next wait."""
-        projected = self._projected(session, task_id)
+        projected = store.projected_task(session, task_id) or self._gone(session, task_id)
         if projected.claimed_by and actor and projected.claimed_by != actor:
             raise Conflict(f"task {task_id} is claimed by {projected.claimed_by}: ask them to release it")
         row, workflow = self._load(session, projected.instance_id)
@@ -249,8 +248,8 @@ class Runtime:
         elif status == "resumed":
             self._require_status(row, ("suspended",))
         events = [StepEvent(status, actor=actor)]
-        result = self._save(session, row, workflow, events, None, actor, _ready_ids(workflow))
-        row.status = "suspended" if status == "suspended" else result.status
+        self._save(session, row, workflow, events, None, actor, _ready_ids(workflow),
+                   status="suspended" if status == "suspended" else None)
 
     def instance(self, session: Session, instance_id: int) -> ProcessInstance:
         row = session.get(ProcessInstance, instance_id)
@@ -301,21 +300,18 @@ class Runtime:
 
     def _projected(self, session: Session, task_id: str) -> HumanTask:
         task = session.get(HumanTask, task_id)
-        if task is not None:
-            return task
-        done = session.scalar(select(EngineEvent).where(EngineEvent.task_id == task_id,
-                                                        EngineEvent.kind == "task_completed").limit(1))
+        return task if task is not None else self._gone(session, task_id)
+
+    def _gone(self, session: Session, task_id: str):
+        """Raise why a task is not open: completed (by whom, when) or unknown."""
+        done = store.completion_of(session, task_id)
         if done is not None:
             who = f" by {done.actor}" if done.actor else ""
             raise Conflict(f"task {task_id} was already completed{who} at {done.at.isoformat()}")
         raise NotFound(f"task {task_id} does not exist or is no longer open")
 
     def _load(self, session: Session, instance_id: int, lock: bool = True):
-        query = (select(ProcessInstance).options(defer(ProcessInstance.state))
-                 .where(ProcessInstance.id == instance_id).execution_options(populate_existing=True))
-        if lock and session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()
-        row = session.scalar(query)
+        row = store.load_instance(session, instance_id, lock)
         if row is None:
             raise NotFound(f"process instance {instance_id} does not exist")
         return row, self._workflow(session, row)
@@ -375,22 +371,22 @@ class Runtime:
             return message
 
     def _save(self, session: Session, row: ProcessInstance, workflow: BpmnWorkflow, events: list[StepEvent],
-              error: str | None, actor: str | None, before: set[str], new: bool = False) -> StepResult:
-        with session.no_autoflush:
-            compact(workflow)
-            self._write_state(row, workflow, events, error)
-            if new:
-                session.add(row)
-            try:
-                session.flush()
-            except StaleDataError as exc:
-                raise Conflict(f"process instance {row.id} was changed by someone else: reload and try again") \
-                    from exc
-            self._sync_projection(session, row, workflow, events, before)
-            _mark_attached(session, row, events)
-            audit = [_audit_row(row.id, e, actor) for e in events if e.kind in AUDITED]
-            if audit:
-                session.execute(insert(EngineEvent), audit)
+              error: str | None, actor: str | None, before: set[str], new: bool = False,
+              status: str | None = None) -> StepResult:
+        compact(workflow)
+        self._write_state(row, workflow, events, error)
+        row.status = status or row.status
+        if new:
+            store.insert_instance(session, row)
+        else:
+            store.update_instance(session, row)
+        self._sync_projection(session, row, workflow, events, before)
+        fired = {e.data["host"] for e in events if e.kind == "timer_fired" and e.data.get("host")}
+        if fired:
+            store.flag_tasks(session, row.id, fired, now())
+        audit = [_audit_row(row.id, e, actor) for e in events if e.kind in AUDITED]
+        if audit:
+            store.insert_events(session, audit)
         for listener in self.listeners:
             listener(session, row, events)
         self._put_back(row, workflow)
@@ -416,13 +412,13 @@ class Runtime:
         ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
         gone = before - set(ready)
         if gone:
-            session.execute(delete(HumanTask).where(HumanTask.id.in_(gone)))
+            store.delete_tasks(session, gone)
             events.extend(StepEvent("task_removed", task_id=t) for t in gone)
         added = [task_id for task_id in ready if task_id not in before]
         if added:
             process_id = self._facts_of(session, row.process_version_id).process_id
-            session.execute(insert(HumanTask), [self._project(session, row, process_id, task_id, ready[task_id],
-                                                              events) for task_id in added])
+            store.insert_tasks(session, [self._project(session, row, process_id, task_id, ready[task_id], events)
+                                         for task_id in added])
 
     def _project(self, session, row, process_id, task_id, task, events) -> dict:
         props = _properties(task)
@@ -509,20 +505,6 @@ def _host_of(timer_task) -> str | None:
         return None
     host = next((c for c in split.children if not timer_definitions(c)), None)
     return getattr(host.task_spec, "bpmn_id", None) if host is not None else None
-
-
-def _mark_attached(session: Session, row: ProcessInstance, events: list[StepEvent]) -> None:
-    """Flag the open tasks whose non-interrupting timers fired: reminded, or overdue at the deadline."""
-    fired = [e for e in events if e.kind == "timer_fired" and e.data.get("host")]
-    if not fired:
-        return
-    hosts = {e.data["host"]: e for e in fired}
-    for task in session.scalars(select(HumanTask).where(HumanTask.instance_id == row.id,
-                                                        HumanTask.element_id.in_(hosts))):
-        if task.due_at is not None and task.due_at <= now():
-            task.overdue_at = task.overdue_at or now()
-        else:
-            task.reminded_at = now()
 
 
 def _live_data(workflow) -> dict:

@@ -1,0 +1,110 @@
+"""Core-level reads and writes for the runtime's hot path.
+
+The ORM unit of work costs several times more than the engine step it persists, so the runtime
+reads and writes its own rows with plain SQL expressions on the session's connection (same
+transaction), and expires any ORM copies other code may hold in the session.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from .errors import Conflict
+from .models import EngineEvent, HumanTask, ProcessInstance
+
+INSTANCES = ProcessInstance.__table__
+TASKS = HumanTask.__table__
+EVENTS = EngineEvent.__table__
+
+_UPDATE_INSTANCE = (
+    update(INSTANCES)
+    .where(INSTANCES.c.id == bindparam("_id"), INSTANCES.c.lock_version == bindparam("_version"))
+    .values(state=bindparam("state"), state_token=bindparam("state_token"),
+            serializer_version=bindparam("serializer_version"), next_due=bindparam("next_due"),
+            status=bindparam("status"), error_message=bindparam("error_message"),
+            error_element=bindparam("error_element"), updated_at=bindparam("updated_at"),
+            visited=bindparam("visited"), process_version_id=bindparam("process_version_id"),
+            lock_version=bindparam("_version") + 1)
+)
+SAVED_FIELDS = ("state", "state_token", "serializer_version", "next_due", "status", "error_message",
+                "error_element", "updated_at", "visited", "process_version_id")
+
+
+def load_instance(session: Session, instance_id: int, lock: bool) -> ProcessInstance | None:
+    """A detached ProcessInstance with every column, locked FOR UPDATE on PostgreSQL when asked."""
+    query = select(INSTANCES).where(INSTANCES.c.id == instance_id)
+    if lock and session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    found = session.connection().execute(query).first()
+    return None if found is None else ProcessInstance(**found._mapping)
+
+
+def insert_instance(session: Session, row: ProcessInstance) -> None:
+    values = {c: getattr(row, c) for c in SAVED_FIELDS}
+    values.update(business_key=row.business_key, lock_version=1, created_at=row.updated_at)
+    row.id = session.connection().execute(insert(INSTANCES).values(**values).returning(INSTANCES.c.id)).scalar_one()
+    row.lock_version = 1
+
+
+def update_instance(session: Session, row: ProcessInstance) -> None:
+    """Write the saved fields if nobody else did since we read the row; else a Conflict."""
+    params = {c: getattr(row, c) for c in SAVED_FIELDS}
+    params.update(_id=row.id, _version=row.lock_version)
+    if session.connection().execute(_UPDATE_INSTANCE, params).rowcount != 1:
+        raise Conflict(f"process instance {row.id} was changed by someone else: reload and try again")
+    row.lock_version += 1
+    _expire(session, ProcessInstance, [row.id])
+
+
+def projected_task(session: Session, task_id: str):
+    columns = (TASKS.c.instance_id, TASKS.c.claimed_by, TASKS.c.form_schema, TASKS.c.name, TASKS.c.lane)
+    return session.connection().execute(select(*columns).where(TASKS.c.id == task_id)).first()
+
+
+def completion_of(session: Session, task_id: str):
+    query = (select(EVENTS.c.actor, EVENTS.c.at)
+             .where(EVENTS.c.task_id == task_id, EVENTS.c.kind == "task_completed").limit(1))
+    return session.connection().execute(query).first()
+
+
+def delete_tasks(session: Session, task_ids: set[str]) -> None:
+    session.connection().execute(delete(TASKS).where(TASKS.c.id.in_(task_ids)))
+    for obj in _cached(session, HumanTask, task_ids):
+        session.expunge(obj)
+
+
+def insert_tasks(session: Session, rows: list[dict]) -> None:
+    session.connection().execute(insert(TASKS), rows)
+
+
+def insert_events(session: Session, rows: list[dict]) -> None:
+    session.connection().execute(insert(EVENTS), rows)
+
+
+def flag_tasks(session: Session, instance_id: int, elements: set[str], at) -> None:
+    """Mark open tasks of these elements: overdue once past their due time, else reminded."""
+    scope = (TASKS.c.instance_id == instance_id) & TASKS.c.element_id.in_(elements)
+    past_due = TASKS.c.due_at.is_not(None) & (TASKS.c.due_at <= at)
+    conn = session.connection()
+    conn.execute(update(TASKS).where(scope & past_due).values(overdue_at=func.coalesce(TASKS.c.overdue_at, at)))
+    conn.execute(update(TASKS).where(scope & ~past_due).values(reminded_at=at))
+    _expire(session, HumanTask, [t.id for t in _cached_by_instance(session, instance_id)])
+
+
+def _cached(session: Session, model, ids) -> list:
+    found = []
+    for key in ids:
+        obj = session.identity_map.get(session.identity_key(model, key))
+        if obj is not None:
+            found.append(obj)
+    return found
+
+
+def _cached_by_instance(session: Session, instance_id: int) -> list:
+    return [o for o in session.identity_map.values() if isinstance(o, HumanTask) and o.instance_id == instance_id]
+
+
+def _expire(session: Session, model, ids) -> None:
+    for obj in _cached(session, model, ids):
+        session.expire(obj)
