@@ -7,10 +7,10 @@ and scope, and ``red_black`` is ``red_black_list`` of the current month.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from workflows.common import LOCAL_TZ, now
@@ -91,25 +91,25 @@ def live_counts(ctx: Context) -> dict[str, Any]:
     ``closed_at`` is only ever set when a case closes (and a closed case stays closed), so the
     closure counts filter on that indexed column alone.
     """
-    rows = ctx.session.execute(select(Case.status, Case.level, func.count())
+    past_due = func.sum(case((Case.due_at <= ctx.as_of, 1), else_=0))
+    rows = ctx.session.execute(select(Case.status, Case.level, func.count(), past_due)
                                .where(Case.status.in_(OPEN_STATUSES), in_scope(ctx, home_unit()))
                                .group_by(Case.status, Case.level)).all()
     by_status = dict.fromkeys(OPEN_STATUSES, 0)
     by_level = dict.fromkeys(LEVELS, 0)
-    for status, level, count in rows:
+    overdue = 0
+    for status, level, count, late in rows:
         by_status[status] += count
+        overdue += late or 0
         if level in by_level:
             by_level[level] += count
-    past_due = ctx.session.scalar(select(func.count()).select_from(Case)
-                                  .where(Case.due_at <= ctx.as_of, Case.status.in_(OPEN_STATUSES),
-                                         in_scope(ctx, home_unit())))
     midnight = datetime.combine(ctx.as_of.astimezone(LOCAL_TZ).date(), time(), LOCAL_TZ)
     received = ctx.session.scalar(select(func.count()).select_from(Case)
                                   .where(Case.created_at >= midnight, in_scope(ctx, home_unit())))
     closed = ctx.session.scalar(select(func.count()).select_from(Case)
                                 .where(Case.closed_at >= midnight, in_scope(ctx, home_unit())))
     return {"by_status": by_status, "by_level": by_level, "open_total": sum(by_status.values()),
-            "open_past_due": past_due or 0, "received_today": received or 0, "closed_today": closed or 0}
+            "open_past_due": overdue, "received_today": received or 0, "closed_today": closed or 0}
 
 
 def overdue_list(ctx: Context, limit: int = OVERDUE_LIST_SIZE) -> list[dict[str, Any]]:
@@ -125,24 +125,33 @@ def overdue_list(ctx: Context, limit: int = OVERDUE_LIST_SIZE) -> list[dict[str,
 
 
 def per_day(ctx: Context, days: int = DAYS_SHOWN) -> list[dict[str, Any]]:
-    """Cases received and closed on each of the last ``days`` local days (today included)."""
+    """Cases received and closed on each of the last ``days`` local days (today included).
+
+    Counted per UTC hour in SQL (on SQLite the hour is a prefix of the stored text, no date
+    parsing per row) and folded into local days here.
+    """
     today = ctx.as_of.astimezone(LOCAL_TZ).date()
     first = datetime.combine(today - timedelta(days=days - 1), time(), LOCAL_TZ)
-    received = dict(ctx.session.execute(
-        select(local_day(ctx, Case.created_at), func.count())
-        .where(Case.created_at >= first, in_scope(ctx, home_unit()))
-        .group_by(local_day(ctx, Case.created_at))).all())
-    closed = dict(ctx.session.execute(
-        select(local_day(ctx, Case.closed_at), func.count())
-        .where(Case.closed_at >= first, in_scope(ctx, home_unit()))
-        .group_by(local_day(ctx, Case.closed_at))).all())
-    received = {str(k): v for k, v in received.items()}
-    closed = {str(k): v for k, v in closed.items()}
+    received = _count_by_local_day(ctx, Case.created_at, first)
+    closed = _count_by_local_day(ctx, Case.closed_at, first)
     out = []
     for offset in range(days - 1, -1, -1):
         day = (today - timedelta(days=offset)).isoformat()
         out.append({"day": day, "received": received.get(day, 0), "closed": closed.get(day, 0)})
     return out
+
+
+def _count_by_local_day(ctx: Context, column, first: datetime) -> dict[str, int]:
+    where = (column >= first, in_scope(ctx, home_unit()))
+    counts: dict[str, int] = {}
+    if ctx.dialect == "sqlite":
+        hour = func.substr(column, 1, 13)
+        for stamp, count in ctx.session.execute(select(hour, func.count()).where(*where).group_by(hour)):
+            at = datetime.strptime(stamp, "%Y-%m-%d %H").replace(tzinfo=UTC).astimezone(LOCAL_TZ)
+            counts[at.date().isoformat()] = counts.get(at.date().isoformat(), 0) + count
+        return counts
+    day = local_day(ctx, column)
+    return {str(k): v for k, v in ctx.session.execute(select(day, func.count()).where(*where).group_by(day))}
 
 
 def top_categories(ctx: Context, limit: int = TOP_CATEGORIES) -> list[dict[str, Any]]:

@@ -125,6 +125,19 @@ def test_grouping_by_department_scores_handling(session):
     assert police["duty_on_time_rate"] == 1.0 and fire["duty_on_time_rate"] == 0.0
 
 
+def test_a_case_dispatched_twice_to_one_department_counts_once_among_its_cases(session, sessions):
+    from workflows.models import Case, Department, Dispatch, OrgUnit
+
+    with sessions() as other, other.begin():
+        case = other.query(Case).filter_by(number="GL-5").one()
+        other.add(Dispatch(case=case, department=other.query(Department).filter_by(code="police").one(),
+                           level="workstation", org_unit=other.query(OrgUnit).filter_by(code="W1").one(),
+                           dispatched_at=case.created_at, returned_at=case.created_at))
+    police = by_key(compute_metrics(session, **NOVEMBER, group_by="department"))["police"]
+    assert police["dispatched"] == 4 and police["returned"] == 2
+    assert police["received"] == 3 and police["closed"] == 1 and police["closed_on_time"] == 1
+
+
 def test_several_groupings_at_once_give_the_same_figures_as_one_at_a_time(session):
     from workflows.metrics import compute_many
 
