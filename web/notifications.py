@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from workflows import notifications
 
 from .app import system_of
 from .auth import login_required
+from .i18n import current_language, label
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
@@ -20,6 +22,17 @@ def index():
     items = notifications.list_notifications(system_of(current_app), current_user.id, unread_only=unread_only,
                                              limit=100)
     return render_template("notifications/index.html", items=items, unread_only=unread_only)
+
+
+@bp.app_template_filter("notification_text")
+def notification_text(item: dict) -> str:
+    """The stored message (written in Chinese); in English, the kind and the case it is about."""
+    if current_language() == "zh":
+        return item["message"]
+    link = item.get("link") or ""
+    number = link.rsplit("/", 1)[-1] if link.startswith("/cases/") else ""
+    kind = label("notification", item["kind"])
+    return _("%(kind)s: case %(number)s", kind=kind, number=number) if number else kind
 
 
 @bp.post("/read")
