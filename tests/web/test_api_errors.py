@@ -43,6 +43,7 @@ def test_unknown_paths_and_wrong_methods_under_the_api_answer_json_never_html(ap
     assert_error(api.get("/api/v1/no/such/thing"), 404)
     assert_error(api.get("/api/v1/meetings/not-a-number"), 404)
     assert_error(api.get("/api/v1/nothing", None), 404)
+    assert_error(api.get("/api/v1/"), 404)
     response = api.client.put("/api/v1/org-units", headers=api.headers("admin"))
     assert_error(response, 405)
     assert response.headers["Allow"] == "GET"

@@ -257,6 +257,7 @@ def test_bad_request_list_arguments_answer_400(api: Api, query: str):
 
 def test_unknown_paths_formats_and_methods_answer_in_the_errors_format(api: Api):
     check(api.client.get("/open311/v2/nothing.xml"), "errors.json", 404)
+    check(api.client.get("/open311/v2/"), "errors.json", 404)
     check(api.client.get("/open311/v2/services.csv"), "errors.json", 400)
     response = api.client.delete("/open311/v2/requests.json")
     check(response, "errors.json", 405)

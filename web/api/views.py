@@ -198,6 +198,7 @@ def revoke_current_token():
 
 # --- anything else under /api/v1 -------------------------------------------------------------
 
+@bp.route("/", defaults={"rest": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def unknown(rest: str):
     """A JSON 404 for unknown paths, or 405 when the path exists for other methods."""

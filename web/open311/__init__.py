@@ -230,6 +230,7 @@ def request_one(number: str, fmt: str):
     return render(open311.get_request(system(), number), "service_requests", fmt)
 
 
+@bp.route("/", defaults={"rest": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def unknown(rest: str):
     adapter = current_app.url_map.bind_to_environ(request.environ)
