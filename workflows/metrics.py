@@ -275,18 +275,29 @@ def _case_sums(ctx: Context, with_lateness: bool = False):
     return sums
 
 
-def _grouped(key, labels_and_sums, source, where):
-    """SELECT key-or-home, sums ... GROUP BY it."""
-    by = home_unit() if key is None else key
-    query = select(by, *[expr for _, expr in labels_and_sums])
-    return source(query).where(*where).group_by(by)
+def _grouped(key, labels_and_sums, source, where, department=None):
+    """SELECT key-or-home [, department], sums ... GROUP BY them.
+
+    Without a key the rows are per home unit; a ``department`` column (dispatches, summons) is
+    grouped on too, so the same rows also give the department grouping. ``+ 0`` groups by the
+    value: SQLite would otherwise walk the whole department index to save a sort.
+    """
+    by = [home_unit() if key is None else key]
+    if key is None and department is not None:
+        by.append(department + 0)
+    query = select(*by, *[expr for _, expr in labels_and_sums])
+    return source(query).where(*where).group_by(*by)
 
 
-def _run(ctx: Context, query, key, labels: list[str]) -> list[Row]:
+def _run(ctx: Context, query, key, labels: list[str], department: bool = False) -> list[Row]:
     rows = []
-    for group, *values in ctx.session.execute(query):
-        sums = Counter({label: float(v or 0) for label, v in zip(labels, values, strict=True)})
-        rows.append((group, None, sums) if key is not None else (None, group, sums))
+    for record in ctx.session.execute(query):
+        width = 2 if department and key is None else 1
+        sums = Counter({label: float(v or 0) for label, v in zip(labels, record[width:], strict=True)})
+        if key is not None:
+            rows.append((record[0], None, sums))
+        else:
+            rows.append((record[1] if width == 2 else None, record[0], sums))
     return rows
 
 
@@ -341,8 +352,8 @@ def _dispatch_sums(ctx: Context):
 def collect_dispatches(ctx: Context, key=None) -> list[Row]:
     sums = _dispatch_sums(ctx)
     query = _grouped(key, sums, lambda q: q.select_from(Dispatch).join(Case, Case.id == Dispatch.case_id),
-                     [cohort(ctx)])
-    return _run(ctx, query, key, [label for label, _ in sums])
+                     [cohort(ctx)], department=Dispatch.department_id)
+    return _run(ctx, query, key, [label for label, _ in sums], department=True)
 
 
 def collect_duty(ctx: Context, key=None) -> list[Row]:
@@ -354,8 +365,8 @@ def collect_duty(ctx: Context, key=None) -> list[Row]:
     ]
     query = _grouped(key, sums, lambda q: q.select_from(MeetingSummons)
                      .join(Meeting, Meeting.id == MeetingSummons.meeting_id).join(Case, Case.id == Meeting.case_id),
-                     [cohort(ctx)])
-    return _run(ctx, query, key, [label for label, _ in sums])
+                     [cohort(ctx)], department=MeetingSummons.department_id)
+    return _run(ctx, query, key, [label for label, _ in sums], department=True)
 
 
 def collect_fund(ctx: Context, key=None) -> list[Row]:
@@ -381,20 +392,24 @@ def collect_overdues(ctx: Context, key=None) -> list[Row]:
             sums[("overdue_level", level)] = count
         if department:
             sums[("overdue_department", department)] = count
-        rows.append((group, None, sums) if key is not None else (None, group, sums))
+        rows.append((group, None, sums) if key is not None else (department, group, sums))
     return rows
 
 
+def department_rows(ctx: Context, base: list[Row]) -> list[Row]:
+    """The department grouping: the base rows that carry a department (dispatches, summons, overdues
+    charged to a department) and the case figures of the cases dispatched to each."""
+    return [row for row in base if row[0] is not None] + collect_case_departments(ctx)
+
+
 def collect(ctx: Context, group_by: str | None = None) -> list[Row]:
-    """Every raw sum the figures need: by home unit (ungrouped, org_unit) or by the grouping's key."""
+    """Every raw sum the figures need: by home unit (ungrouped, org_unit; dispatch, summons and overdue
+    rows also carry their department as the key) or by the grouping's key."""
     if group_by in (None, "org_unit"):
         collectors = [(c, None) for c in (collect_cases, collect_closed_late, collect_dispatches, collect_duty,
                                           collect_fund, collect_overdues)]
     elif group_by == "department":
-        # "+ 0": group by the value, so SQLite does not walk the whole department index to save a sort
-        return (collect_case_departments(ctx) + collect_dispatches(ctx, Dispatch.department_id + 0)
-                + collect_duty(ctx, MeetingSummons.department_id + 0)
-                + collect_overdues(ctx, OverdueRecord.department_id))
+        return department_rows(ctx, collect(ctx))
     else:
         key = CASE_KEYS[group_by]
         overdue_key = OverdueRecord.level if group_by == "level" else Case.category_id
@@ -681,6 +696,8 @@ def compute_many(session: Session, *, start: Any, end: Any, scope_unit: Any = No
         groups: list[dict] = []
         if group_by == "org_unit":
             groups = _org_groups(ctx, base, unit_level)
+        elif group_by == "department":
+            groups = _keyed_groups(ctx, group_by, department_rows(ctx, base))
         elif group_by is not None:
             groups = _keyed_groups(ctx, group_by, collect(ctx, group_by))
         subject = "department" if group_by == "department" else "unit"
