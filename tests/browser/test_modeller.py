@@ -34,7 +34,8 @@ def server(tmp_path_factory):
     os.environ["GRIDLINK_INSTANCE_DIR"] = str(instance)
     try:
         app = create_app({"DATABASE_URL": f"sqlite:///{instance / 'gridlink.db'}",
-                          "UPLOAD_DIR": str(instance / "uploads"), "SECRET_KEY": "modeller-tests"})
+                          "UPLOAD_DIR": str(instance / "uploads"), "SECRET_KEY": "modeller-tests",
+                          "RATE_LIMITS": False})
     finally:
         if previous is None:
             os.environ.pop("GRIDLINK_INSTANCE_DIR", None)

@@ -23,7 +23,7 @@ def admin_app(tmp_path_factory):
     try:
         app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{instance / 'gridlink.db'}",
                           "UPLOAD_DIR": str(instance / "uploads"), "SECRET_KEY": "admin-tests",
-                          "RATELIMIT_ENABLED": False})
+                          "RATE_LIMITS": False})
     finally:
         if previous is None:
             os.environ.pop("GRIDLINK_INSTANCE_DIR", None)
