@@ -10,19 +10,27 @@ sessions are used (MVCC readers do not wait there).
 
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy import create_engine, event
 from sqlalchemy.orm import sessionmaker
 
 _KEY = "read_sessions"
+_LOCK = threading.Lock()
 
 
 def read_sessions(system) -> sessionmaker:
     """A sessionmaker for reads; never write through it."""
-    if system.db.dialect.name != "sqlite":
-        return system.sessions
+    if system.db.dialect.name != "sqlite" or system.db.url.database in (None, "", ":memory:"):
+        return system.sessions  # PostgreSQL readers never wait; an in-memory database cannot be shared
     makers = system.settings.setdefault(_KEY, {})
     maker = makers.get("sqlite")
-    if maker is None:
+    if maker is not None:
+        return maker
+    with _LOCK:
+        maker = makers.get("sqlite")
+        if maker is not None:
+            return maker
         engine = create_engine(system.db.url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _reader_pragmas)
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
