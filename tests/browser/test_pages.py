@@ -32,3 +32,32 @@ def test_a_coordinator_signs_in_and_out(page):
     login(page, "coord-hq-c04")
     page.locator("form[action$='/logout'] button").click()
     assert "/login" in page.url
+
+
+def test_the_inbox_and_case_page_read_well_in_english_and_on_a_phone(new_page, live_server):
+    from tests.web.conftest import task_of
+    from workflows.cases import report_case
+    from workflows.tasks import complete_task
+
+    number = report_case(live_server.system, title="Rubbish between two walls", description="Piled up for years.",
+                         category="exposed_rubbish", source="hotline", grid="hq-c04-g01")["number"]
+    register = task_of(live_server.system, number, "register")
+    complete_task(live_server.system, "gw-hq-c04-g01", register.id, {"decision": "accept"})
+    desk = new_page()
+    login(desk, "gw-hq-c04-g01")
+    desk.click("[data-testid=lang-en]")
+    try:
+        desk.goto("/inbox")
+        assert desk.inner_text("h1").startswith("Inbox")
+        shot(desk, "30-inbox-english")
+        desk.goto(f"/cases/{number}")
+        desk.wait_for_selector("#diagram svg .gl-current")
+        assert desk.locator(".gl-deadline").count() >= 1, "the deadline is shown on the current task"
+        shot(desk, "31-case-page-english")
+    finally:
+        desk.click("text=中文")
+    phone = new_page(phone=True)
+    login(phone, "gw-hq-c04-g01")
+    phone.goto(f"/cases/{number}")
+    phone.wait_for_selector("#diagram svg")
+    shot(phone, "32-case-page-phone")

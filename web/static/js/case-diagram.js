@@ -34,7 +34,7 @@
         var badge = document.createElement("div");
         badge.className = "gl-deadline" + (task.overdue ? " overdue" : "");
         badge.textContent = (task.overdue ? text.overdue : text.due) + " " + localTime(task.due_at);
-        overlays.add(task.element_id, { position: { bottom: 4, left: -10 }, html: badge });
+        overlays.add(task.element_id, { position: { top: -24, left: 0 }, html: badge });
       }
     });
     var first = state.current.map(function (t) { return registry.get(t.element_id); }).filter(Boolean)[0];
