@@ -14,6 +14,8 @@ What it does, as a user would:
    categories, as real reports do (duplicate detection looks at the same grid and category).
 
 Reported per run: requests, errors, seconds, requests per second, p50/p95/p99/max latency (ms).
+A baseline (``GET /healthz`` and an authenticated API read, 8 clients) shows what the HTTP stack
+itself sustains, apart from the write transactions.
 Everything stays on 127.0.0.1.
 """
 
@@ -38,8 +40,8 @@ from pathlib import Path
 
 TARGETS = {"case_intake_per_s_8_clients": 200, "case_intake_p95_ms_8_clients": 50,
            "task_completion_per_s_8_clients": 200}
-FULL = {"intake": (300, 2400), "open311": (100, 800), "complete": (300, 2000), "seconds": 40}
-QUICK = {"intake": (60, 400), "open311": (30, 160), "complete": (60, 400), "seconds": 15}
+FULL = {"intake": (300, 2400), "open311": (100, 800), "complete": (300, 2000), "baseline": 2000, "seconds": 40}
+QUICK = {"intake": (60, 400), "open311": (30, 160), "complete": (60, 400), "baseline": 400, "seconds": 15}
 WARMUP = 20
 
 
@@ -268,7 +270,13 @@ def run_http_bench(quick: bool = False, workers: int | None = None,
         for _ in range(WARMUP):  # load specs and caches in the workers before measuring
             warm = _json_post("/api/v1/cases", case_body(world, next(counter)), admin)
             request("POST", port, warm["path"], warm["body"], warm["headers"])
-        figures: dict = {}
+        figures: dict = {"baseline_8_clients": {}}
+        reads = {"healthz": ("/healthz", {}),
+                 "api_read": ("/api/v1/categories?per_page=5", {"Authorization": f"Bearer {admin}"})}
+        for name, (path, headers) in reads.items():  # what the HTTP stack does without a write
+            log(f"http bench: baseline GET {path}, 8 clients")
+            load = [{"method": "GET", "path": path, "body": None, "headers": headers}] * plan.get("baseline", 100)
+            figures["baseline_8_clients"][name] = drive(pool, port, load, 8, 200, seconds)
         for clients, count in zip((1, 8), plan["intake"], strict=True):
             log(f"http bench: case intake, {clients} client(s), {count} requests")
             load = [_json_post("/api/v1/cases", case_body(world, next(counter)), admin) for _ in range(count)]
