@@ -163,8 +163,7 @@ def weights():
         else:
             flash(("考核权重已保存", "Weights saved")[_lang()], "success")
             return redirect(url_for("dashboard.weights"))
-    with system.sessions() as session:
-        current = {subject: metrics.get_weights(session, subject) for subject in metrics.SUBJECTS}
+    current = metrics.all_weights(system)
     labels = {key: pair[_lang()] for key, pair in COMPONENT_TEXT.items()}
     return render_template("dashboard/weights.html", weights=current, labels=labels, error=error, t=texts()), \
         (422 if error else 200)

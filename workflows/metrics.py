@@ -545,6 +545,12 @@ def set_weights(system, subject: str, weights: dict[str, Any]) -> dict[str, floa
         return get_weights(session, subject)
 
 
+def all_weights(system) -> dict[str, dict[str, float]]:
+    """The weights of every subject (``unit``, ``department``), for the admin page."""
+    with system.sessions() as session:
+        return {subject: get_weights(session, subject) for subject in SUBJECTS}
+
+
 def grade(score: float | None) -> str | None:
     """A >= 90, B >= 75, C >= 60, D >= 40, else E; None without a score."""
     if score is None:
