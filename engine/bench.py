@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
@@ -166,6 +167,23 @@ START_DATA = {
 }
 COMPLETE_DATA = {"decision": "dispatch", "note": "send the water department"}
 
+
+@dataclass(frozen=True)
+class Scenario:
+    """What the overhead part measures: a deployed bundle, start data, and one task completion."""
+
+    name: str
+    files: dict
+    process_id: str
+    start_data: dict
+    complete_data: dict
+    first_task: str  # element id of the task completed
+    next_task: str  # element id that must be the one ready task afterwards
+
+
+MINIMAL = Scenario("minimal", {BPMN_FILE: BENCH_BPMN, FORM_FILE: BENCH_FORM}, PROCESS_ID, START_DATA,
+                   COMPLETE_DATA, "handle", "dept_work")
+
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 ISO_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?\+00:00")
 CHUNK = 2000
@@ -266,22 +284,22 @@ def _fresh_database(path: Path):
     return engine, make_sessionmaker(engine)
 
 
-def _deploy(sessions) -> int:
+def _deploy(sessions, scenario: Scenario = MINIMAL) -> int:
     with sessions() as session, session.begin():
-        deploy(session, {BPMN_FILE: BENCH_BPMN, FORM_FILE: BENCH_FORM}, "bench")
-        return active_version(session, PROCESS_ID).id
+        deploy(session, scenario.files, "bench")
+        return active_version(session, scenario.process_id).id
 
 
-def _start(runtime: Runtime, sessions) -> int:
+def _start(runtime: Runtime, sessions, scenario: Scenario = MINIMAL) -> int:
     with sessions() as session, session.begin():
-        return runtime.start(session, PROCESS_ID, START_DATA).instance_id
+        return runtime.start(session, scenario.process_id, scenario.start_data).instance_id
 
 
-def _handle_tasks(sessions, instance_ids: list[int]) -> list[str]:
-    """The open ``handle`` task of each instance, in the order of ``instance_ids``."""
+def _handle_tasks(sessions, instance_ids: list[int], element_id: str = "handle") -> list[str]:
+    """The open task ``element_id`` of each instance, in the order of ``instance_ids``."""
     with sessions() as session:
         rows = session.execute(select(HumanTask.instance_id, HumanTask.id).where(
-            HumanTask.instance_id.in_(instance_ids), HumanTask.element_id == "handle")).all()
+            HumanTask.instance_id.in_(instance_ids), HumanTask.element_id == element_id)).all()
     by_instance = dict(rows)
     return [by_instance[i] for i in instance_ids]
 
@@ -294,48 +312,48 @@ def _ready_user_task(workflow: BpmnWorkflow):
     return tasks[0]
 
 
-def _raw_start(spec, subs, script_engine) -> BpmnWorkflow:
+def _raw_start(spec, subs, script_engine, data: dict = START_DATA) -> BpmnWorkflow:
     """New workflow from the cached spec to its first user task (``None``: SpiffWorkflow's default engine)."""
     workflow = BpmnWorkflow(spec, subs, script_engine=script_engine)
-    workflow.task_tree.data.update(START_DATA)
+    workflow.task_tree.data.update(data)
     workflow.do_engine_steps()
     return workflow
 
 
-def _raw_complete(workflow: BpmnWorkflow, task) -> None:
-    task.data.update(COMPLETE_DATA)
+def _raw_complete(workflow: BpmnWorkflow, task, data: dict = COMPLETE_DATA) -> None:
+    task.data.update(data)
     task.run()
     workflow.do_engine_steps()
 
 
-def _overhead_part(sessions, version_id: int, n: int, progress: _Progress) -> dict:
+def _overhead_part(sessions, version_id: int, n: int, progress: _Progress, scenario: Scenario = MINIMAL) -> dict:
     with sessions() as session:
         spec, subs = restore_specs(session.get(ProcessVersion, version_id).spec_json)  # what the runtime runs
     sandboxed = SandboxScriptEngine(SandboxEnvironment())
     runtime = Runtime()
     warmup = 10
 
-    check = _raw_start(spec, subs, sandboxed)
-    _raw_complete(check, _ready_user_task(check))
-    if _ready_user_task(check).task_spec.bpmn_id != "dept_work":
-        raise RuntimeError("bench diagram: completing the first task did not reach dept_work")
+    check = _raw_start(spec, subs, sandboxed, scenario.start_data)
+    _raw_complete(check, _ready_user_task(check), scenario.complete_data)
+    if _ready_user_task(check).task_spec.bpmn_id != scenario.next_task:
+        raise RuntimeError(f"bench diagram: completing the first task did not reach {scenario.next_task}")
 
     def gridlink_start(_):
         with sessions() as session, session.begin():
-            runtime.start(session, PROCESS_ID, START_DATA)
+            runtime.start(session, scenario.process_id, scenario.start_data)
 
     starts = _interleaved(n, warmup, {
-        "raw": lambda _: _raw_start(spec, subs, sandboxed),
-        "default": lambda _: _raw_start(spec, subs, None),
+        "raw": lambda _: _raw_start(spec, subs, sandboxed, scenario.start_data),
+        "default": lambda _: _raw_start(spec, subs, None, scenario.start_data),
         "gridlink": gridlink_start,
     }, progress, "start: raw SpiffWorkflow / gridlink")
 
     total = 2 * (n + warmup)
     ids = []
     for i in range(total):
-        ids.append(_start(runtime, sessions))
+        ids.append(_start(runtime, sessions, scenario))
         progress.update(i + 1, total, "starting instances to complete")
-    tasks = _handle_tasks(sessions, ids)
+    tasks = _handle_tasks(sessions, ids, scenario.first_task)
     warm_tasks, cold_tasks = tasks[: n + warmup], tasks[n + warmup:]
     # The runtime keeps the workflows it saved in memory: completing a task of an instance this
     # process saved skips deserialization (warm). A runtime without that cache loads it (cold).
@@ -343,19 +361,19 @@ def _overhead_part(sessions, version_id: int, n: int, progress: _Progress) -> di
     raw: dict = {}
 
     def prepare(_):
-        workflow = _raw_start(spec, subs, sandboxed)
+        workflow = _raw_start(spec, subs, sandboxed, scenario.start_data)
         raw["pair"] = (workflow, _ready_user_task(workflow))
 
     def completer(rt: Runtime, task_ids: list[str]):
         def complete(i):
             with sessions() as session, session.begin():
-                result = rt.complete_task(session, task_ids[i], COMPLETE_DATA, actor="bench")
-            if not result.of_kind("task_ready"):
-                raise RuntimeError("bench: completion did not open the department task")
+                result = rt.complete_task(session, task_ids[i], scenario.complete_data, actor="bench")
+            if [e.element_id for e in result.of_kind("task_ready")] != [scenario.next_task]:
+                raise RuntimeError(f"bench: completion did not open {scenario.next_task}")
         return complete
 
     completes = _interleaved(n, warmup, {
-        "raw": lambda _: _raw_complete(*raw["pair"]),
+        "raw": lambda _: _raw_complete(*raw["pair"], scenario.complete_data),
         "gridlink": completer(runtime, warm_tasks),
         "cold": completer(cold, cold_tasks),
     }, progress, "complete task: raw SpiffWorkflow / gridlink", prepare=prepare)
@@ -594,12 +612,14 @@ def _scale_part(folder: Path, due: int, waiting_small: int, waiting_large: int, 
 # ----- entry point ----------------------------------------------------------------------------
 def run_engine_bench(quick: bool = False, progress=True, *, repetitions: int | None = None,
                      due: int = 1000, waiting_small: int = 1000, waiting_large: int = 100_000,
-                     org_units: int = 200, sweep_runs: int | None = None) -> dict:
+                     org_units: int = 200, sweep_runs: int | None = None, scenario: Scenario | None = None) -> dict:
     """Run the engine benchmarks: ``{"engine": {...}}``, times in ms (median/p95), rounded to 3 places.
 
     ``quick`` takes 30 repetitions instead of 200 and one sweep per population instead of three;
     the population sizes can be made smaller for tests (the key names keep the nominal sizes,
-    ``sweep`` and ``inbox`` say what was really measured).
+    ``sweep`` and ``inbox`` say what was really measured). ``scenario`` is the representative
+    workload of the overhead figures (default: the small built-in diagram); when another one is
+    given, the built-in diagram's figures are reported too, under ``minimal_diagram``.
     """
     if not 0 < due <= waiting_small <= waiting_large:
         raise ValueError("need 0 < due <= waiting_small <= waiting_large")
@@ -609,16 +629,16 @@ def run_engine_bench(quick: bool = False, progress=True, *, repetitions: int | N
     runs = sweep_runs or (1 if quick else 3)
     bar = _Progress(progress)
     with tempfile.TemporaryDirectory(prefix="gridlink-bench-") as tmp:
-        engine, sessions = _fresh_database(Path(tmp) / "bench.db")
-        try:
-            overhead = _overhead_part(sessions, _deploy(sessions), n, bar)
-        finally:
-            engine.dispose()
+        scenario = scenario or MINIMAL
+        overhead = _overhead_in_fresh_db(Path(tmp) / "bench.db", scenario, n, bar)
+        minimal = None if scenario is MINIMAL else _overhead_in_fresh_db(Path(tmp) / "minimal.db", MINIMAL, n, bar)
         scale = _scale_part(Path(tmp), due, waiting_small, waiting_large, org_units, runs, n, bar)
 
     result = {
         "environment": _environment() | {"load_average_1m": [load_before, _load_average()]},
         "repetitions": n,
+        "scenario": {"name": scenario.name, "process_id": scenario.process_id, "completes": scenario.first_task,
+                     "then_ready": scenario.next_task},
         "raw_start_to_first_task_ms": overhead["raw_start"],
         "raw_default_engine_start_ms": overhead["raw_default"],
         "raw_complete_task_ms": overhead["raw_complete"],
@@ -644,4 +664,27 @@ def run_engine_bench(quick: bool = False, progress=True, *, repetitions: int | N
         "db_file_bytes_per_waiting_instance": scale["db_bytes_per_instance"],
         "wall_time_s": round((time.perf_counter_ns() - began) / 1e9, 3),
     }
+    if minimal is not None:
+        result["minimal_diagram"] = _overhead_figures(minimal)
     return {"engine": result}
+
+
+def _overhead_in_fresh_db(path: Path, scenario: Scenario, n: int, bar: _Progress) -> dict:
+    engine, sessions = _fresh_database(path)
+    try:
+        return _overhead_part(sessions, _deploy(sessions, scenario), n, bar, scenario)
+    finally:
+        engine.dispose()
+
+
+def _overhead_figures(overhead: dict) -> dict:
+    return {
+        "raw_start_to_first_task_ms": overhead["raw_start"],
+        "raw_complete_task_ms": overhead["raw_complete"],
+        "gridlink_start_to_first_task_ms": overhead["gridlink_start"],
+        "gridlink_complete_task_ms": overhead["gridlink_complete"],
+        "overhead_ratio_start": _ratio(overhead["gridlink_start"], overhead["raw_start"]),
+        "overhead_ratio_complete": _ratio(overhead["gridlink_complete"], overhead["raw_complete"]),
+        "overhead_ratio_start_cpu": overhead["cpu_ratio_start"],
+        "overhead_ratio_complete_cpu": overhead["cpu_ratio_complete"],
+    }

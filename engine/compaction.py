@@ -13,12 +13,20 @@ from SpiffWorkflow.bpmn.specs.control import _EndJoin
 from SpiffWorkflow.util.task import TaskState
 
 
+# Below this many tasks pruning costs more than it saves: a young case's whole tree is small.
+MIN_TASKS = 80
+
+
 def compact(workflow) -> None:
-    """Prune finished history in place; a completed workflow is left as it is."""
-    if workflow.is_completed():
+    """Prune finished history in place; a completed or still small workflow is left as it is."""
+    if workflow.is_completed() or len(workflow.tasks) + _subprocess_tasks(workflow) < MIN_TASKS:
         return
     _drop_finished_subprocesses(workflow)
     _trim_trunks(workflow)
+
+
+def _subprocess_tasks(workflow) -> int:
+    return sum(len(sp.tasks) for sp in workflow.subprocesses.values())
 
 
 def _drop_finished_subprocesses(workflow) -> None:

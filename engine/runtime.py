@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session
 
 from . import forms, store
 from .compaction import compact
-from .definitions import active_version, get_version
 from .errors import Conflict, EngineError, NotFound, NothingWaiting
 from .models import EngineEvent, HumanTask, ProcessInstance, ProcessVersion
 from .sandbox import SandboxEnvironment, SandboxScriptEngine, ScriptError, json_safe_check
@@ -118,14 +117,14 @@ class Runtime:
         """Start an instance of the active (or the given) version and run it to its first wait."""
         data = dict(data or {})
         self._check_data(data)
-        row_version = get_version(session, process_id, version) if version else active_version(session, process_id)
-        spec, subs = self._specs(session, row_version.id)
+        version_id, version_no = store.version_ref(session, process_id, version)
+        spec, subs = self._specs(session, version_id)
         workflow = BpmnWorkflow(spec, subs, script_engine=self.script_engine)
         workflow.task_tree.data.update(data)
-        events = [StepEvent("started", data={"process_id": process_id, "version": row_version.version},
+        events = [StepEvent("started", data={"process_id": process_id, "version": version_no},
                             actor=actor)]
         error = self._advance(workflow, events, lambda: None)
-        row = ProcessInstance(process_version_id=row_version.id, business_key=business_key, status="running",
+        row = ProcessInstance(process_version_id=version_id, business_key=business_key, status="running",
                               serializer_version=SERIALIZER_VERSION, visited=[], lock_version=1)
         return self._save(session, row, workflow, events, error, actor, before=set(), new=True)
 

@@ -906,6 +906,11 @@ def _reported_exception(err: BaseException) -> BaseException:
     return err
 
 
+@functools.lru_cache(maxsize=4096)
+def _parses(expression: str) -> None:
+    ast.parse(expression)
+
+
 class SandboxScriptEngine(PythonScriptEngine):
     """SpiffWorkflow script engine bound to a SandboxEnvironment, reporting sandbox errors clearly."""
 
@@ -914,6 +919,10 @@ class SandboxScriptEngine(PythonScriptEngine):
         if not isinstance(environment, SandboxEnvironment):
             raise TypeError("SandboxScriptEngine runs only with a SandboxEnvironment")
         super().__init__(environment=environment)
+
+    def validate(self, expression: str) -> None:
+        """Syntax check (SpiffWorkflow's DMN engine asks for every cell on every evaluation): cached."""
+        _parses(expression)
 
     def evaluate(self, task: Any, expression: str, external_context: dict | None = None) -> Any:
         """Evaluate for a task; failures become WorkflowTaskException carrying the sandbox message."""

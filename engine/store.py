@@ -10,11 +10,12 @@ from __future__ import annotations
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from .errors import Conflict
-from .models import EngineEvent, HumanTask, ProcessInstance
+from .errors import Conflict, NotFound
+from .models import EngineEvent, HumanTask, ProcessInstance, ProcessVersion
 
 INSTANCES = ProcessInstance.__table__
 TASKS = HumanTask.__table__
+VERSIONS = ProcessVersion.__table__
 EVENTS = EngineEvent.__table__
 
 _UPDATE_INSTANCE = (
@@ -27,16 +28,35 @@ _UPDATE_INSTANCE = (
             visited=bindparam("visited"), process_version_id=bindparam("process_version_id"),
             lock_version=bindparam("_version") + 1)
 )
+_LOAD = select(INSTANCES).where(INSTANCES.c.id == bindparam("id"))
+_LOAD_LOCKED = _LOAD.with_for_update()
+_PROJECTED = select(TASKS.c.instance_id, TASKS.c.claimed_by, TASKS.c.form_schema, TASKS.c.name,
+                    TASKS.c.lane).where(TASKS.c.id == bindparam("id"))
+_COMPLETION = (select(EVENTS.c.actor, EVENTS.c.at)
+               .where(EVENTS.c.task_id == bindparam("id"), EVENTS.c.kind == "task_completed").limit(1))
+_DELETE_TASKS = delete(TASKS).where(TASKS.c.id.in_(bindparam("ids", expanding=True)))
+_INSERT_TASKS = insert(TASKS)
+_INSERT_EVENTS = insert(EVENTS)
 SAVED_FIELDS = ("state", "state_token", "serializer_version", "next_due", "status", "error_message",
                 "error_element", "updated_at", "visited", "process_version_id")
 
 
+def version_ref(session: Session, process_id: str, version: int | None) -> tuple[int, int]:
+    """(id, version number) of the active version of ``process_id``, or of the given version."""
+    query = select(VERSIONS.c.id, VERSIONS.c.version).where(VERSIONS.c.process_id == process_id)
+    query = query.where(VERSIONS.c.version == version) if version else query.where(VERSIONS.c.active)
+    found = session.connection().execute(query).first()
+    if found is None:
+        raise NotFound(f"process {process_id!r} has no version {version}" if version
+                       else f"process {process_id!r} has no active version: deploy it first")
+    return found.id, found.version
+
+
 def load_instance(session: Session, instance_id: int, lock: bool) -> ProcessInstance | None:
     """A detached ProcessInstance with every column, locked FOR UPDATE on PostgreSQL when asked."""
-    query = select(INSTANCES).where(INSTANCES.c.id == instance_id)
-    if lock and session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    found = session.connection().execute(query).first()
+    connection = session.connection()
+    query = _LOAD_LOCKED if lock and connection.dialect.name == "postgresql" else _LOAD
+    found = connection.execute(query, {"id": instance_id}).first()
     return None if found is None else ProcessInstance(**found._mapping)
 
 
@@ -58,28 +78,25 @@ def update_instance(session: Session, row: ProcessInstance) -> None:
 
 
 def projected_task(session: Session, task_id: str):
-    columns = (TASKS.c.instance_id, TASKS.c.claimed_by, TASKS.c.form_schema, TASKS.c.name, TASKS.c.lane)
-    return session.connection().execute(select(*columns).where(TASKS.c.id == task_id)).first()
+    return session.connection().execute(_PROJECTED, {"id": task_id}).first()
 
 
 def completion_of(session: Session, task_id: str):
-    query = (select(EVENTS.c.actor, EVENTS.c.at)
-             .where(EVENTS.c.task_id == task_id, EVENTS.c.kind == "task_completed").limit(1))
-    return session.connection().execute(query).first()
+    return session.connection().execute(_COMPLETION, {"id": task_id}).first()
 
 
 def delete_tasks(session: Session, task_ids: set[str]) -> None:
-    session.connection().execute(delete(TASKS).where(TASKS.c.id.in_(task_ids)))
+    session.connection().execute(_DELETE_TASKS, {"ids": list(task_ids)})
     for obj in _cached(session, HumanTask, task_ids):
         session.expunge(obj)
 
 
 def insert_tasks(session: Session, rows: list[dict]) -> None:
-    session.connection().execute(insert(TASKS), rows)
+    session.connection().execute(_INSERT_TASKS, rows)
 
 
 def insert_events(session: Session, rows: list[dict]) -> None:
-    session.connection().execute(insert(EVENTS), rows)
+    session.connection().execute(_INSERT_EVENTS, rows)
 
 
 def flag_tasks(session: Session, instance_id: int, elements: set[str], at) -> None:

@@ -178,8 +178,9 @@ def bench_command(quick: bool, output: Path | None, dashboard: bool, dashboard_c
                   no_http: bool) -> None:
     """Run the benchmarks; prints one JSON object."""
     from engine.bench import run_engine_bench
+    from workflows.bench_scenario import case_scenario
 
-    result = {"engine": run_engine_bench(quick=quick)["engine"]}
+    result = {"engine": run_engine_bench(quick=quick, scenario=case_scenario())["engine"]}
     if dashboard or dashboard_cases:
         from workflows.bench_dashboard import run_dashboard_bench
 
