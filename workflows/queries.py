@@ -13,6 +13,7 @@ watch and do not act, may read every task.
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass
 from datetime import timedelta
@@ -44,6 +45,7 @@ from workflows.reads import read_sessions
 from workflows.tasks import check_may_act
 
 MAX_PER_PAGE = 200
+_CTE_NAMES = itertools.count()
 MAX_PAGE = 10_000_000
 MAX_ID = 2**63 - 1
 
@@ -80,7 +82,7 @@ def _paged(session: Session, query, page: Page, render) -> dict:
 
 def subtree_ids(unit_id: int):
     """A selectable of the ids of ``unit_id`` and every unit below it (recursive CTE)."""
-    tree = select(OrgUnit.id).where(OrgUnit.id == unit_id).cte("subtree", recursive=True)
+    tree = select(OrgUnit.id).where(OrgUnit.id == unit_id).cte(f"subtree_{next(_CTE_NAMES)}", recursive=True)
     tree = tree.union_all(select(OrgUnit.id).where(OrgUnit.parent_id == tree.c.id))
     return select(tree.c.id)
 

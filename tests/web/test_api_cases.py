@@ -125,6 +125,8 @@ def test_a_grid_worker_sees_only_their_grid_and_a_coordinator_their_subtree(api:
     assert api.get("/api/v1/cases", "coord-c05").get_json()["total"] == 0
     assert api.get(f"/api/v1/cases/{mine}", "coord-c05").status_code == 403
     assert api.get("/api/v1/cases", "leader").get_json()["total"] == 2
+    assert api.get("/api/v1/cases?org_unit=hq-c04&status=reported", "coord-ws2").get_json()["total"] == 2
+    assert api.get("/api/v1/cases?org_unit=hq-c04-g01", "coord-c04").get_json()["items"][0]["number"] == other
 
 
 def test_a_department_reads_only_cases_dispatched_to_it_with_the_reporter_phone_masked(api: Api):
