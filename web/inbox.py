@@ -7,9 +7,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from workflows import tasks, webviews
-from workflows.attachments import attach_photo
-from workflows.errors import DomainError, InvalidInput
+from workflows.errors import DomainError, Forbidden, NotFound
 from workflows.models import LEVELS
+from workflows.task_forms import complete_with_photos
 
 from .app import system_of
 from .auth import roles_required
@@ -18,7 +18,6 @@ from .i18n import label
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 ACTING_ROLES = ("coordinator", "grid_worker", "department", "admin")
-PHOTO_PURPOSE = {"handle": "result", "dept_result": "result", "carry_out_action": "result"}
 
 
 def _filters() -> dict:
@@ -92,14 +91,12 @@ def complete(task_id: str):
         errors["photos"] = _("This task takes no photos.")
     if not errors:
         try:
-            if photos:
-                data["photos"] = _store_photos(system, page, photos)
-            tasks.complete_task(system, current_user.id, task_id, data)
+            complete_with_photos(system, current_user.id, task_id, data,
+                                 [(f.filename, f.read()) for f in photos])
+        except (Forbidden, NotFound):
+            raise
         except DomainError as error:
-            if isinstance(error, InvalidInput) or error.field:
-                errors.update(_domain_errors(error))
-            else:
-                raise
+            errors.update(_domain_errors(error))
     if errors:
         form = build_form(schema, page["options"], values=shown, errors=errors)
         flash(_("The task was not completed: please correct the fields marked below."), "error")
@@ -107,15 +104,6 @@ def complete(task_id: str):
     flash(_("Done: %(task)s for case %(number)s.", task=page["task"]["name"], number=page["task"]["case_number"]),
           "success")
     return redirect(_after(page))
-
-
-def _store_photos(system, page: dict, photos) -> list[str]:
-    purpose = PHOTO_PURPOSE.get(page["task"]["task_kind"], "result")
-    refs = []
-    for upload in photos[:10]:
-        refs.append(attach_photo(system, page["task"]["case_number"], upload.filename, upload.read(), purpose,
-                                 actor=current_user.id))
-    return refs
 
 
 def _domain_errors(error: DomainError) -> dict:

@@ -115,6 +115,13 @@ def init_app(app: Flask) -> None:
         return error_page(500, _("The server could not finish this request. Nothing was changed; "
                                  "try again, and tell an administrator if it happens again."))
 
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
     @app.context_processor
     def layout_context():
         return {"nav_items": nav_items, "has_endpoint": has_endpoint, "unread_notifications": unread}

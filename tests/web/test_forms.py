@@ -144,3 +144,29 @@ def test_parse_form_reads_repeated_rows_and_skips_empty_ones(web_app):
     assert data["actions"] == [{"department": "fire", "due_at": "2026-12-05T17:00:00+08:00"},
                                {"department": "urban"}]
     assert set(errors) == {"actions.1.due_at"}
+
+
+def test_photos_of_a_refused_decision_leave_no_attachment_and_no_file_behind(system):
+    import pytest
+    from sqlalchemy import func, select
+
+    from workflows.errors import Forbidden, InvalidInput
+    from workflows.models import Attachment, Case
+    from workflows.task_forms import complete_with_photos
+
+    number = at_community(system)
+    task = task_of(system, number, "handle")
+    before = set(system.upload_dir.iterdir())
+    with pytest.raises(InvalidInput):
+        complete_with_photos(system, "coord-hq-c04", task.id, {"decision": "resolve", "result": "   "},
+                             [("after.png", PNG)])
+    with pytest.raises(Forbidden):
+        complete_with_photos(system, "coord-hq-ws2", task.id, {"decision": "resolve", "result": "好了"},
+                             [("after.png", PNG)])
+    with system.sessions() as session:
+        count = session.scalar(select(func.count()).select_from(Attachment).join(Case).where(Case.number == number))
+    assert count == 0
+    assert set(system.upload_dir.iterdir()) == before
+    complete_with_photos(system, "coord-hq-c04", task.id, {"decision": "resolve", "result": "好了"},
+                         [("after.png", PNG)])
+    assert task_of(system, number, "verify")
