@@ -387,3 +387,19 @@ def _metrics_scope(session: Session, user: User, unit: str | None) -> str | None
         raise Forbidden(f"org unit {wanted.code!r} is outside {own.code}; {user.username} sees figures of "
                         f"{own.code} and the units below it")
     return wanted.code
+
+
+# --- photos ---------------------------------------------------------------------------------
+
+def upload_photos(system, actor, number: str, files: list[tuple[str, bytes]], purpose: str = "result") -> list[str]:
+    """Attach photos to a case the actor may read and work on; returns the references for ``photos``."""
+    from workflows.attachments import attach_photo
+
+    if not files:
+        raise InvalidInput("no photo sent: send each image as a multipart part named 'file'", field="file")
+    with read_sessions(system)() as session:
+        user = get_user(session, actor)
+        if user.role == "leader":
+            raise Forbidden(f"{user.username} is a leader: leaders watch cases and do not add photos")
+        _readable_case(session, user, number)
+    return [attach_photo(system, number, filename, content, purpose, actor=actor) for filename, content in files]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import datetime
 
 from tests.web import api_world
@@ -145,3 +146,33 @@ def test_an_unknown_case_number_answers_404(api: Api):
     response = api.get("/api/v1/cases/GL19990101-0001")
     assert response.status_code == 404
     assert "GL19990101-0001" in response.get_json()["error"]["message"]
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_photos_uploaded_to_a_case_can_be_named_in_a_resolution(api: Api):
+    number = api.report()
+    api.complete(number, "gw", decision="accept")
+    response = api.post(f"/api/v1/cases/{number}/photos", "gw", content_type="multipart/form-data",
+                        data={"file": [(io.BytesIO(PNG), "before.png"), (io.BytesIO(PNG), "after.png")]})
+    assert response.status_code == 201, response.get_json()
+    refs = response.get_json()["photos"]
+    assert len(refs) == 2
+    after = api.complete(number, "gw", decision="resolve", result="已疏通", photos=refs)
+    assert after["status"] == "resolved"
+    case = api.get(f"/api/v1/cases/{number}").get_json()
+    assert {a["ref"] for a in case["attachments"]} == set(refs)
+
+
+def test_a_photo_upload_that_is_no_image_or_outside_the_scope_is_refused(api: Api):
+    number = api.report()
+    upload = f"/api/v1/cases/{number}/photos"
+    assert api.post(upload, "gw", content_type="multipart/form-data",
+                    data={"file": (io.BytesIO(b"just text"), "note.txt")}).status_code == 422
+    assert api.post(upload, "gw-other", content_type="multipart/form-data",
+                    data={"file": (io.BytesIO(PNG), "x.png")}).status_code == 403
+    assert api.post(upload, "gw", json={"file": "x"}).status_code == 415
+    assert api.post(upload, "gw", content_type="multipart/form-data", data={"other": "x"}).status_code == 422
+    assert api.post("/api/v1/cases/GL19990101-0001/photos", content_type="multipart/form-data",
+                    data={"file": (io.BytesIO(PNG), "x.png")}).status_code == 404

@@ -99,6 +99,21 @@ def _paths() -> dict:
             "parameters": [_param("number", "path", {"type": "string"}, "The case number, e.g. GL20261121-0001.")],
             "responses": {"200": _ok("The case.", _ref("CaseDetail")), **_errors(401, 403, 404, 405)},
         }},
+        "/cases/{number}/photos": {"post": {
+            "summary": "Attach photos to a case; the answer's references go into a form's `photos` list",
+            "operationId": "upload_photos",
+            "parameters": [_param("number", "path", {"type": "string"}, "The case number.")],
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["file"],
+                "properties": {"file": {"type": "array", "items": {"type": "string", "format": "binary"},
+                                        "description": "JPEG, PNG, GIF or WebP, at most 8 MB each."},
+                               "purpose": {"type": "string", "enum": ["result", "report", "self_close"]}},
+            }}}},
+            "responses": {"201": _ok("The references of the stored photos.", {
+                "type": "object", "required": ["photos"],
+                "properties": {"photos": {"type": "array", "items": {"type": "string"}}}}),
+                **_errors(400, 401, 403, 404, 405, 413, 415, 422)},
+        }},
         "/tasks": _list("Open tasks the caller may act on, due first", "Task", [
             _param("case_number", "query", {"type": "string"}, "Only tasks of this case."),
             _param("org_unit", "query", {"type": "string"}, "Only tasks of this org unit."),

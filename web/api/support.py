@@ -76,6 +76,8 @@ def domain_status(exc: DomainError) -> int:
         return 403
     if isinstance(exc, Conflict) or exc.code in ("conflict", "process_error"):
         return 409
+    if exc.code == "too_large":
+        return 413
     return 422
 
 

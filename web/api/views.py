@@ -68,6 +68,19 @@ def get_case(number: str):
     return json_response(queries.get_case_detail(system(), actor(), number))
 
 
+@bp.post("/cases/<number>/photos")
+@authenticated
+def upload_photos(number: str):
+    """Attach photos (multipart ``file`` parts) to a case; answers their references for ``photos`` fields."""
+    if request.mimetype != "multipart/form-data":
+        raise ApiError(415, f"send the photos as multipart/form-data parts named 'file' (got "
+                       f"{request.mimetype or 'no Content-Type'!r})")
+    files = [(part.filename or "photo", part.read()) for part in request.files.getlist("file")]
+    purpose = request.form.get("purpose") or "result"
+    refs = queries.upload_photos(system(), actor(), number, files, purpose)
+    return json_response({"photos": refs}, 201)
+
+
 # --- tasks ----------------------------------------------------------------------------------
 
 @bp.get("/tasks")
@@ -224,11 +237,11 @@ def _methods_for(path: str) -> list[str]:
 
 @bp.before_request
 def limit_body_size():
-    """JSON bodies up to 1 MB; process-definition uploads up to 16 MB."""
+    """JSON bodies up to 1 MB; process-definition and photo uploads up to 16 MB."""
     from .support import JSON_LIMIT
 
-    deploying = request.endpoint == f"{bp.name}.deploy_definitions"
-    request.max_content_length = DEFINITION_LIMIT if deploying else JSON_LIMIT
+    uploading = request.endpoint in (f"{bp.name}.deploy_definitions", f"{bp.name}.upload_photos")
+    request.max_content_length = DEFINITION_LIMIT if uploading else JSON_LIMIT
 
 
 # --- metrics --------------------------------------------------------------------------------
