@@ -382,3 +382,14 @@ def test_bulk_migration_previews_moves_several_running_cases_and_reverses(admin_
     for number in waiting:
         assert instance_of(system, number)[1] == source
     assert real_errors(admin_page) == []
+
+
+@pytest.mark.parametrize("path", ["/admin/processes", "/admin/processes/case_handling", "/admin/org", "/admin/users",
+                                  "/admin/categories", "/admin/sla", "/admin/fund", "/admin/departments",
+                                  "/admin/audit", "/admin/drafts"])
+def test_every_admin_page_renders_cleanly(admin_page, path):
+    response = admin_page.goto(path)
+    assert response.status == 200
+    assert admin_page.locator(".admin-nav a.active").count() == 1 or path.startswith("/admin/processes/")
+    shot(admin_page, "admin" + path.replace("/admin", "").replace("/", "-"))
+    assert real_errors(admin_page) == []
