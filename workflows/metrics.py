@@ -291,9 +291,10 @@ def _grouped(key, labels_and_sums, source, where, department=None):
 
 def _run(ctx: Context, query, key, labels: list[str], department: bool = False) -> list[Row]:
     rows = []
+    width = 2 if department and key is None else 1
     for record in ctx.session.execute(query):
-        width = 2 if department and key is None else 1
-        sums = Counter({label: float(v or 0) for label, v in zip(labels, record[width:], strict=True)})
+        sums = Counter({label: v if isinstance(v, int) else float(v)  # PostgreSQL sums may be Decimal
+                        for label, v in zip(labels, record[width:], strict=True) if v})
         if key is not None:
             rows.append((record[0], None, sums))
         else:

@@ -51,6 +51,16 @@ def test_totals_average_handling_time_rating_and_fund(session):
     assert t["fund_spent_cents"] == 12_000
 
 
+def test_every_figure_is_plain_json_on_either_database(session):
+    import json
+
+    for group_by in (None, "department", "level"):
+        result = compute_metrics(session, **NOVEMBER, group_by=group_by)
+        assert json.loads(json.dumps(result)) == result
+        for row in [result["totals"], *result["groups"]]:
+            assert row["avg_handling_hours"] is None or isinstance(row["avg_handling_hours"], float)
+
+
 def test_overdues_are_those_recorded_in_the_period_by_level_and_department(session):
     t = compute_metrics(session, **NOVEMBER)["totals"]
     assert t["overdue_total"] == 3
