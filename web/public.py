@@ -37,7 +37,8 @@ def _report_page(values: dict, errors: dict, status: int = 200):
 def submit_report():
     form = request.form
     values = {key: (form.get(key) or "").strip() for key in
-              ("category", "description", "grid", "address", "name", "phone", "website")}
+              ("category", "description", "grid", "address", "name", "phone", "website", "lat", "lon")}
+    point = _point(values)
     errors = _check_report(values)
     photo = request.files.get("photo")
     photos = [(photo.filename, photo.read())] if photo and photo.filename else []
@@ -49,13 +50,22 @@ def submit_report():
         result = cases.report_case(
             system_of(current_app), title=_title(values["description"]), description=values["description"],
             category=values["category"], source="snapshot", grid=values["grid"] or None,
-            address=values["address"] or None,
+            address=values["address"] or None, **({} if values["grid"] or point is None else point),
             reporter={k: v for k, v in (("name", values["name"]), ("phone", values["phone"])) if v} or None,
             photos=photos)
     except InvalidInput as error:
         errors[_field_of(error)] = error.message
         return _report_page(values, errors, 422)
     return redirect(url_for("public.track", number=result["number"], new=1))
+
+
+def _point(values: dict) -> dict | None:
+    """lat/lon from the phone's position, when both are numbers."""
+    try:
+        lat, lon = float(values["lat"]), float(values["lon"])
+    except ValueError:
+        return None
+    return {"lat": lat, "lon": lon} if lat == lat and lon == lon else None
 
 
 def _check_report(values: dict) -> dict:
@@ -66,7 +76,7 @@ def _check_report(values: dict) -> dict:
         errors["description"] = _("Describe the problem in a few words (at least 4 characters).")
     elif len(values["description"]) > MAX_DESCRIPTION:
         errors["description"] = _("The description is too long; keep it under %(n)d characters.", n=MAX_DESCRIPTION)
-    if not values["grid"] and not values["address"]:
+    if not values["grid"] and not values["address"] and not (values["lat"] and values["lon"]):
         errors["grid"] = _("Say where it is: choose your grid or write the address.")
     if len(values["address"]) > 300:
         errors["address"] = _("The address is too long; keep it under 300 characters.")

@@ -28,7 +28,7 @@ from workflows.models import (
 )
 from workflows.queries import case_scope, may_read_case, subtree_ids, task_scope
 from workflows.records import anchor_unit
-from workflows.tasks import check_may_act
+from workflows.tasks import check_may_act, resolver_id
 
 REMIND_SOON_HOURS = 0  # tasks with a reminder fired are "reminded"; overdue ones are "overdue"
 
@@ -142,8 +142,10 @@ def task_page(system, actor, task_id: str) -> dict:
         case = None
         if task.business_key:
             case = _enrich(session, get_case(session, task.business_key), case_view(session, user, task.business_key))
+        resolved_by_me = item["task_kind"] == "verify" and case is not None and \
+            resolver_id(session, get_case(session, task.business_key)) == user.id
         return {"task": item, "form": json.loads(form) if form else None, "case": case,
-                "options": _form_options(session, task, case)}
+                "options": _form_options(session, task, case), "resolved_by_me": resolved_by_me}
 
 
 def _form_options(session: Session, task: HumanTask, case: dict | None) -> dict:

@@ -170,3 +170,17 @@ def test_photos_of_a_refused_decision_leave_no_attachment_and_no_file_behind(sys
     complete_with_photos(system, "coord-hq-c04", task.id, {"decision": "resolve", "result": "好了"},
                          [("after.png", PNG)])
     assert task_of(system, number, "verify")
+
+
+def test_whoever_resolved_a_case_is_told_a_colleague_must_verify_it(client_for, system):
+    number = report(system, grid="hq-c04-g03")
+    do(system, "gw-hq-c04-g03", number, "register", {"decision": "accept"})
+    do(system, "gw-hq-c04-g03", number, "handle", {"decision": "escalate", "reason": "上报"})
+    do(system, "coord-hq-c04", number, "handle", {"decision": "escalate", "reason": "上报"})
+    do(system, "coord-hq-ws2", number, "handle", {"decision": "escalate", "reason": "上报"})
+    do(system, "coord-huqiu", number, "handle", {"decision": "escalate", "reason": "上报"})
+    do(system, "coord-district", number, "handle", {"decision": "resolve", "result": "区里协调解决"})
+    task = task_of(system, number, "verify")
+    assert 'data-testid="not-your-verification"' in client_for("coord-district").get(
+        f"/inbox/tasks/{task.id}").data.decode()
+    assert 'data-testid="submit-task"' in client_for("coord-district-2").get(f"/inbox/tasks/{task.id}").data.decode()

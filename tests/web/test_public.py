@@ -88,3 +88,18 @@ def test_a_flood_of_reports_from_one_address_is_slowed_down(web_app):
     assert statuses[:5] == [422] * 5
     assert statuses[5:] == [429, 429]
     assert "稍候" in refused
+
+
+def test_a_position_from_the_phone_finds_the_grid(anonymous, system):
+    from workflows.demo_data import grids
+
+    grid = next(g for g in grids() if g["code"] == "hq-c04-g03")
+    response = anonymous.post("/report", report_form(grid="", lat=str(grid["lat"]), lon=str(grid["lon"])),
+                              token_from="/report")
+    assert response.status_code == 302
+    number = response.headers["Location"].split("number=")[1].split("&")[0]
+    from tests.web.conftest import task_of
+
+    assert task_of(system, number, "register").org_unit == "hq-c04-g03"
+    outside = anonymous.post("/report", report_form(grid="", lat="10", lon="10"), token_from="/report")
+    assert outside.status_code == 422 and 'data-testid="error-grid"' in outside.data.decode()

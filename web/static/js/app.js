@@ -39,6 +39,20 @@
     });
   });
 
+  // Residents' report: fill the position from the phone (the server finds the grid from it).
+  var locate = document.getElementById("locate");
+  if (locate && navigator.geolocation) {
+    locate.hidden = false;
+    locate.addEventListener("click", function () {
+      var status = document.getElementById("locate-status");
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        document.getElementById("lat").value = pos.coords.latitude.toFixed(6);
+        document.getElementById("lon").value = pos.coords.longitude.toFixed(6);
+        status.textContent = locate.getAttribute("data-found");
+      }, function () { status.textContent = locate.getAttribute("data-failed"); }, { timeout: 10000 });
+    });
+  }
+
   // Photo inputs: show the file names chosen.
   document.querySelectorAll("input[type=file][data-preview]").forEach(function (input) {
     input.addEventListener("change", function () {
