@@ -187,6 +187,7 @@ def test_each_shipped_diagram_saved_without_edits_deploys_to_the_same_spec(admin
 
 def test_the_spiffworkflow_entries_edit_properties_scripts_and_conditions_and_a_draft_is_saved(admin_page):
     open_modeller(admin_page, "process=case_handling")
+    assert admin_page.locator("[data-testid=unsaved]").is_hidden()
 
     select_element(admin_page, "register")
     open_group(admin_page, "group-gridlink-spiff")
@@ -213,8 +214,10 @@ def test_the_spiffworkflow_entries_edit_properties_scripts_and_conditions_and_a_
     xml = admin_page.evaluate("window.gridlinkModeller.bpmn.saveXML({format: true}).then(r => r.xml)")
     assert 'decision == "accept"' in xml.split('id="flow_register_accept"')[1].split("</bpmn:sequenceFlow>")[0]
 
+    assert admin_page.locator("[data-testid=unsaved]").is_visible()
     admin_page.click("#btn-save")
     admin_page.wait_for_url("**/admin/modeller?draft=*")
+    assert admin_page.locator("[data-testid=unsaved]").is_hidden()
     admin_page.reload()
     admin_page.wait_for_function("window.gridlinkModeller !== undefined")
     admin_page.evaluate("window.gridlinkModeller.ready")

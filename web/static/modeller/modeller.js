@@ -22,8 +22,17 @@
     baseVersion: boot.bundle.version || null,
     problems: [],
     importWarnings: {},
-    busy: false
+    busy: false,
+    loading: false,
+    dirty: false
   };
+
+  // Unsaved changes: any editor command, JSON typing or import; cleared by saving or deploying.
+  function setDirty(value) {
+    if (state.loading && value) { return; }
+    state.dirty = value;
+    document.getElementById("dirty-mark").hidden = !value;
+  }
 
   // ----- SpiffWorkflow properties-panel provider ------------------------------------------
   var KNOWN = {
@@ -212,6 +221,14 @@
     moddleExtensions: { spiffworkflow: descriptor }
   });
   var dmnModeler = new DmnJS({ container: "#dmn-canvas" });
+  bpmnModeler.on("commandStack.changed", function () { setDirty(true); });
+  dmnModeler.on("views.changed", function () {
+    var viewer = dmnModeler.getActiveViewer();
+    if (viewer && !viewer.__glWatched) {
+      viewer.__glWatched = true;
+      viewer.on("commandStack.changed", function () { setDirty(true); });
+    }
+  });
 
   function kindOf(name) {
     var lower = (name || "").toLowerCase();
@@ -245,6 +262,7 @@
   }
 
   function load(name) {
+    state.loading = true;
     state.current = name;
     var kind = kindOf(name);
     renderTabs();
@@ -253,6 +271,7 @@
     if (kind === "json") {
       document.getElementById("json-text").value = text;
       document.getElementById("json-name").textContent = name;
+      state.loading = false;
       return Promise.resolve({ warnings: [] });
     }
     var modeler = kind === "bpmn" ? bpmnModeler : dmnModeler;
@@ -267,10 +286,12 @@
       }
       return warnings;
     }).then(function (warnings) {
+      state.loading = false;
       renderWarnings(name, warnings || []);
       markProblems();
       return { warnings: warnings || [] };
     }).catch(function (err) {
+      state.loading = false;
       state.importWarnings[name] = [String(err.message || err)];
       renderWarnings(name, state.importWarnings[name]);
       status("error", "Could not open " + name + ": " + (err.message || err));
@@ -455,6 +476,7 @@
       }).then(function (answer) {
         if (!answer.ok) { status("error", errorText(answer)); return answer; }
         state.draftId = answer.data.draft.id;
+        setDirty(false);
         history.replaceState(null, "", urls.modeller + "?draft=" + state.draftId);
         status("success", "Draft " + state.draftId + " saved at " + new Date().toLocaleTimeString() + ".");
         return answer;
@@ -478,6 +500,7 @@
         state.problems = [];
         renderProblems();
         markProblems();
+        setDirty(false);
         var created = answer.data.versions.filter(function (v) { return v.created; });
         var box = document.getElementById("deployed");
         box.hidden = false;
@@ -513,6 +536,7 @@
       var good = items.filter(function (i) { return kindOf(i.name); });
       return syncCurrent().then(function () {
         good.forEach(function (i) { state.files[i.name] = i.text; });
+        if (good.length) { setDirty(true); }
         if (good.length) {
           var first = good.filter(function (i) { return kindOf(i.name) !== "json"; })[0] || good[0];
           if (!state.processId && kindOf(first.name) === "bpmn") {
@@ -553,7 +577,10 @@
       '<bpmndi:BPMNShape id="start_di" bpmnElement="start"><dc:Bounds x="180" y="160" width="36" height="36" /></bpmndi:BPMNShape>' +
       '</bpmndi:BPMNPlane></bpmndi:BPMNDiagram>\n</bpmn:definitions>\n';
     state.processId = state.processId || id;
-    return syncCurrent().then(function () { return load(name); });
+    return syncCurrent().then(function () { return load(name); }).then(function (result) {
+      setDirty(true);
+      return result;
+    });
   }
 
   // ----- wiring -------------------------------------------------------------------------------
@@ -565,10 +592,13 @@
   document.getElementById("file-input").addEventListener("change", function (event) {
     importFiles(event.target.files).then(function () { event.target.value = ""; });
   });
-  window.addEventListener("beforeunload", function () { /* drafts are saved explicitly */ });
+  document.getElementById("json-text").addEventListener("input", function () { setDirty(true); });
+  window.addEventListener("beforeunload", function (event) {
+    if (state.dirty) { event.preventDefault(); event.returnValue = ""; }
+  });
 
   var first = boot.bundle.main || Object.keys(state.files).sort(function (a, b) { return order(a) - order(b); })[0];
-  var ready = first ? load(first) : newDiagram();
+  var ready = first ? load(first) : newDiagram().then(function (result) { setDirty(false); return result; });
 
   // A small API for tests and power users (the browser console).
   window.gridlinkModeller = {
