@@ -239,3 +239,23 @@ def test_an_instance_inside_a_called_process_moves_and_continues(runtime, sessio
     assert only_task(sessions, instance).id == accept.id
     complete(runtime, sessions, accept.id, {"decision": "accept"})
     assert only_task(sessions, instance).element_id != accept.element_id
+
+
+def test_an_instance_in_a_joint_meeting_moves_with_its_parallel_duty_tasks_and_timers(runtime, sessions, v1):
+    instance = start(runtime, sessions, "K")
+    complete(runtime, sessions, only_task(sessions, instance).id,
+             {"decision": "convene", "departments": ["police", "fire"], "scheduled_at": "2030-01-01T09:00:00+08:00",
+              "place": "社区会议室", "topic": "商场消防隐患", "urgency": "routine"})
+    with sessions() as session:
+        before = {t.id: t.due_at for t in session.scalars(select(HumanTask).where(HumanTask.instance_id == instance))}
+    assert len(before) == 2
+    v2 = deploy_v2(sessions, renamed_with_quoted_timer)
+
+    assert migrate(runtime, sessions, v1, v2).moved == [instance]
+
+    with sessions() as session:
+        after = {t.id: t.due_at for t in session.scalars(select(HumanTask).where(HumanTask.instance_id == instance))}
+    assert after == before
+    for task_id in list(after):
+        complete(runtime, sessions, task_id, {"delegate": "值班员"})
+    assert only_task(sessions, instance).properties.get("task_kind") == "resolution"
