@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from web.app import system_of
 from workflows.api_auth import Principal, principal_for_token
-from workflows.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from workflows.errors import Conflict, DomainError, Forbidden, NotFound
 
 JSON_LIMIT = 1024 * 1024
 """Largest JSON body accepted (process-definition uploads have their own, larger limit)."""
@@ -265,7 +265,3 @@ def actor() -> str:
 
 def system():
     return system_of(current_app)
-
-
-def invalid(message: str, field: str) -> InvalidInput:
-    return InvalidInput(message, field=field)

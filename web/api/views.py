@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, g, request
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import HTTPException
 
 from workflows import queries
 from workflows.api_auth import revoke_token_id
@@ -228,7 +228,7 @@ def _methods_for(path: str) -> list[str]:
     for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
         try:
             endpoint, _ = adapter.match(path, method=method)
-        except (NotFound, HTTPException):
+        except HTTPException:
             continue
         if endpoint != f"{bp.name}.unknown":
             allowed.append(method)
