@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from engine import definitions, migration, validation
 from engine.errors import DeployError
@@ -31,8 +31,9 @@ def list_processes(system) -> list[dict]:
     with system.sessions() as session:
         counts = _instance_counts(session)
         grouped: dict[str, list[dict]] = {}
-        for row in session.scalars(select(ProcessVersion).order_by(ProcessVersion.process_id,
-                                                                   ProcessVersion.version.desc())):
+        query = select(ProcessVersion).options(defer(ProcessVersion.spec_json)) \
+            .order_by(ProcessVersion.process_id, ProcessVersion.version.desc())
+        for row in session.scalars(query):
             grouped.setdefault(row.process_id, []).append(_version_item(row, counts.get(row.id, Counter())))
         return [{"process_id": pid, "name": versions[0]["name"], "versions": versions,
                  "active": next((v["version"] for v in versions if v["active"]), None),

@@ -92,7 +92,8 @@ def test_bad_requests_get_clear_json_errors(admin):
     assert empty.status_code == 422 and "no files" in empty.get_json()["error"]["message"]
     malformed = admin.post_json("/admin/modeller/validate", {"files": {"x.bpmn": "<bpmn:definitions"}})
     assert malformed.get_json()["problems"][0]["message"].startswith("malformed XML")
-    assert admin.post_json("/admin/modeller/validate", {"files": {"x.bpmn": "<a/>"}}, token=False).status_code == 400
+    refused = admin.post_json("/admin/modeller/validate", {"files": {"x.bpmn": "<a/>"}}, token=False)
+    assert refused.status_code == 400 and refused.get_json()["error"]["code"] == "csrf"
 
 
 def test_a_saved_draft_reopens_and_deploying_it_creates_a_version_and_an_audit_entry(admin, admin_system):
