@@ -240,7 +240,9 @@ def time_queries(system, repeat: int = 5) -> dict[str, Any]:
 
     today = now().astimezone(LOCAL_TZ).date()
     last_month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
-    with system.sessions() as session:
+    from workflows.reading import read_sessions
+
+    with read_sessions(system)() as session:  # as the web app reads them
         workstation = session.scalar(select(OrgUnit.code).where(OrgUnit.level == "workstation").order_by(OrgUnit.code))
         community = session.scalar(select(OrgUnit.code).where(OrgUnit.level == "community").order_by(OrgUnit.code))
         dashboard_data(session)  # warm the caches once, as a running server would be

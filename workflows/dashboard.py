@@ -30,6 +30,7 @@ from workflows.metrics import (
     red_black_list,
 )
 from workflows.models import LEVELS, Case, Category, OrgUnit
+from workflows.reading import read_sessions
 
 PERIODS = {"today": "今日", "week": "本周", "month": "本月", "year": "本年"}
 OVERDUE_LIST_SIZE = 20
@@ -198,7 +199,7 @@ def load_dashboard(system, *, viewer_unit: str | None, unit: str | None = None,
                    period: str = "month") -> dict[str, Any]:
     """``dashboard_data`` for a viewer whose area is ``viewer_unit`` (None: everything), optionally
     narrowed to ``unit`` within it; adds ``choices`` (units to narrow to) and ``periods``."""
-    with system.sessions() as session:
+    with read_sessions(system)() as session:
         scope = viewer_scope(session, viewer_unit, unit)
         data = dashboard_data(session, scope_unit=scope, period=period)
         data["choices"] = scope_choices(session, viewer_unit)

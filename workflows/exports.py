@@ -33,6 +33,7 @@ from workflows.metrics import (
     resolve_period,
 )
 from workflows.models import CASE_STATUSES, LEVELS, Case, Category, OrgUnit
+from workflows.reading import read_sessions
 
 MAX_EXPORT_ROWS = 100_000
 LEVEL_NAMES = {"grid": "网格", "community": "社区", "workstation": "联动工作站", "subcentre": "街道联动分中心",
@@ -348,7 +349,7 @@ def _format(fmt: str) -> str:
 def export_cases(system, fmt: str, filters: dict, viewer_unit: str | None) -> tuple[bytes, str]:
     """The cases list in ``fmt`` (xlsx/csv) for a viewer whose area is ``viewer_unit``: (content, file name)."""
     _format(fmt)
-    with system.sessions() as session:
+    with read_sessions(system)() as session:
         content = (cases_xlsx if fmt == "xlsx" else cases_csv)(session, filters, viewer_unit)
     stamp = now().astimezone(LOCAL_TZ).strftime("%Y%m%d-%H%M")
     return content, f"cases-{stamp}.{fmt}"
@@ -362,7 +363,7 @@ def export_monthly_report(system, fmt: str, month: str | None, viewer_unit: str 
     _format(fmt)
     month = month or now().astimezone(LOCAL_TZ).strftime("%Y-%m")
     label = month_period(month)[0]
-    with system.sessions() as session:
+    with read_sessions(system)() as session:
         scope = viewer_scope(session, viewer_unit, unit)
         content = (monthly_report_xlsx if fmt == "xlsx" else monthly_report_csv)(session, label, scope)
     return content, f"monthly-report-{label}{'-' + scope if scope else ''}.{fmt}"

@@ -55,3 +55,31 @@ def test_periods_are_local_and_unknown_ones_refused(session):
     assert start.isoformat() == "2026-11-16T00:00:00+08:00" and end.isoformat() == "2026-11-22T00:00:00+08:00"
     with pytest.raises(InvalidInput, match="decade"):
         dashboard_data(session, period="decade")
+
+
+def test_the_big_screen_reads_without_holding_sqlites_write_lock(sessions, db_engine, tmp_path):
+    from sqlalchemy import text
+
+    from engine.db import make_engine
+    from workflows.dashboard import load_dashboard
+    from workflows.reading import read_sessions
+
+    if db_engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL readers never block writers")
+    with sessions() as session, session.begin():
+        build(session)
+
+    class FakeSystem:
+        db = db_engine
+
+    with read_sessions(FakeSystem)() as reader:
+        reader.execute(text("SELECT count(*) FROM cases")).scalar_one()  # a read transaction is open
+        writer = make_engine(str(db_engine.url), connect_args={"timeout": 1, "check_same_thread": False})
+        with writer.begin() as conn:  # BEGIN IMMEDIATE: would wait (and fail after 1 s) behind a writer
+            conn.execute(text("UPDATE org_units SET name = name"))
+        writer.dispose()
+        with pytest.raises(Exception, match="readonly|read-only|query_only|attempt to write"):
+            reader.execute(text("UPDATE org_units SET name = name"))
+    FakeSystem.sessions = sessions
+    FakeSystem.upload_dir = tmp_path
+    assert load_dashboard(FakeSystem, viewer_unit=None)["metrics"]["received"] >= 0
