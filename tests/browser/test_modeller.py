@@ -396,3 +396,19 @@ def test_every_admin_page_renders_cleanly(admin_page, path):
     assert admin_page.locator(".admin-nav a.active").count() == 1 or path.startswith("/admin/processes/")
     shot(admin_page, "admin" + path.replace("/admin", "").replace("/", "-"))
     assert real_errors(admin_page) == []
+
+
+def test_a_broken_rule_cell_is_marked_in_the_decision_table(admin_page):
+    open_modeller(admin_page, "process=case_handling")
+    admin_page.click("#file-tabs button[data-file='category_routing.dmn']")
+    cell = admin_page.locator("#dmn-canvas td[data-element-id='rule_2_category']")
+    cell.click()
+    admin_page.keyboard.press("Control+A")
+    admin_page.keyboard.type("road damage")
+    admin_page.click("#dmn-canvas .tjs-table th")
+    admin_page.click("#btn-validate")
+    admin_page.wait_for_selector("#problems:not([hidden])")
+
+    assert "rule_2_category" in admin_page.locator("#problem-list").inner_text()
+    assert admin_page.locator("#dmn-canvas td.gl-error-cell[data-element-id='rule_2_category']").count() == 1
+    shot(admin_page, "modeller-dmn-broken-cell", full_page=False)
