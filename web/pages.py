@@ -46,7 +46,7 @@ def wants_json() -> bool:
 
 def error_page(status: int, message: str, details=()):
     if wants_json():
-        return jsonify(error={"status": status, "code": TITLES.get(status, "error") and _code(status),
+        return jsonify(error={"status": status, "code": _code(status),
                               "message": message, "details": list(details)}), status
     title = TITLES.get(status, TITLES[400])
     return render_template("errors/error.html", status=status, title=title, message=message,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from engine.models import HumanTask, ProcessInstance, ProcessVersion
 from workflows.cases import OPEN_STATUSES, case_item, case_view, task_item
 from workflows.common import engine_errors, get_case, get_user, now
-from workflows.errors import Forbidden, InvalidInput, NotFound
+from workflows.errors import Forbidden, NotFound
 from workflows.meetings import meeting_view
 from workflows.models import (
     LEVELS,
@@ -29,9 +29,6 @@ from workflows.models import (
 from workflows.queries import case_scope, may_read_case, subtree_ids, task_scope
 from workflows.records import anchor_unit
 from workflows.tasks import check_may_act, resolver_id
-
-REMIND_SOON_HOURS = 0  # tasks with a reminder fired are "reminded"; overdue ones are "overdue"
-
 
 # --- reference data for forms ---------------------------------------------------------------
 
@@ -354,9 +351,3 @@ def _action_id(session: Session, task: dict):
 def _storable_id(value) -> bool:
     """Ids outside a 64-bit integer cannot exist (and would make the database driver raise)."""
     return isinstance(value, int) and 0 < value < 2**63
-
-
-def valid_level(level: str | None) -> str | None:
-    if level and level not in LEVELS:
-        raise InvalidInput(f"unknown level {level!r}; use one of: {', '.join(LEVELS)}", field="level")
-    return level or None

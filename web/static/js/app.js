@@ -32,6 +32,15 @@
     });
   });
 
+  // Parts shown only while a checkbox is ticked (the self-close result on the patrol form).
+  document.querySelectorAll("[data-show-if]").forEach(function (part) {
+    var box = document.getElementById(part.getAttribute("data-show-if"));
+    if (!box) { return; }
+    var sync = function () { part.hidden = !box.checked; };
+    box.addEventListener("change", sync);
+    sync();
+  });
+
   // Confirm irreversible actions.
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (event) {
