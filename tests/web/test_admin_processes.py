@@ -176,3 +176,16 @@ def test_a_migration_with_nothing_ticked_changes_nothing(admin):
     response = admin.post("/admin/processes/case_handling/migrate", {"from": "1", "to": "2"},
                           token_from="/admin/processes")
     assert response.status_code == 302 and "migrate?" in response.headers["Location"]
+
+
+def test_a_draft_can_be_deleted_and_an_unknown_one_is_named(admin):
+    saved = admin.post_json("/admin/modeller/drafts", {"files": case_handling('name="网格处置"', 'name="草稿"'),
+                                                       "title": "throwaway draft"}).get_json()["draft"]
+    assert "throwaway draft" in admin.get("/admin/drafts").get_data(as_text=True)
+
+    admin.post(f"/admin/drafts/{saved['id']}/delete", token_from="/admin/drafts")
+
+    assert "throwaway draft" not in admin.get("/admin/drafts").get_data(as_text=True)
+    missing = admin.get(f"/admin/modeller?draft={saved['id']}")
+    assert missing.status_code == 404 and f"draft '{saved['id']}'" in missing.get_data(as_text=True).replace(
+        "&#39;", "'")
