@@ -61,3 +61,23 @@ def test_the_inbox_and_case_page_read_well_in_english_and_on_a_phone(new_page, l
     phone.goto(f"/cases/{number}")
     phone.wait_for_selector("#diagram svg")
     shot(phone, "32-case-page-phone")
+
+
+def test_a_grid_worker_self_closes_a_small_matter_with_a_photo_from_the_phone(new_page):
+    from tests.web.conftest import PNG
+
+    phone = new_page(phone=True)
+    login(phone, "gw-hq-c04-g03")
+    assert phone.url.endswith("/patrol")
+    assert not phone.locator("textarea[name=result]").is_visible()
+    phone.select_option("#category", "exposed_rubbish")
+    phone.fill("#title", "楼道口堆放纸箱")
+    phone.check("#self_close")
+    phone.fill("textarea[name=result]", "已现场清理，纸箱交废品回收")
+    phone.set_input_files("#photos", {"name": "after.png", "mimeType": "image/png", "buffer": PNG})
+    shot(phone, "26-grid-worker-self-closes")
+    phone.locator("[data-testid=submit-patrol]").click()
+    assert "/cases/" in phone.url
+    assert "已处置，待核查" in phone.inner_text("[data-testid=case-status]")
+    phone.wait_for_selector("[data-testid=attachments] img")
+    shot(phone, "27-self-closed-case")
