@@ -156,7 +156,7 @@
         xAxis: Object.assign({ type: "category", data: data.per_day.map(function (d) { return d.day.slice(5); }) }, AXIS),
         yAxis: Object.assign({ type: "value", minInterval: 1 }, AXIS),
         series: [
-          { name: T.received_series, type: "line", smooth: true, symbolSize: 6, lineStyle: { width: 3, color: "#3fd0ff" },
+          { name: T.received_series, type: "line", smooth: false, symbolSize: 6, lineStyle: { width: 3, color: "#3fd0ff" },
             itemStyle: { color: "#3fd0ff" }, areaStyle: { color: "rgba(63,208,255,.15)" },
             data: data.per_day.map(function (d) { return d.received; }) },
           { name: T.closed_series, type: "bar", barWidth: "45%", itemStyle: { color: "#38e08c" },
