@@ -184,3 +184,23 @@ def test_whoever_resolved_a_case_is_told_a_colleague_must_verify_it(client_for, 
     assert 'data-testid="not-your-verification"' in client_for("coord-district").get(
         f"/inbox/tasks/{task.id}").data.decode()
     assert 'data-testid="submit-task"' in client_for("coord-district-2").get(f"/inbox/tasks/{task.id}").data.decode()
+
+
+def test_reminded_and_overdue_tasks_are_highlighted_in_the_inbox(client_for, system):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from engine.models import HumanTask
+    from workflows.common import now
+
+    reminded, overdue = at_community(system, title="催办"), at_community(system, title="逾期")
+    with system.sessions() as session, session.begin():
+        session.execute(update(HumanTask).where(HumanTask.business_key == reminded).values(reminded_at=now()))
+        session.execute(update(HumanTask).where(HumanTask.business_key == overdue)
+                        .values(due_at=now() - timedelta(hours=1)))
+    html = client_for("coord-hq-c04").get("/inbox").data.decode()
+    assert f'<tr class="reminded" data-case="{reminded}"' in html
+    assert f'<tr class="overdue" data-case="{overdue}"' in html
+    only_overdue = client_for("coord-hq-c04").get("/inbox?overdue=1").data.decode()
+    assert overdue in only_overdue and reminded not in only_overdue
