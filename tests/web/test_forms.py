@@ -204,3 +204,15 @@ def test_reminded_and_overdue_tasks_are_highlighted_in_the_inbox(client_for, sys
     assert f'<tr class="overdue" data-case="{overdue}"' in html
     only_overdue = client_for("coord-hq-c04").get("/inbox?overdue=1").data.decode()
     assert overdue in only_overdue and reminded not in only_overdue
+
+
+def test_a_bad_or_too_large_fund_amount_is_refused_on_the_case_page_keeping_what_was_typed(client_for, system):
+    number = at_community(system)
+    client = client_for("coord-hq-c04")
+    bad = client.post(f"/cases/{number}/fund", {"amount": "twelve", "purpose": "换水管"}, token_from="/inbox")
+    assert bad.status_code == 422
+    html = bad.data.decode()
+    assert 'data-testid="fund-error"' in html and "twelve" in html and 'value="换水管"' in html
+    too_much = client.post(f"/cases/{number}/fund", {"amount": "99999999", "purpose": "换水管"}, token_from="/inbox")
+    assert too_much.status_code == 422 and 'data-testid="fund-error"' in too_much.data.decode()
+    assert "本工单尚无经费支出" in client.get(f"/cases/{number}").data.decode(), "nothing was paid"
