@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from workflows.common import now
 from workflows.errors import NotFound
@@ -45,6 +46,7 @@ def principal_for_token(system, token: str | None) -> Principal | None:
     with read_sessions(system)() as session:
         row = session.execute(
             select(ApiToken, User).join(User, ApiToken.user_id == User.id)
+            .options(joinedload(User.org_unit), joinedload(User.department))
             .where(ApiToken.token_hash == digest(token), ApiToken.revoked_at.is_(None), User.active)
         ).first()
         if row is None:

@@ -12,7 +12,7 @@ import re
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from workflows.cases import OPEN_STATUSES, report_case
 from workflows.common import now, parse_time
@@ -71,7 +71,7 @@ def service_item(category: Category) -> dict:
 
 def list_services(system) -> list[dict]:
     with read_sessions(system)() as session:
-        return [service_item(c) for c in _leaf_categories(session)]
+        return [service_item(c) for c in _leaf_categories(session)]  # a dozen rows: lazy loads are fine
 
 
 def service_definition(system, code: str) -> dict:
@@ -207,6 +207,7 @@ def list_requests(system, filters: dict) -> list[dict]:
             open_only = statuses[0] == "open"
             query = query.where(Case.status.in_(OPEN_STATUSES) if open_only else Case.status.not_in(OPEN_STATUSES))
     with read_sessions(system)() as session:
+        query = query.options(joinedload(Case.category))
         cases = list(session.scalars(query.order_by(Case.created_at.desc(), Case.id.desc()).limit(MAX_RESULTS)))
         return _request_items(session, cases)
 

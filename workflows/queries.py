@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import ColumnElement, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from engine.definitions import deploy
 from engine.errors import DeployError
@@ -45,6 +45,9 @@ from workflows.reads import read_sessions
 from workflows.tasks import check_may_act
 
 MAX_PER_PAGE = 200
+CASE_LOADS = (joinedload(Case.category), joinedload(Case.org_unit), joinedload(Case.grid),
+              joinedload(Case.merged_into))
+"""What ``case_item`` reads of every listed case, loaded with it instead of one query per case."""
 _CTE_NAMES = itertools.count()
 MAX_PAGE = 10_000_000
 MAX_ID = 2**63 - 1
@@ -166,7 +169,7 @@ def list_cases(system, actor, filters: dict, page: Page) -> dict:
     """The cases ``actor`` may read, newest first, filtered and paged."""
     with read_sessions(system)() as session:
         user = get_user(session, actor)
-        query = select(Case)
+        query = select(Case).options(*CASE_LOADS)
         scope = case_scope(user)
         if scope is not None:
             query = query.where(scope)
@@ -294,7 +297,8 @@ def category_item(category: Category) -> dict:
 def list_categories(system, filters: dict, page: Page) -> dict:
     """Active categories, top-level groups first; ``parent`` narrows to one group's children."""
     with read_sessions(system)() as session:
-        query = select(Category).where(Category.active)
+        query = select(Category).where(Category.active).options(joinedload(Category.parent),
+                                                               joinedload(Category.department))
         if filters.get("parent") is not None:
             parent = session.scalar(select(Category).where(Category.code == filters["parent"],
                                                            Category.parent_id.is_(None)))
