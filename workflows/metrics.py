@@ -248,8 +248,7 @@ CASE_KEYS = {"level": Case.level, "category": Case.category_id}
 def _case_sums(ctx: Context, with_lateness: bool = False):
     """The case columns every figure needs, as (label, SQL aggregate).
 
-    Lateness of closed cases comes from ``collect_closed_late`` (driven by the few overdue
-    records) unless ``with_lateness`` asks for it per row (the department query).
+    Lateness of closed cases (``closed_late``) is checked per row when ``with_lateness`` asks for it.
     """
     closed = Case.status == "closed"
     past_due = and_(Case.status.in_(OPEN_STATUSES), Case.due_at <= ctx.as_of)
@@ -304,7 +303,8 @@ def _run(ctx: Context, query, key, labels: list[str], department: bool = False) 
 
 def collect_cases(ctx: Context, key=None) -> list[Row]:
     """The cohort's case figures. Status and closing level are grouped on in SQL (a few more groups,
-    far fewer expressions per row); the per-status counts are sorted out here."""
+    far fewer expressions per row); the per-status counts are sorted out here. A closed case is late
+    when an overdue record of a level stage exists for it (an index probe per closed case)."""
     closed = Case.closed_at.is_not(None)
     by = home_unit() if key is None else key
     query = (select(by, Case.status, Case.closed_level, func.count(),
@@ -312,11 +312,13 @@ def collect_cases(ctx: Context, key=None) -> list[Row]:
                     _count(Case.due_at <= ctx.as_of),
                     _count(and_(Case.reworked_count > 0, or_(closed, Case.due_at <= ctx.as_of))),
                     _count(Case.self_closed.is_(True)),
+                    _count(and_(closed, exists().where(OverdueRecord.case_id == Case.id,
+                                                       OverdueRecord.stage.in_(LEVELS)))),
                     func.sum(case((closed, seconds_between(ctx, Case.created_at, Case.closed_at)), else_=0)),
                     func.count(Case.rating), func.coalesce(func.sum(Case.rating), 0))
              .where(cohort(ctx)).group_by(by, Case.status, Case.closed_level))
     merged: dict[Any, Counter] = {}
-    for group, status, closed_level, n, registered, due, reworked, on_spot, seconds, rated, rating in \
+    for group, status, closed_level, n, registered, due, reworked, on_spot, late, seconds, rated, rating in \
             ctx.session.execute(query):
         sums = merged.setdefault(group, Counter())
         sums.update({"received": n, "registered": registered or 0, "rated": rated or 0,
@@ -325,23 +327,11 @@ def collect_cases(ctx: Context, key=None) -> list[Row]:
             sums.update({"open": n, "open_past_due": due or 0, "reworked": reworked or 0})
         elif status == "closed":
             sums.update({"closed": n, "reworked": reworked or 0, "self_closed_on_spot": on_spot or 0,
+                         "closed_late": late or 0,
                          "handling_seconds": float(seconds or 0), f"closed_at_{closed_level}": n})
         elif status in ("rejected", "merged"):
             sums[status] += n
     return [(group, None, sums) if key is not None else (None, group, sums) for group, sums in merged.items()]
-
-
-def collect_closed_late(ctx: Context, key=None) -> list[Row]:
-    """Closed cases of the cohort that some level let run past its limit (so not closed on time).
-
-    Driven by the overdue records written since the period began (a case cannot run late before
-    it was reported); ``closed_at`` is set only when a case closes.
-    """
-    sums = [("closed_late", func.count(Case.id.distinct()))]
-    query = _grouped(key, sums, lambda q: q.select_from(OverdueRecord).join(Case, Case.id == OverdueRecord.case_id),
-                     [OverdueRecord.recorded_at >= ctx.start, OverdueRecord.stage.in_(LEVELS), cohort(ctx),
-                      Case.closed_at.is_not(None)])
-    return _run(ctx, query, key, ["closed_late"])
 
 
 def collect_case_departments(ctx: Context) -> list[Row]:
@@ -430,15 +420,15 @@ def collect(ctx: Context, group_by: str | None = None) -> list[Row]:
     """Every raw sum the figures need: by home unit (ungrouped, org_unit; dispatch, summons and overdue
     rows also carry their department as the key) or by the grouping's key."""
     if group_by in (None, "org_unit"):
-        collectors = [(c, None) for c in (collect_cases, collect_closed_late, collect_dispatches, collect_duty,
-                                          collect_fund, collect_overdues)]
+        collectors = [(c, None) for c in (collect_cases, collect_dispatches, collect_duty, collect_fund,
+                                          collect_overdues)]
     elif group_by == "department":
         return department_rows(ctx, collect(ctx))
     else:
         key = CASE_KEYS[group_by]
         overdue_key = OverdueRecord.level if group_by == "level" else Case.category_id
-        collectors = [(c, key) for c in (collect_cases, collect_closed_late, collect_dispatches, collect_duty,
-                                         collect_fund)] + [(collect_overdues, overdue_key)]
+        collectors = [(c, key) for c in (collect_cases, collect_dispatches, collect_duty, collect_fund)] \
+            + [(collect_overdues, overdue_key)]
     rows: list[Row] = []
     for collector, key in collectors:
         rows += collector(ctx, key)
