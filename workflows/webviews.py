@@ -141,8 +141,10 @@ def task_page(system, actor, task_id: str) -> dict:
             case = _enrich(session, get_case(session, task.business_key), case_view(session, user, task.business_key))
         resolved_by_me = item["task_kind"] == "verify" and case is not None and \
             resolver_id(session, get_case(session, task.business_key)) == user.id
+        meeting = _open_meeting(session, case["number"]) if case else None
         return {"task": item, "form": json.loads(form) if form else None, "case": case,
-                "options": _form_options(session, task, case), "resolved_by_me": resolved_by_me}
+                "options": _form_options(session, task, case), "resolved_by_me": resolved_by_me,
+                "meeting": _meeting_summary(meeting) if meeting is not None else None}
 
 
 def _form_options(session: Session, task: HumanTask, case: dict | None) -> dict:
@@ -155,6 +157,11 @@ def _form_options(session: Session, task: HumanTask, case: dict | None) -> dict:
         summoned = [(s.department.code, s.department.name) for s in meeting.summons]
         options["lead_department"] = summoned or all_departments
     return options
+
+
+def _meeting_summary(meeting: Meeting) -> dict:
+    return {"id": meeting.id, "topic": meeting.topic, "place": meeting.place, "scheduled_at": meeting.scheduled_at,
+            "urgency": meeting.urgency, "duty_deadline": meeting.duty_deadline, "status": meeting.status}
 
 
 def _open_meeting(session: Session, number: str) -> Meeting | None:
@@ -198,7 +205,9 @@ def _enrich(session: Session, case: Case, view: dict) -> dict:
                              "name_en": case.category.name_en}
     view["org_unit_name"] = case.org_unit.name
     view["grid_name"] = case.grid.name if case.grid else None
-    view["dispatches"] = [{**d, "department_name": _dept_name(session, d["department"])} for d in view["dispatches"]]
+    view["dispatches"] = [{**d, "department_name": _dept_name(session, d["department"]),
+                           "instructions": row.instructions}
+                          for d, row in zip(view["dispatches"], case.dispatches, strict=False)]
     codes = {t["org_unit"] for t in view["open_tasks"] if t["org_unit"]}
     names = dict(session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.code.in_(codes))).all()) \
         if codes else {}

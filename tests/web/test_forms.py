@@ -216,3 +216,16 @@ def test_a_bad_or_too_large_fund_amount_is_refused_on_the_case_page_keeping_what
     too_much = client.post(f"/cases/{number}/fund", {"amount": "99999999", "purpose": "换水管"}, token_from="/inbox")
     assert too_much.status_code == 422 and 'data-testid="fund-error"' in too_much.data.decode()
     assert "本工单尚无经费支出" in client.get(f"/cases/{number}").data.decode(), "nothing was paid"
+
+
+def test_a_department_sees_the_instructions_and_a_summoned_one_the_meeting_on_its_task(client_for, system):
+    from tests.web.conftest import with_meeting
+
+    number = at_community(system)
+    do(system, "coord-hq-c04", number, "handle", {"decision": "dispatch", "departments": ["urban"],
+                                                  "instructions": "三日内清理占道摊点"})
+    html = client_for("dept-urban").get(f"/inbox/tasks/{task_of(system, number, 'dept_accept').id}").data.decode()
+    assert 'data-testid="instructions"' in html and "三日内清理占道摊点" in html
+    number, _meeting = with_meeting(system, departments=("fire",), topic="车棚飞线")
+    html = client_for("dept-fire").get(f"/inbox/tasks/{task_of(system, number, 'report_to_duty').id}").data.decode()
+    assert 'data-testid="meeting-summary"' in html and "车棚飞线" in html and "社区会议室" in html
