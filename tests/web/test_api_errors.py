@@ -99,3 +99,9 @@ def test_a_nul_character_in_any_text_answers_422_naming_the_field(api: Api):
     nested = "[" * 900 + "]" * 900
     response = api.post("/api/v1/cases", data=f'{{"reporter": {nested}}}', content_type="application/json")
     assert response.status_code in (400, 422)
+
+
+def test_a_nul_character_in_a_path_or_query_answers_400_not_a_database_error(api: Api):
+    assert_error(api.get("/api/v1/cases/GL%00"), 400)
+    assert_error(api.get("/api/v1/tasks?case_number=%00"), 400)
+    assert_error(api.post("/api/v1/tasks/%00/complete", json={"decision": "accept"}), 400)

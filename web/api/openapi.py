@@ -14,7 +14,8 @@ from workflows.models import CASE_STATUSES, LEVELS
 from . import schemas
 
 ERRORS = {
-    400: "Malformed request: the body is not JSON or not an object, or a query parameter has the wrong type.",
+    400: "Malformed request: the body is not JSON or not an object, a query parameter has the wrong type, or a "
+         "value contains a NUL character.",
     401: "No bearer token, or an unknown or revoked one.",
     403: "The caller may not do this (role or scope).",
     404: "No such resource.",
@@ -39,7 +40,8 @@ def _ok(description: str, schema: dict) -> dict:
 
 
 def _errors(*statuses: int) -> dict:
-    return {str(s): {"$ref": f"#/components/responses/Error{s}"} for s in statuses}
+    """The error responses of an operation; 400 (malformed input, e.g. a NUL character) applies to all."""
+    return {str(s): {"$ref": f"#/components/responses/Error{s}"} for s in sorted({400, *statuses})}
 
 
 def _param(name: str, where: str, schema: dict, description: str, required: bool = False) -> dict:
@@ -69,7 +71,7 @@ def _paths() -> dict:
     return {
         "/openapi.json": {"get": {
             "summary": "This document", "operationId": "openapi", "security": [],
-            "responses": {"200": _ok("The OpenAPI 3 document.", {"type": "object"})},
+            "responses": {"200": _ok("The OpenAPI 3 document.", {"type": "object"}), **_errors(405)},
         }},
         "/cases": {
             "post": {

@@ -155,6 +155,8 @@ def uploaded_files() -> dict[str, str]:
                 raise ApiError(400, "a 'file' part has no filename; give each part its file name, e.g. case.bpmn")
             if name in files:
                 raise ApiError(400, f"file {name!r} is sent twice; send each file once")
+            if "\x00" in name:
+                raise ApiError(400, "a file name contains a NUL character; rename the file")
             files[name] = _text(part.read(), f"file {name!r}")
         return files
     raise ApiError(415, f"send one BPMN/DMN document as application/xml, or files as multipart/form-data "
@@ -242,6 +244,10 @@ def limit_body_size():
 
     uploading = request.endpoint in (f"{bp.name}.deploy_definitions", f"{bp.name}.upload_photos")
     request.max_content_length = DEFINITION_LIMIT if uploading else JSON_LIMIT
+    for name, value in [*(request.view_args or {}).items(), *request.args.items(multi=True)]:
+        if isinstance(value, str) and "\x00" in value:
+            raise ApiError(400, f"{name} contains a NUL character; remove it",
+                           details=[{"field": name, "message": "contains a NUL character"}])
 
 
 # --- metrics --------------------------------------------------------------------------------

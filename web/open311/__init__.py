@@ -9,6 +9,7 @@ is optional (one jurisdiction is served); empty arguments count as absent.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from xml.etree import ElementTree as ET
 
@@ -42,6 +43,10 @@ class Open311Error(Exception):
 
 # --- rendering ------------------------------------------------------------------------------
 
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+"""Characters XML 1.0 cannot carry (they are dropped from XML output)."""
+
+
 def _text(value) -> str:
     if value is None:
         return ""
@@ -49,7 +54,7 @@ def _text(value) -> str:
         return "true" if value else "false"
     if isinstance(value, datetime):
         return value.isoformat()
-    return str(value)
+    return XML_ILLEGAL.sub("", str(value))
 
 
 def _jsonable(value):
@@ -164,6 +169,9 @@ def attributes() -> dict:
 @bp.before_request
 def _before():
     request.max_content_length = BODY_LIMIT
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, str) and "\x00" in value:
+            raise Open311Error(400, f"{name} contains a NUL character; remove it")
     if request.endpoint != f"{bp.name}.unknown":
         check_jurisdiction()
 
