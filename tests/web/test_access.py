@@ -136,3 +136,24 @@ def test_only_coordinators_of_the_cases_workstation_or_community_may_spend_the_f
     assert paid.status_code == 302
     page = client_for("coord-hq-c04").get(f"/cases/{number}").data.decode()
     assert "¥120.50" in page and "更换下水管" in page
+
+
+def test_every_form_is_refused_to_roles_that_may_not_send_it(client_for, system):
+    number = at_community(system)
+    task = task_of(system, number, "handle")
+    refused = {
+        "/patrol": ("coord-hq-c04", "dept-urban", "leader", "admin"),
+        f"/inbox/tasks/{task.id}": ("leader", "dept-urban", "gw-hq-c04-g03", "coord-hq-ws2"),
+        f"/inbox/tasks/{task.id}/claim": ("leader", "dept-urban", "gw-hq-c04-g03"),
+        f"/inbox/tasks/{task.id}/unclaim": ("leader", "dept-urban"),
+        f"/cases/{number}/fund": ("leader", "dept-urban", "gw-hq-c04-g03"),
+    }
+    for path, people in refused.items():
+        for who in people:
+            response = client_for(who).post(path, {"decision": "resolve", "result": "x", "amount": "1",
+                                                   "purpose": "x", "category": "drain_blocked", "title": "x"},
+                                            token_from="/cases")
+            assert response.status_code == 403, (path, who, response.status_code)
+        anonymous = client_for().post(path, {}, token_from="/report")
+        assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"], path
+    assert task_of(system, number, "handle").id == task.id and task_of(system, number, "handle").claimed_by is None
