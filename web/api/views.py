@@ -75,7 +75,7 @@ def upload_photos(number: str):
     if request.mimetype != "multipart/form-data":
         raise ApiError(415, f"send the photos as multipart/form-data parts named 'file' (got "
                        f"{request.mimetype or 'no Content-Type'!r})")
-    files = [(part.filename or "photo", part.read()) for part in request.files.getlist("file")]
+    files = [((part.filename or "photo").replace("\x00", ""), part.read()) for part in request.files.getlist("file")]
     purpose = request.form.get("purpose") or "result"
     refs = queries.upload_photos(system(), actor(), number, files, purpose)
     return json_response({"photos": refs}, 201)
