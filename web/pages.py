@@ -27,7 +27,7 @@ TITLES = {400: _l("The request was not understood"), 401: _l("Please sign in"), 
 NAV = (
     ("inbox.index", _l("Inbox"), ("coordinator", "grid_worker", "department", "admin")),
     ("patrol.index", _l("Patrol"), ("grid_worker",)),
-    ("cases.index", _l("Cases"), ("coordinator", "grid_worker", "leader", "admin")),
+    ("cases.index", _l("Cases"), ("coordinator", "grid_worker", "department", "leader", "admin")),
     ("dashboard.index", _l("Dashboard"), ("leader", "admin", "coordinator")),
     ("admin.processes", _l("Admin"), ("admin",)),
 )

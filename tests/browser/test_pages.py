@@ -81,3 +81,14 @@ def test_a_grid_worker_self_closes_a_small_matter_with_a_photo_from_the_phone(ne
     assert "已处置，待核查" in phone.inner_text("[data-testid=case-status]")
     phone.wait_for_selector("[data-testid=attachments] img")
     shot(phone, "27-self-closed-case")
+
+
+def test_a_page_outside_ones_role_explains_itself(page):
+    login(page, "dept-urban")
+    response = page.goto("/patrol")
+    assert response.status == 403
+    assert "网格员" in page.inner_text("[data-testid=error-message]")
+    shot(page, "40-forbidden-page")
+    response = page.goto("/cases/GL20000101-0001")
+    assert response.status == 404
+    shot(page, "41-not-found-page")
