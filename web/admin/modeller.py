@@ -31,7 +31,25 @@ def modeller():
     else:
         bundle = {"files": {}, "process_id": None, "version": None, "draft_id": None, "title": "", "main": None,
                   "status": "open"}
-    return render_template("modeller/modeller.html", bundle=bundle, descriptor=_descriptor())
+    return render_template("modeller/modeller.html", bundle=bundle, descriptor=_descriptor(), messages=_messages())
+
+
+def _messages() -> dict[str, str]:
+    """The modeller script's messages in the page's language (placeholders: %(name)s)."""
+    return {
+        "validating": _("Validating…"), "saving": _("Saving the draft…"), "deploying": _("Validating and deploying…"),
+        "valid": _("Valid: ready to deploy."),
+        "invalid": _("%(n)s problem(s): fix them before deploying.", n="%(n)s"),
+        "not_deployed": _("Not deployed: %(n)s problem(s). Fix them and deploy again.", n="%(n)s"),
+        "unchanged": _("Nothing changed: every process already has this content deployed."),
+        "deployed": _("Deployed: %(versions)s.", versions="%(versions)s"),
+        "saved": _("Draft %(id)s saved at %(time)s.", id="%(id)s", time="%(time)s"),
+        "imported": _("Imported %(names)s.", names="%(names)s"),
+        "bad_files": _("%(names)s: only .bpmn, .dmn and .json files can be imported.", names="%(names)s"),
+        "open_failed": _("Could not open %(name)s: %(error)s", name="%(name)s", error="%(error)s"),
+        "warnings": _("%(name)s: %(n)s import warning(s): %(list)s", name="%(name)s", n="%(n)s", list="%(list)s"),
+        "server": _("The server answered %(status)s.", status="%(status)s"),
+    }
 
 
 def _descriptor() -> str:

@@ -13,6 +13,14 @@
   var csrf = document.querySelector("meta[name=csrf-token]").getAttribute("content");
   var urls = boot.urls;
   var h = htm.bind(preact.h);
+  var messages = boot.messages || {};
+
+  // A translated message from the page, with %(name)s placeholders filled in.
+  function t(key, values) {
+    return (messages[key] || key).replace(/%\((\w+)\)s/g, function (_, name) {
+      return values && values[name] !== undefined ? String(values[name]) : "";
+    });
+  }
 
   var state = {
     files: Object.assign({}, boot.bundle.files || {}),
@@ -294,7 +302,7 @@
       state.loading = false;
       state.importWarnings[name] = [String(err.message || err)];
       renderWarnings(name, state.importWarnings[name]);
-      status("error", "Could not open " + name + ": " + (err.message || err));
+      status("error", t("open_failed", { name: name, error: String(err.message || err) }));
       return { warnings: state.importWarnings[name], error: String(err.message || err) };
     });
   }
@@ -333,7 +341,7 @@
   function renderWarnings(name, warnings) {
     var box = document.getElementById("import-warnings");
     box.hidden = !warnings.length;
-    box.textContent = warnings.length ? (name + ": " + warnings.length + " import warning(s): " + warnings.join(" | ")) : "";
+    box.textContent = warnings.length ? t("warnings", { name: name, n: warnings.length, list: warnings.join(" | ") }) : "";
   }
 
   function clearMarks() {
@@ -440,7 +448,7 @@
 
   function errorText(answer) {
     var e = answer.data && answer.data.error;
-    return e ? e.message : "The server answered " + answer.status + ".";
+    return e ? e.message : t("server", { status: answer.status });
   }
 
   function withBusy(label, work) {
@@ -452,16 +460,16 @@
   }
 
   function validate() {
-    return withBusy("Validating…", function () {
+    return withBusy(t("validating"), function () {
       return syncCurrent().then(function () { return post(urls.validate, { files: state.files }); }).then(function (answer) {
         if (!answer.ok) { status("error", errorText(answer)); return answer; }
         state.problems = answer.data.problems || [];
         renderProblems();
         markProblems();
         if (state.problems.length) {
-          status("error", state.problems.length + " problem(s): fix them before deploying.");
+          status("error", t("invalid", { n: state.problems.length }));
         } else {
-          status("success", "Valid: ready to deploy.");
+          status("success", t("valid"));
         }
         return answer;
       });
@@ -469,7 +477,7 @@
   }
 
   function saveDraft() {
-    return withBusy("Saving the draft…", function () {
+    return withBusy(t("saving"), function () {
       return syncCurrent().then(function () {
         return post(urls.drafts, { files: state.files, draft_id: state.draftId, process_id: state.processId,
                                    base_version: state.baseVersion, title: document.getElementById("draft-title").value });
@@ -478,14 +486,14 @@
         state.draftId = answer.data.draft.id;
         setDirty(false);
         history.replaceState(null, "", urls.modeller + "?draft=" + state.draftId);
-        status("success", "Draft " + state.draftId + " saved at " + new Date().toLocaleTimeString() + ".");
+        status("success", t("saved", { id: state.draftId, time: new Date().toLocaleTimeString() }));
         return answer;
       });
     });
   }
 
   function deploy() {
-    return withBusy("Validating and deploying…", function () {
+    return withBusy(t("deploying"), function () {
       return syncCurrent().then(function () {
         return post(urls.deploy, { files: state.files, draft_id: state.draftId });
       }).then(function (answer) {
@@ -493,7 +501,7 @@
           state.problems = answer.data.problems;
           renderProblems();
           markProblems();
-          status("error", "Not deployed: " + state.problems.length + " problem(s). Fix them and deploy again.");
+          status("error", t("not_deployed", { n: state.problems.length }));
           return answer;
         }
         if (!answer.ok) { status("error", errorText(answer)); return answer; }
@@ -506,9 +514,9 @@
         box.hidden = false;
         box.innerHTML = "";
         if (!created.length) {
-          status("warning", "Nothing changed: every process already has this content deployed.");
+          status("warning", t("unchanged"));
         } else {
-          status("success", "Deployed: " + created.map(function (v) { return v.process_id + " v" + v.version; }).join(", ") + ".");
+          status("success", t("deployed", { versions: created.map(function (v) { return v.process_id + " v" + v.version; }).join(", ") }));
           created.forEach(function (v) {
             var a = document.createElement("a");
             a.href = urls.process.replace("__ID__", encodeURIComponent(v.process_id));
@@ -532,7 +540,7 @@
     });
     return Promise.all(reads).then(function (items) {
       var bad = items.filter(function (i) { return !kindOf(i.name); });
-      if (bad.length) { status("error", bad.map(function (i) { return i.name; }).join(", ") + ": only .bpmn, .dmn and .json files can be imported."); }
+      if (bad.length) { status("error", t("bad_files", { names: bad.map(function (i) { return i.name; }).join(", ") })); }
       var good = items.filter(function (i) { return kindOf(i.name); });
       return syncCurrent().then(function () {
         good.forEach(function (i) { state.files[i.name] = i.text; });
@@ -544,7 +552,7 @@
             state.processId = match ? match[1] : null;
           }
           return load(first.name).then(function (result) {
-            status(result.warnings.length ? "warning" : "success", "Imported " + good.map(function (i) { return i.name; }).join(", ") + ".");
+            status(result.warnings.length ? "warning" : "success", t("imported", { names: good.map(function (i) { return i.name; }).join(", ") }));
             return result;
           });
         }
