@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from workflows import tasks, webviews
-from workflows.errors import DomainError, Forbidden, NotFound
+from workflows.errors import Conflict, DomainError, Forbidden, NotFound
 from workflows.models import LEVELS
 from workflows.task_forms import complete_with_photos
 
@@ -60,10 +60,22 @@ def _back(task_id: str) -> str:
     return url_for("inbox.task", task_id=task_id)
 
 
+def _task_page(task_id: str) -> dict | None:
+    """The task page's data, or None (with a message) when the task is no longer open."""
+    try:
+        return webviews.task_page(system_of(current_app), current_user.id, task_id)
+    except (NotFound, Conflict):
+        flash(_("Task %(id)s is no longer open: someone completed it or the case moved on.", id=task_id[:40]),
+              "warning")
+        return None
+
+
 @bp.get("/tasks/<task_id>")
 @roles_required(*ACTING_ROLES)
 def task(task_id: str):
-    page = webviews.task_page(system_of(current_app), current_user.id, task_id)
+    page = _task_page(task_id)
+    if page is None:
+        return redirect(url_for("inbox.index"))
     form = build_form(page["form"], page["options"], values=_initial_values(page))
     return render_template("inbox/task.html", page=page, form=form)
 
@@ -82,7 +94,9 @@ def _initial_values(page: dict) -> dict:
 @roles_required(*ACTING_ROLES)
 def complete(task_id: str):
     system = system_of(current_app)
-    page = webviews.task_page(system, current_user.id, task_id)
+    page = _task_page(task_id)
+    if page is None:
+        return redirect(url_for("inbox.index"))
     schema = page["form"]
     data, shown = parse_form(schema, request.form)
     errors = check_form(schema, data)

@@ -91,10 +91,18 @@ def test_another_departments_task_opened_by_id_is_refused_and_nothing_changes(cl
     assert client_for(owner).get(f"/inbox/tasks/{fire_task.id}").status_code == 200
 
 
-def test_an_unknown_task_id_is_a_404_page(client_for):
-    response = client_for("coord-hq-c04").get("/inbox/tasks/no-such-task")
-    assert response.status_code == 404
-    assert "no-such-task" in response.data.decode()
+def test_a_task_that_is_no_longer_open_sends_back_to_the_inbox_saying_so(client_for, system):
+    from tests.web.conftest import do
+
+    client = client_for("coord-hq-c04")
+    response = client.get("/inbox/tasks/no-such-task", follow_redirects=True)
+    assert response.request.path == "/inbox" and "no-such-task" in response.data.decode()
+    number = at_community(system)
+    task = task_of(system, number, "handle")
+    do(system, "coord-hq-c04-2", number, "handle", {"decision": "resolve", "result": "同事已办结"})
+    late = client.post(f"/inbox/tasks/{task.id}", {"decision": "resolve", "result": "我也办结"}, token_from="/inbox")
+    assert late.status_code == 302 and late.headers["Location"] == "/inbox"
+    assert "已不再待办" in client.get("/inbox").data.decode()
 
 
 def test_a_meeting_is_open_to_its_summoned_departments_and_the_case_scope_only(client_for, system):
