@@ -75,12 +75,12 @@ def test_a_grid_worker_self_closes_a_small_matter_with_a_photo_from_the_phone(ne
     phone.check("#self_close")
     phone.fill("textarea[name=result]", "已现场清理，纸箱交废品回收")
     phone.set_input_files("#photos", {"name": "after.png", "mimeType": "image/png", "buffer": PNG})
-    shot(phone, "26-grid-worker-self-closes")
+    shot(phone, "27-grid-worker-self-closes")
     phone.locator("[data-testid=submit-patrol]").click()
     assert "/cases/" in phone.url
     assert "已处置，待核查" in phone.inner_text("[data-testid=case-status]")
     phone.wait_for_selector("[data-testid=attachments] img")
-    shot(phone, "27-self-closed-case")
+    shot(phone, "28-self-closed-case")
 
 
 def test_a_page_outside_ones_role_explains_itself(page):

@@ -178,11 +178,14 @@ def _whistle_story(new_page, live_server, timers):
     open_task(late, number, "report_to_duty")
     submit_task(late)
 
+    community.goto(f"/cases/{number}")
+    community.wait_for_selector("#diagram svg .gl-current")
+    shot(community, "22-case-page-during-the-meeting")
     community.goto(meeting_url)
     assert community.inner_text("[data-testid=reported-count]").replace(" ", "") == "3/3"
     assert community.inner_text("[data-testid=late-count]") == "1"
     assert community.locator("[data-testid=late-urban]").is_visible()
-    shot(community, "22-meeting-one-department-late")
+    shot(community, "23-meeting-one-department-late")
 
     community.locator("[data-testid=meeting-task-resolution]").click()
     community.fill("textarea[name=minutes]", "消防牵头，住建督促物业安装充电桩，城管拆除飞线")
@@ -195,7 +198,7 @@ def _whistle_story(new_page, live_server, timers):
         community.fill(f"textarea[name=actions-{index}-action]", action)
         community.fill(f"input[name=actions-{index}-due_at]", due)
         community.select_option(f"select[name=actions-{index}-phase]", phase)
-    shot(community, "23-resolution-form")
+    shot(community, "24-resolution-form")
     submit_task(community)
 
     for code, page in departments.items():
@@ -206,10 +209,10 @@ def _whistle_story(new_page, live_server, timers):
 
     community.goto(meeting_url)
     assert community.locator("[data-testid=actions] .tag.done").count() == 3
-    shot(community, "24-meeting-actions-done")
+    shot(community, "25-meeting-actions-done")
     community.locator("[data-testid=meeting-task-confirm_outcome]").click()
     community.fill("textarea[name=comment]", "飞线全部拆除，充电桩已启用")
     submit_task(community)
     community.goto(meeting_url)
     assert community.inner_text("[data-testid=meeting-status]") == "已确认"
-    shot(community, "25-meeting-confirmed")
+    shot(community, "26-meeting-confirmed")

@@ -20,24 +20,42 @@
       pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes());
   }
 
+  function addDeadline(overlays, elementId, task) {
+    if (!task || !task.due_at) { return; }
+    var badge = document.createElement("div");
+    badge.className = "gl-deadline" + (task.overdue ? " overdue" : "");
+    badge.textContent = (task.overdue ? text.overdue : text.due) + " " + localTime(task.due_at);
+    overlays.add(elementId, { position: { top: -24, left: 0 }, html: badge });
+  }
+
   function decorate() {
     var registry = viewer.get("elementRegistry");
     var canvas = viewer.get("canvas");
     var overlays = viewer.get("overlays");
+    var focus = [];
     registry.getAll().forEach(function (element) {
-      if (visited[element.id] && element.type !== "label") { canvas.addMarker(element.id, "gl-done"); }
-    });
-    state.current.forEach(function (task) {
-      if (!registry.get(task.element_id)) { return; }
-      canvas.addMarker(task.element_id, "gl-current");
-      if (task.due_at) {
-        var badge = document.createElement("div");
-        badge.className = "gl-deadline" + (task.overdue ? " overdue" : "");
-        badge.textContent = (task.overdue ? text.overdue : text.due) + " " + localTime(task.due_at);
-        overlays.add(task.element_id, { position: { top: -24, left: 0 }, html: badge });
+      if (element.type === "label") { return; }
+      var bo = element.businessObject || {};
+      if (visited[element.id]) { canvas.addMarker(element.id, "gl-done"); }
+      // A flow between two completed elements was taken.
+      if (bo.sourceRef && bo.targetRef && visited[bo.sourceRef.id] && visited[bo.targetRef.id]) {
+        canvas.addMarker(element.id, "gl-done");
+      }
+      // A call activity whose called process has a current task is where the case now is.
+      if (element.type === "bpmn:CallActivity" && busyProcesses[bo.calledElement]) {
+        canvas.addMarker(element.id, "gl-current");
+        addDeadline(overlays, element.id, busyProcesses[bo.calledElement]);
+        focus.push(element);
       }
     });
-    var first = state.current.map(function (t) { return registry.get(t.element_id); }).filter(Boolean)[0];
+    state.current.forEach(function (task) {
+      var element = registry.get(task.element_id);
+      if (!element) { return; }
+      canvas.addMarker(task.element_id, "gl-current");
+      focus.unshift(element);
+      addDeadline(overlays, task.element_id, task);
+    });
+    var first = focus[0];
     canvas.zoom("fit-viewport");
     if (first) {
       var box = canvas.viewbox();
@@ -61,6 +79,18 @@
     return state.current.some(function (t) { return xml.indexOf('id="' + t.element_id + '"') >= 0; });
   }
 
+  // Process id -> its current task due first (for the call activities that run it).
+  var busyProcesses = {};
+  state.files.forEach(function (file) {
+    var tasks = state.current.filter(function (t) { return file.xml.indexOf('id="' + t.element_id + '"') >= 0; });
+    if (!tasks.length) { return; }
+    var soonest = tasks.filter(function (t) { return t.due_at; })
+      .sort(function (a, b) { return a.due_at < b.due_at ? -1 : 1; })[0] || tasks[0];
+    var pattern = /<(?:bpmn2?:)?process\b[^>]*\bid="([^"]+)"/g;
+    var match;
+    while ((match = pattern.exec(file.xml)) !== null) { busyProcesses[match[1]] = soonest; }
+  });
+
   var start = 0;
   state.files.forEach(function (file, index) {
     var button = document.createElement("button");
@@ -69,8 +99,5 @@
     button.addEventListener("click", function () { show(index); });
     tabs.appendChild(button);
   });
-  if (!hasCurrent(state.files[0].xml)) {
-    state.files.forEach(function (file, index) { if (start === 0 && hasCurrent(file.xml)) { start = index; } });
-  }
-  show(start);
+  show(start);  // the case's own process; the call activity holding the current task is marked
 })();
