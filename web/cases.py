@@ -10,11 +10,13 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from workflows import cases as cases_uc
 from workflows import fund, webviews
-from workflows.errors import DomainError
+from workflows.errors import DomainError, InvalidInput
 
 from .app import system_of
 from .auth import login_required, roles_required
+from .public import PHONE
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 STATUS_FILTERS = ("open", "reported", "resolved", "closed", "rejected", "merged")
@@ -37,6 +39,60 @@ def _page_number() -> int:
         return max(1, min(int(request.args.get("page", "1")), 10_000))
     except ValueError:
         return 1
+
+
+INTAKE_SOURCES = ("hotline", "walk_in", "platform", "forum", "inspection", "sensor", "snapshot")
+INTAKE_FIELDS = ("category", "title", "description", "source", "grid", "address", "name", "phone")
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required("coordinator", "admin")
+def new():
+    """A coordinator records a case taken by phone (12345), at the counter or from another channel."""
+    system = system_of(current_app)
+    values = {key: (request.form.get(key) or "").strip() for key in INTAKE_FIELDS}
+    errors: dict = {}
+    if request.method == "POST":
+        errors = _check_intake(values)
+        photo = request.files.get("photo")
+        photos = [(photo.filename, photo.read())] if photo and photo.filename else []
+        if not errors:
+            try:
+                result = cases_uc.report_case(
+                    system, title=values["title"], description=values["description"], category=values["category"],
+                    source=values["source"], grid=values["grid"] or None, address=values["address"] or None,
+                    reporter={k: v for k, v in (("name", values["name"]), ("phone", values["phone"])) if v} or None,
+                    actor=current_user.id, photos=photos)
+            except InvalidInput as error:
+                errors[{"lat": "grid", "photos": "photo"}.get(error.field or "", error.field or "")] = error.message
+            else:
+                flash(_("Case %(number)s is recorded and waits for registration.", number=result["number"]),
+                      "success")
+                return redirect(url_for("cases.detail", number=result["number"]))
+    else:
+        values["source"] = "hotline"
+    return render_template("cases/new.html", values=values, errors=errors, sources=INTAKE_SOURCES,
+                           categories=webviews.categories(system), grids=webviews.grids(system)), \
+        (422 if errors else 200)
+
+
+def _check_intake(values: dict) -> dict:
+    errors = {}
+    if not values["category"]:
+        errors["category"] = _("Choose what kind of problem it is.")
+    if not values["title"]:
+        errors["title"] = _("Give a short title.")
+    if values["source"] not in INTAKE_SOURCES:
+        errors["source"] = _("Choose where the report came from.")
+    if not values["grid"] and not values["address"]:
+        errors["grid"] = _("Say where it is: choose your grid or write the address.")
+    if values["phone"] and not PHONE.match(values["phone"]):
+        errors["phone"] = _("%(phone)s is not a phone number; write digits only, e.g. 13812345678.",
+                            phone=values["phone"])
+    for key, limit in (("title", 200), ("address", 300), ("name", 100), ("description", 4000)):
+        if len(values[key]) > limit:
+            errors[key] = _("Too long: keep it under %(n)d characters.", n=limit)
+    return errors
 
 
 @bp.get("/<number>")

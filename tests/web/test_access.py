@@ -17,6 +17,7 @@ PAGES = {
     "/patrol": {"gw-hq-c04-g03"},
     "/cases": {"admin", "leader", "coord-hq-c04", "gw-hq-c04-g03", "dept-urban"},
     "/notifications": {"admin", "leader", "coord-hq-c04", "gw-hq-c04-g03", "dept-urban"},
+    "/cases/new": {"admin", "coord-hq-c04"},
 }
 
 

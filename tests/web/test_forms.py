@@ -229,3 +229,22 @@ def test_a_department_sees_the_instructions_and_a_summoned_one_the_meeting_on_it
     number, _meeting = with_meeting(system, departments=("fire",), topic="车棚飞线")
     html = client_for("dept-fire").get(f"/inbox/tasks/{task_of(system, number, 'report_to_duty').id}").data.decode()
     assert 'data-testid="meeting-summary"' in html and "车棚飞线" in html and "社区会议室" in html
+
+
+def test_the_district_centre_records_a_hotline_case_that_waits_for_its_registration(client_for, system):
+    client = client_for("coord-district")
+    assert 'data-testid="new-case"' in client.get("/cases").data.decode()
+    refused = client.post("/cases/new", {"source": "hotline", "title": "", "category": "", "phone": "x1"},
+                          token_from="/cases/new")
+    assert refused.status_code == 422
+    html = refused.data.decode()
+    for field in ("title", "category", "grid", "phone"):
+        assert f'data-testid="error-{field}"' in html
+    response = client.post("/cases/new", {"source": "hotline", "title": "春节期间楼道漏水", "category": "drain_blocked",
+                                          "address": "虎丘路88号3幢", "name": "李先生", "phone": "13900001111"},
+                           token_from="/cases/new")
+    assert response.status_code == 302
+    number = response.headers["Location"].rsplit("/", 1)[-1]
+    assert task_of(system, number, "register").org_unit == "district"
+    for who in ("gw-hq-c04-g03", "dept-urban", "leader"):
+        assert client_for(who).get("/cases/new").status_code == 403, who

@@ -79,7 +79,7 @@ def pages(web_app, system):
     do(system, "dept-fire", number, "report_to_duty", {"delegate": "张科长"})
     resolution = task_of(system, number, "resolution")
     return {"coord-hq-c04": ["/inbox", "/cases", f"/cases/{number}", f"/meetings/{meeting_id}",
-                             f"/inbox/tasks/{resolution.id}", "/notifications", "/cases/GL19990101-0001"],
+                             f"/inbox/tasks/{resolution.id}", "/notifications", "/cases/GL19990101-0001", "/cases/new"],
             "dept-fire": ["/inbox"],
             "gw-hq-c04-g03": ["/patrol"],
             None: ["/report", "/track", f"/track?number={number}", "/login"]}
