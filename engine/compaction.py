@@ -12,7 +12,6 @@ from __future__ import annotations
 from SpiffWorkflow.bpmn.specs.control import _EndJoin
 from SpiffWorkflow.util.task import TaskState
 
-
 # Below this many tasks pruning costs more than it saves: a young case's whole tree is small.
 MIN_TASKS = 80
 
