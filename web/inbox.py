@@ -115,7 +115,7 @@ def complete(task_id: str):
         form = build_form(schema, page["options"], values=shown, errors=errors)
         flash(_("The task was not completed: please correct the fields marked below."), "error")
         return render_template("inbox/task.html", page=page, form=form), 422
-    flash(_("Done: %(task)s for case %(number)s.", task=page["task"]["name"], number=page["task"]["case_number"]),
+    flash(_("Done: %(task)s for case %(number)s.", task=task_label(page["task"]), number=page["task"]["case_number"]),
           "success")
     return redirect(_after(page))
 
