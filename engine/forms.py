@@ -43,6 +43,14 @@ def field_errors(schema_text: str, data: dict) -> list[dict]:
     return errors
 
 
+def _one_of_required(error) -> list[str]:
+    """The field names of an ``anyOf`` whose branches each require one field, else []."""
+    branches = error.validator_value if error.validator == "anyOf" else []
+    if not branches or not all(set(b) == {"required"} and len(b["required"]) == 1 for b in branches):
+        return []
+    return [b["required"][0] for b in branches]
+
+
 def _message(path: str, error) -> str:
     subject = path or "the form"
     if error.validator == "enum":
@@ -50,10 +58,22 @@ def _message(path: str, error) -> str:
         return f"{subject}: {error.instance!r} is not allowed; use one of: {allowed}"
     if error.validator == "format":
         return f"{subject}: {error.message}"
+    either = _one_of_required(error)
+    if either:
+        return f"{subject} needs one of: {', '.join(either)}"
     return f"{subject}: {error.message}"
 
 
+def unknown_fields(schema_text: str, data: dict) -> list[dict]:
+    """Top-level fields the form does not define: a client may not set other process data."""
+    known = compiled(schema_text).schema.get("properties") or {}
+    return [{"field": str(name), "message": f"{name} is not a field of this form; "
+             f"send only: {', '.join(sorted(known)) or 'no fields'}"}
+            for name in data if name not in known]
+
+
 def validate(schema_text: str | None, data: dict, task_name: str) -> None:
+    """Raise ``InvalidTaskData`` listing every invalid field."""
     if not isinstance(data, dict):
         raise InvalidTaskData(f"completion data for {task_name!r} must be an object of fields")
     if schema_text is None:

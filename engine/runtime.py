@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from . import forms, store
 from .compaction import compact
-from .errors import Conflict, EngineError, NotFound, NothingWaiting
+from .errors import Conflict, EngineError, InvalidTaskData, NotFound, NothingWaiting
 from .models import EngineEvent, HumanTask, ProcessInstance, ProcessVersion
 from .sandbox import SandboxEnvironment, SandboxScriptEngine, ScriptError, json_safe_check
 from .specs import SERIALIZER_VERSION, SpecCache, dump_state, load_state
@@ -135,6 +135,7 @@ class Runtime:
         if projected.claimed_by and actor and projected.claimed_by != actor:
             raise Conflict(f"task {task_id} is claimed by {projected.claimed_by}: ask them to release it")
         row, workflow = self._load(session, projected.instance_id)
+        self._require_status(row, ("running", "waiting"))
         task = self._ready_task(workflow, task_id)
         forms.validate(self.form_schema(session, row.process_version_id, projected.form_schema), data,
                        projected.name)
@@ -176,6 +177,17 @@ class Runtime:
         data = dict(self._ready_task(workflow, task_id).data)
         self._put_back(row, workflow)
         return data
+
+    def check_fields(self, session: Session, task_id: str, data: dict) -> None:
+        """Refuse fields the task's form does not define, before anything else: a client fills the
+        form, it does not set other process data (``level``, ``sla``, ...)."""
+        projected = self._projected(session, task_id)
+        version_id = session.get(ProcessInstance, projected.instance_id).process_version_id
+        schema = self.form_schema(session, version_id, projected.form_schema)
+        unknown = forms.unknown_fields(schema, data) if schema and isinstance(data, dict) else []
+        if unknown:
+            raise InvalidTaskData(f"{len(unknown)} field(s) are not part of the form of {projected.name!r}: "
+                                  + "; ".join(e["message"] for e in unknown), unknown)
 
     def form_schema(self, session: Session, version_id: int, filename: str | None) -> str | None:
         if not filename:

@@ -189,7 +189,10 @@ def from_iso(value) -> str:
         except ValueError:
             return value
     if value.tzinfo is not None:
-        value = value.astimezone(LOCAL_TZ)
+        try:
+            value = value.astimezone(LOCAL_TZ)
+        except OverflowError:  # a date at the calendar's edge: show it as it was given
+            return value.isoformat()
     return value.strftime("%Y-%m-%dT%H:%M")
 
 
@@ -294,8 +297,22 @@ def check_form(schema, data: dict) -> dict[str, str]:
                     key = f"{path}.{missing}" if path else missing
                     errors.setdefault(key, _("Please fill this in."))
             continue
+        either = _required_one_of(error)
+        if either:  # e.g. an action needs a department, a unit or a party: mark the first column
+            errors.setdefault(f"{path}.{either[0]}" if path else either[0], _("Please fill this in."))
+            continue
         errors.setdefault(path or "", _message(error))
     return errors
+
+
+def _required_one_of(error) -> list[str]:
+    """The field names of an ``anyOf`` whose branches each require one field, else []."""
+    if error.validator != "anyOf":
+        return []
+    branches = error.validator_value
+    if not all(set(b) == {"required"} and len(b["required"]) == 1 for b in branches):
+        return []
+    return [b["required"][0] for b in branches]
 
 
 def _message(error) -> str:

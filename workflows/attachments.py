@@ -74,6 +74,6 @@ def check_photo_refs(session: Session, case: Case, refs) -> None:
         raise invalid(f"photos must be a list of photo references, not {refs!r}", field="photos")
     known = set(session.scalars(select(Attachment.stored_name).where(Attachment.case_id == case.id)))
     for ref in refs:
-        if ref not in known:
+        if not isinstance(ref, str) or ref not in known:
             raise invalid(f"photo {ref!r} is not attached to case {case.number}; upload it first",
                                field="photos")

@@ -237,12 +237,13 @@ def open_tasks(session: Session, case: Case) -> list[HumanTask]:
 
 
 def case_view(session: Session, user: User | None, number: str) -> dict:
-    """One case for a staff member: details, timeline, open tasks; the reporter masked for departments."""
+    """One case for a staff member: details, timeline, open tasks; the reporter in full only for the
+    staff who register and verify cases (see ``sees_reporter``), masked for everyone else."""
     case = get_case(session, number)
     view = case_item(case)
-    department_view = user is not None and user.role == "department"
-    view["reporter"] = {"name": case.reporter_name if not department_view else _mask_name(case.reporter_name),
-                        "phone": mask_phone(case.reporter_phone) if department_view else case.reporter_phone}
+    full = sees_reporter(user)
+    view["reporter"] = {"name": case.reporter_name if full else _mask_name(case.reporter_name),
+                        "phone": case.reporter_phone if full else mask_phone(case.reporter_phone)}
     view["timeline"] = [timeline_item(e) for e in case.timeline]
     view["open_tasks"] = [task_item(t) for t in open_tasks(session, case)]
     view["attachments"] = [{"id": a.id, "ref": a.stored_name, "filename": a.filename, "purpose": a.purpose,
@@ -254,6 +255,15 @@ def case_view(session: Session, user: User | None, number: str) -> dict:
     view["meetings"] = [m.id for m in case.meetings]
     view["duplicates"] = [c.number for c in possible_duplicates(session, case)]
     return view
+
+
+REPORTER_ROLES = ("admin", "coordinator", "grid_worker")
+"""Who registers and verifies cases (and so may call the reporter back); scoping already limits
+coordinators and grid workers to the cases of their own area. Departments and leaders see masks."""
+
+
+def sees_reporter(user: User | None) -> bool:
+    return user is not None and user.role in REPORTER_ROLES
 
 
 def _mask_name(name: str | None) -> str | None:

@@ -64,6 +64,9 @@ def format_duration(seconds: float) -> str:
     return "PT" + "".join(parts)
 
 
+FIRST_YEAR, LAST_YEAR = 1970, 2999  # dates a case can carry; also keeps date arithmetic in range
+
+
 def parse_time(value, field: str) -> datetime:
     """A tz-aware datetime from an ISO-8601 string (or a datetime); InvalidInput otherwise."""
     if isinstance(value, datetime):
@@ -76,7 +79,14 @@ def parse_time(value, field: str) -> datetime:
                                "2026-11-21T09:00:00+08:00", field=field) from None
     if parsed.tzinfo is None:
         raise invalid(f"{field} {value!r} has no time zone; add one, e.g. +08:00", field=field)
-    return parsed.astimezone(UTC)
+    try:
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:
+        parsed = None
+    if parsed is None or not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        raise invalid(f"{field} {value!r} is outside the years {FIRST_YEAR}-{LAST_YEAR}; give a real date",
+                      field=field)
+    return parsed
 
 
 # --- lookups --------------------------------------------------------------------------------
@@ -166,7 +176,7 @@ def engine_errors() -> Iterator[None]:
     try:
         yield
     except eerr.InvalidTaskData as exc:
-        raise invalid(exc.message, details=exc.details) from exc
+        raise InvalidInput(exc.message, details=exc.details) from exc
     except eerr.NotFound as exc:
         raise NotFound(exc.message) from exc
     except (eerr.Conflict, eerr.NothingWaiting) as exc:

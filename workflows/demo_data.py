@@ -524,7 +524,6 @@ def _kindergarten_parking() -> dict:
                 place="虎丘街道联动分中心研判室",
                 topic="留园幼儿园门口接送停车难专题分析研判会",
                 urgency="routine",
-                parties=["街道城管", "留园幼儿园", "停车场管理方", "留园派出所", "留园社区"],
             ),
             *[
                 {

@@ -15,10 +15,11 @@ from workflows.models import Case, FundBudget, FundSpend, OrgUnit, User, budget_
 from workflows.records import add_entry, unit_for_level
 
 
-def budget_of(session: Session, workstation: OrgUnit, year: int | None = None) -> FundBudget:
+def budget_of(session: Session, workstation: OrgUnit, year: int | None = None, lock: bool = False) -> FundBudget:
+    """The workstation's budget for ``year``; ``lock`` holds its row so concurrent spends queue."""
     year = year or local_today().year
-    budget = session.scalar(select(FundBudget).where(FundBudget.org_unit_id == workstation.id,
-                                                     FundBudget.year == year))
+    query = select(FundBudget).where(FundBudget.org_unit_id == workstation.id, FundBudget.year == year)
+    budget = session.scalar(query.with_for_update() if lock else query)
     if budget is None:
         raise NotFound(f"workstation {workstation.code} has no small-matters fund for {year}; an admin must set one")
     return budget
@@ -50,7 +51,7 @@ def spend_fund(system, actor, case_number: str, amount_cents: int, purpose: str)
         purpose = require_text(purpose, "purpose", "what the money pays for")
         workstation = workstation_of(session, case)
         _check_spender(user, workstation)
-        budget = budget_of(session, workstation)
+        budget = budget_of(session, workstation, lock=True)
         balance = balance_cents(session, budget)
         if amount_cents > balance:
             raise Conflict(f"the fund of {workstation.code} has a balance of {balance} cents; "

@@ -220,11 +220,19 @@ def _completed(session: Session, case: Case, event: StepEvent, events: list[Step
     if outcome == "closed":
         case.status, case.closed_at, case.due_at = "closed", now(), None
         case.closed_level = case.level
-        add_entry(session, case, "closed", actor=actor, level=case.level, unit=case.org_unit, note="已结案")
+        add_entry(session, case, "closed", actor=actor, level=case.level, unit=case.org_unit,
+                  note=_verifier_comment(events) or "已结案")
         if case.created_by is not None:
             notify(session, [case.created_by], "closed", case, f"已结案：{case.number} {case.title}")
     elif outcome == "rejected" and case.status != "merged":
         case.status, case.due_at = "rejected", None
+
+
+def _verifier_comment(events: list[StepEvent]) -> str | None:
+    """What the verifier wrote when approving (the last completed task of the step)."""
+    done = [e for e in events if e.kind == "task_completed"]
+    comment = done[-1].data.get("comment") if done else None
+    return comment.strip() if isinstance(comment, str) and comment.strip() else None
 
 
 _HANDLERS = {"task_ready": _task_ready, "timer_fired": _timer_fired, "completed": _completed}

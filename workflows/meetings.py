@@ -136,6 +136,8 @@ def action_done(session: Session, case: Case, user: User, action_id, result) -> 
 def confirm(session: Session, case: Case, user: User, comment) -> Meeting:
     meeting = current_meeting(session, case)
     meeting.status, meeting.confirmed_at, meeting.outcome = "confirmed", now(), comment or None
+    add_entry(session, case, "meeting_confirmed", actor=user, level=meeting.level, unit=meeting.org_unit,
+              note=meeting.outcome, data={"meeting": meeting.id})
     return meeting
 
 

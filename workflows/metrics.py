@@ -734,13 +734,16 @@ def compute_many(session: Session, *, start: Any, end: Any, scope_unit: Any = No
 
 
 def rank_red_black(groups: list[dict], n: int) -> dict[str, list[dict]]:
-    """Rank groups by score (then closure rate, then code); red = best n, black = worst n of the rest."""
+    """Rank groups by score (then closure rate, then code); red = best n, black = worst n.
+
+    With fewer than 2n ranked groups each list takes half of them (the middle one of an odd
+    count is on neither), so a small scope still shows its worst community on the black list."""
     ranked = sorted((dict(g) for g in groups if g["score"] is not None),
                     key=lambda g: (-g["score"], -(g["closure_rate"] or 0), g["key"]))
     for position, row in enumerate(ranked, 1):
         row["rank"] = position
-    red = ranked[:n]
-    return {"ranked": ranked, "red": red, "black": list(reversed(ranked[len(red):]))[:n]}
+    size = min(n, len(ranked) // 2)
+    return {"ranked": ranked, "red": ranked[:size], "black": list(reversed(ranked))[:size]}
 
 
 # --- red/black list -------------------------------------------------------------------------
@@ -748,8 +751,8 @@ def rank_red_black(groups: list[dict], n: int) -> dict[str, list[dict]]:
 def red_black_list(session: Session, month: Any, n: int = 3, *, scope_unit: Any = None) -> dict[str, Any]:
     """The monthly red/black list (红黑榜) of communities: the best ``n`` and the worst ``n`` by score.
 
-    Communities with nothing due in the month are not ranked. The black list never repeats a
-    community of the red list (with fewer than 2n ranked communities it is shorter). Returns
+    Communities with nothing due in the month are not ranked. The lists never share a community:
+    with fewer than 2n ranked communities each takes half of them. Returns
     ``month``, ``period``, ``ranked`` (every ranked community with ``rank``), ``red`` and ``black``
     (worst first), each row with the figures of ``compute_metrics``.
     """

@@ -71,6 +71,7 @@ TIMELINE_KINDS = (
     "reported_to_duty",
     "resolution",
     "action_done",
+    "meeting_confirmed",
     "resolved",
     "rework",
     "closed",

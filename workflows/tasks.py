@@ -118,8 +118,10 @@ def complete_in(session: Session, system, actor, task_id: str, data: dict) -> di
         raise invalid("the completion data must be an object of fields")
     step = Step(session, system, user, task, get_case(session, task.business_key))
     prepare = _PREPARE.get(step.kind)
+    sent = dict(data)
     data = prepare(step, dict(data)) if prepare else dict(data)
-    with engine_errors():
+    with engine_errors():  # after the decision's own checks, whose messages say more; same transaction
+        system.runtime.check_fields(session, task_id, sent)
         result = system.runtime.complete_task(session, task_id, data, actor=user.username)
     check_step(result)
     session.flush()

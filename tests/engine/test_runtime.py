@@ -189,3 +189,30 @@ def test_a_script_error_puts_the_instance_in_error_and_retry_fixes_it(runtime, s
         assert runtime.data(session, result.instance_id)["rounds"] == 11
         kinds = [e.kind for e in runtime.events(session, result.instance_id)]
     assert kinds[:3] == ["started", "error", "retried"]
+
+
+def test_a_client_may_fill_the_form_but_not_set_other_process_data(runtime, sessions, deployed):
+    instance = start(runtime, sessions).instance_id
+    task = only_task(sessions, instance)
+    with pytest.raises(InvalidTaskData) as caught:
+        with sessions() as session:
+            runtime.check_fields(session, task.id, {"decision": "resolve", "rounds": 99, "limits": {}})
+    assert [d["field"] for d in caught.value.details] == ["rounds", "limits"]
+    assert "not a field of this form; send only: decision, note" in caught.value.details[0]["message"]
+    with sessions() as session:
+        runtime.check_fields(session, task.id, {"decision": "resolve", "note": "done"})
+        assert runtime.data(session, instance)["rounds"] == 1
+
+
+def test_a_suspended_instance_accepts_no_work_until_resumed(runtime, sessions, deployed):
+    instance = start(runtime, sessions).instance_id
+    task = only_task(sessions, instance)
+    with sessions() as session, session.begin():
+        runtime.set_status(session, instance, "suspended", actor="admin")
+    with pytest.raises(Conflict, match="is suspended"):
+        complete(runtime, sessions, task.id, {"decision": "resolve"})
+    with sessions() as session:
+        assert session.get(ProcessInstance, instance).status == "suspended"
+    with sessions() as session, session.begin():
+        runtime.set_status(session, instance, "resumed", actor="admin")
+    assert complete(runtime, sessions, task.id, {"decision": "resolve"}).status == "completed"

@@ -69,6 +69,7 @@ def test_self_closed_report_is_verified_by_the_community_and_closed(world):
     assert (case.status, case.closed_level) == ("closed", "grid")
     assert case.closed_at is not None
     assert world.kinds(number) == ["reported", "resolved", "closed"]
+    assert world.view(number)["timeline"][-1]["note"] == "已清运"  # what the verifier wrote is kept
     assert world.tasks(number) == []
 
 
@@ -263,6 +264,8 @@ def test_a_whistle_summons_five_departments_and_the_resolution_is_carried_out(wo
     assert phases == ["concentrated", "preliminary", "survey"]
     world.do("dept-urban", number, "carry_out_action", {"result": "集中整治完成"}, department="urban")
     world.do("coord-district", number, "confirm_outcome", {"comment": "两个月内整治完成"})
+    assert world.kinds(number)[-1] == "meeting_confirmed"
+    assert world.view(number)["timeline"][-1]["note"] == "两个月内整治完成"
     world.do("coord-district", number, "handle", {"decision": "resolve", "result": "隐患消除"})
     with pytest.raises(Forbidden, match="someone else must verify"):
         world.do("coord-district", number, "verify", {"decision": "approve"})

@@ -49,7 +49,7 @@ def test_the_task_view_carries_the_form_and_is_scoped(world):
         tasks.task_view(world.system, "dept-police", task.id)
 
 
-def test_departments_see_the_reporter_masked_and_the_public_sees_no_names(world):
+def test_departments_and_leaders_see_the_reporter_masked_and_the_public_sees_no_names(world):
     number = world.report(title="违停", category="illegal_parking", source="hotline", grid="hq-c04-g03",
                           reporter={"name": "刘先生", "phone": "13800001234"})
     world.do("gw", number, "register", {"decision": "accept"})
@@ -57,6 +57,8 @@ def test_departments_see_the_reporter_masked_and_the_public_sees_no_names(world)
     department = world.view(number, "dept-police")
     assert staff["reporter"] == {"name": "刘先生", "phone": "13800001234"}
     assert department["reporter"] == {"name": "刘**", "phone": "138****1234"}
+    assert world.view(number, "leader")["reporter"] == {"name": "刘**", "phone": "138****1234"}
+    assert world.view(number, "gw")["reporter"] == {"name": "刘先生", "phone": "13800001234"}
     public = cases.public_case_view(world.system, number)
     assert [e["kind"] for e in public["timeline"]] == ["reported", "registered"]
     assert "GW" not in str(public) and "13800001234" not in str(public) and "刘" not in str(public)

@@ -178,10 +178,10 @@ def test_red_black_list_ranks_communities_by_score(session):
     assert result["month"] == "2026-11"
 
 
-def test_red_and_black_lists_never_share_a_community(session):
+def test_with_few_communities_each_list_takes_half_and_they_never_share_one(session):
     result = red_black_list(session, "2026-11", 5)
-    assert [r["key"] for r in result["red"]] == ["C2", "C1", "C3"]
-    assert result["black"] == []
+    assert [r["key"] for r in result["red"]] == ["C2"]
+    assert [r["key"] for r in result["black"]] == ["C3"]
 
 
 @pytest.mark.parametrize("kwargs, field", [

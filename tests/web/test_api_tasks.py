@@ -64,6 +64,36 @@ def test_invalid_completion_data_answers_422_with_details_per_field(api: Api):
     assert [d["field"] for d in response.get_json()["error"]["details"]] == ["reason"]
 
 
+def test_fields_outside_the_form_are_refused_so_a_client_cannot_move_a_case_by_hand(api: Api):
+    number = api.report()
+    api.complete(number, "gw", decision="accept")
+    task = api.task_of(number)
+    response = api.post(f"/api/v1/tasks/{task['id']}/complete", "gw",
+                        json={"decision": "escalate", "reason": "too big", "level": "subcentre", "sla": {}})
+    assert response.status_code == 422
+    details = response.get_json()["error"]["details"]
+    assert [d["field"] for d in details] == ["level", "sla"]
+    assert "not a field of this form" in details[0]["message"]
+    case = api.get(f"/api/v1/cases/{number}", "admin").get_json()
+    assert (case["level"], case["open_tasks"][0]["id"]) == ("grid", task["id"])
+
+
+def test_odd_photo_references_and_dates_past_the_calendar_answer_422(api: Api):
+    number = api.report()
+    api.complete(number, "gw", decision="accept")
+    task = api.task_of(number)
+    url = f"/api/v1/tasks/{task['id']}/complete"
+    response = api.post(url, "gw", json={"decision": "resolve", "result": "done", "photos": [{}]})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["details"][0]["field"].startswith("photos")
+    response = api.post(url, "gw", json={"decision": "convene", "departments": ["police"], "place": "x",
+                                         "topic": "y", "urgency": "routine",
+                                         "scheduled_at": "9999-12-31T23:00:00-10:00"})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["details"][0]["field"] == "scheduled_at"
+    assert api.task_of(number)["id"] == task["id"]
+
+
 def test_department_a_cannot_read_claim_or_complete_department_bs_task(api: Api):
     number, task = api.dispatched("police")
     assert task["department"] == "police"
