@@ -7,6 +7,7 @@ timeline. Task decisions (register, handle, verify, department work, meetings) l
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 from sqlalchemy import func, or_, select
@@ -158,10 +159,22 @@ def _summary(session: Session, case: Case) -> dict:
 
 
 def possible_duplicates(session: Session, case: Case) -> list[Case]:
-    """Open cases of the same category from the last 7 days, in the same grid or within 100 m."""
+    """Open cases of the same category from the last 7 days, in the same grid or within 100 m.
+
+    SQL narrows to the same grid or a box around the point; the exact distance is checked here."""
     since = (case.created_at or now()) - timedelta(days=DUPLICATE_DAYS)
+    place = []
+    if case.grid_id is not None:
+        place.append(Case.grid_id == case.grid_id)
+    if case.lat is not None and case.lon is not None:
+        dlat = DUPLICATE_RADIUS_M * 1.1 / 111_320
+        dlon = dlat / max(math.cos(math.radians(case.lat)), 0.01)
+        place.append(Case.lat.between(case.lat - dlat, case.lat + dlat)
+                     & Case.lon.between(case.lon - dlon, case.lon + dlon))
+    if not place:
+        return []
     query = (select(Case).where(Case.category_id == case.category_id, Case.id != case.id,
-                                Case.status.in_(OPEN_STATUSES), Case.created_at >= since)
+                                Case.status.in_(OPEN_STATUSES), Case.created_at >= since, or_(*place))
              .order_by(Case.created_at.desc()))
     found = []
     for other in session.scalars(query):

@@ -7,7 +7,7 @@ Shape (docs/CONVENTIONS.md): one ``{"limit", "remind"}`` per level, ``dispatch_a
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from workflows.common import duration_seconds, format_duration
@@ -15,21 +15,26 @@ from workflows.errors import Conflict
 from workflows.models import DEFAULT_REMINDER_SHARE, LEVELS, URGENCIES, Category, SlaPolicy
 
 
-def policy(session: Session, stage: str, category: Category | None) -> SlaPolicy | None:
-    """The category's own policy for ``stage`` if there is one, else the default."""
-    if category is not None:
-        own = session.scalar(select(SlaPolicy).where(SlaPolicy.stage == stage,
-                                                     SlaPolicy.category_id == category.id))
-        if own is not None:
-            return own
-    return session.scalar(select(SlaPolicy).where(SlaPolicy.stage == stage, SlaPolicy.category_id.is_(None)))
+class _Policies:
+    """Every policy that can apply to one category, read in one query: the category's own
+    policy for a stage wins over the default."""
 
+    def __init__(self, session: Session, category: Category | None):
+        query = select(SlaPolicy).where(SlaPolicy.category_id.is_(None))
+        if category is not None:
+            query = select(SlaPolicy).where(or_(SlaPolicy.category_id.is_(None),
+                                                SlaPolicy.category_id == category.id))
+        self.own: dict[str, SlaPolicy] = {}
+        self.default: dict[str, SlaPolicy] = {}
+        for row in session.scalars(query):
+            (self.default if row.category_id is None else self.own)[row.stage] = row
 
-def _required(session: Session, stage: str, category: Category | None) -> SlaPolicy:
-    found = policy(session, stage, category)
-    if found is None:
-        raise Conflict(f"no SLA policy for stage {stage!r}: run `gridlink init` or `gridlink sla set {stage} PT24H`")
-    return found
+    def required(self, stage: str, own: bool = True) -> SlaPolicy:
+        found = (self.own.get(stage) if own else None) or self.default.get(stage)
+        if found is None:
+            raise Conflict(f"no SLA policy for stage {stage!r}: run `gridlink init` or "
+                           f"`gridlink sla set {stage} PT24H`")
+        return found
 
 
 def _with_reminder(limit: str, share: float | None) -> dict:
@@ -37,22 +42,22 @@ def _with_reminder(limit: str, share: float | None) -> dict:
     return {"limit": limit, "remind": format_duration(duration_seconds(limit) * share)}
 
 
-def _dispatch_result(session: Session, category: Category) -> dict:
-    own = session.scalar(select(SlaPolicy).where(SlaPolicy.stage == "dispatch_result",
-                                                 SlaPolicy.category_id == category.id))
-    default = _required(session, "dispatch_result", None)
+def _dispatch_result(policies: _Policies, category: Category) -> dict:
+    own = policies.own.get("dispatch_result")
     if own is not None:
         return _with_reminder(own.limit, own.reminder_share)
+    default = policies.required("dispatch_result", own=False)
     return _with_reminder(category.time_limit or default.limit, default.reminder_share)
 
 
 def sla_data(session: Session, category: Category) -> dict:
     """The ``sla`` dict for a new case of ``category``."""
+    policies = _Policies(session, category)
     data: dict = {}
     for level in LEVELS:
-        found = _required(session, level, category)
+        found = policies.required(level)
         data[level] = _with_reminder(found.limit, found.reminder_share)
-    data["dispatch_accept"] = {"limit": _required(session, "dispatch_accept", category).limit}
-    data["dispatch_result"] = _dispatch_result(session, category)
-    data["duty"] = {urgency: _required(session, f"duty_{urgency}", category).limit for urgency in URGENCIES}
+    data["dispatch_accept"] = {"limit": policies.required("dispatch_accept").limit}
+    data["dispatch_result"] = _dispatch_result(policies, category)
+    data["duty"] = {urgency: policies.required(f"duty_{urgency}").limit for urgency in URGENCIES}
     return data
