@@ -134,6 +134,38 @@ def token_create_command(name: str, label: str) -> None:
         _fail(exc.message)
 
 
+@token_group.command("list")
+@click.argument("name", required=False)
+@with_appcontext
+def token_list_command(name: str | None) -> None:
+    """List API tokens (id, user, label, created, last used, revoked); only NAME's when given."""
+    from workflows.admin import list_tokens
+
+    try:
+        rows = list_tokens(_system(), name)
+    except DomainError as exc:
+        _fail(exc.message)
+    for row in rows:
+        times = [row[k].isoformat(timespec="seconds") if row[k] else "-"
+                 for k in ("created_at", "last_used_at", "revoked_at")]
+        click.echo("\t".join([str(row["id"]), row["user"], row["name"], *times]))
+
+
+@token_group.command("revoke")
+@click.argument("token_id", type=int, required=False)
+@click.option("--user", "username", default=None, help="Revoke every active token of this user.")
+@with_appcontext
+def token_revoke_command(token_id: int | None, username: str | None) -> None:
+    """Revoke token TOKEN_ID (see `gridlink token list`), or every token of --user NAME."""
+    from workflows.admin import revoke_tokens
+
+    try:
+        count = revoke_tokens(_system(), token_id=token_id, username=username)
+    except DomainError as exc:
+        _fail(exc.message)
+    click.echo(f"revoked {count} token(s)")
+
+
 @main.group("sla")
 def sla_group() -> None:
     """SLA policies."""

@@ -11,7 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine.timers import parse_timer_literal
 from workflows.common import get_category, get_department, get_unit, get_user, invalid, now
-from workflows.errors import Conflict, NotFound
+from workflows.errors import Conflict, InvalidInput, NotFound
 from workflows.models import ROLES, SLA_STAGES, ApiToken, SlaPolicy, User
 
 UNIT_ROLES = ("coordinator", "grid_worker")
@@ -95,6 +95,34 @@ def revoke_token(system, token: str) -> None:
         if row is None:
             raise NotFound("no such API token")
         row.revoked_at = row.revoked_at or now()
+
+
+def list_tokens(system, username: str | None = None) -> list[dict]:
+    """Every API token (never its secret), newest first; only ``username``'s when given."""
+    with system.sessions() as session:
+        query = select(ApiToken).join(ApiToken.user).order_by(ApiToken.id.desc())
+        if username is not None:
+            query = query.where(ApiToken.user_id == get_user(session, username).id)
+        return [{"id": t.id, "user": t.user.username, "name": t.name, "created_at": t.created_at,
+                 "last_used_at": t.last_used_at, "revoked_at": t.revoked_at} for t in session.scalars(query)]
+
+
+def revoke_tokens(system, *, token_id: int | None = None, username: str | None = None) -> int:
+    """Revoke one token by its id, or every active token of ``username``; returns how many."""
+    if (token_id is None) == (username is None):
+        raise InvalidInput("name a token id or a user (not both)", field="token")
+    with system.sessions() as session, session.begin():
+        query = select(ApiToken).where(ApiToken.revoked_at.is_(None))
+        if token_id is not None:
+            if session.get(ApiToken, token_id) is None:
+                raise NotFound(f"no API token with id {token_id}; `gridlink token list` shows them")
+            query = query.where(ApiToken.id == token_id)
+        else:
+            query = query.where(ApiToken.user_id == get_user(session, username).id)
+        rows = list(session.scalars(query))
+        for row in rows:
+            row.revoked_at = now()
+        return len(rows)
 
 
 def user_for_token(system, token: str) -> User | None:

@@ -94,3 +94,19 @@ def test_bad_sla_values_are_refused_and_nothing_changes(system, stage, duration,
     with system.sessions() as session:
         assert session.scalar(select(SlaPolicy.limit).where(SlaPolicy.stage == "grid",
                                                             SlaPolicy.category_id.is_(None))) == "PT24H"
+
+
+def test_an_operator_lists_and_revokes_tokens_by_id_or_user_without_knowing_them(system):
+    admin.create_user(system, "api-a", "admin", password="long-enough")
+    first, second = admin.create_token(system, "api-a", "one"), admin.create_token(system, "api-a", "two")
+    listed = admin.list_tokens(system, "api-a")
+    assert [t["name"] for t in listed] == ["two", "one"] and first not in str(listed)
+    assert admin.revoke_tokens(system, token_id=listed[1]["id"]) == 1
+    assert admin.user_for_token(system, first) is None
+    assert admin.user_for_token(system, second).username == "api-a"
+    assert admin.revoke_tokens(system, username="api-a") == 1
+    assert admin.user_for_token(system, second) is None
+    with pytest.raises(NotFound, match="no API token with id 999"):
+        admin.revoke_tokens(system, token_id=999)
+    with pytest.raises(InvalidInput):
+        admin.revoke_tokens(system)

@@ -1,0 +1,40 @@
+"""The `gridlink` commands an operator runs, on the web tests' database."""
+
+from __future__ import annotations
+
+from tests.web.conftest import report
+from web.cli import main
+from workflows import admin
+
+
+def run(web_app, *args, input=None):
+    return web_app.test_cli_runner().invoke(cli=main, args=list(args), input=input)
+
+
+def test_user_and_token_commands_create_list_and_revoke(web_app, system):
+    made = run(web_app, "user", "create", "cli-ops", "--role", "leader", "--org", "huqiu",
+               "--password-stdin", input="long-enough-pw\n")
+    assert made.exit_code == 0 and "created cli-ops (leader)" in made.output
+    token = run(web_app, "token", "create", "cli-ops").output.strip()
+    assert admin.user_for_token(system, token).username == "cli-ops"
+    listed = run(web_app, "token", "list", "cli-ops")
+    assert listed.exit_code == 0 and token not in listed.output
+    token_id = listed.output.split("\t")[0]
+    revoked = run(web_app, "token", "revoke", token_id)
+    assert revoked.exit_code == 0 and "revoked 1 token(s)" in revoked.output
+    assert admin.user_for_token(system, token) is None
+
+
+def test_cli_errors_name_the_value_and_exit_non_zero(web_app):
+    result = run(web_app, "user", "create", "cli-bad", "--role", "coordinator", "--org", "no-such-unit")
+    assert result.exit_code != 0 and "no-such-unit" in result.output
+    result = run(web_app, "token", "revoke", "424242")
+    assert result.exit_code != 0 and "424242" in result.output
+    result = run(web_app, "sla", "set", "grid", "PT1H-bad")
+    assert result.exit_code != 0 and "PT1H-bad" in result.output
+
+
+def test_timers_tick_reports_how_many_fired(web_app, system):
+    report(system)
+    result = run(web_app, "timers", "tick")
+    assert result.exit_code == 0 and "fired" in result.output
