@@ -356,8 +356,9 @@ def get_metrics(system, actor, start: str | None, end: str | None, group_by: str
                 unit: str | None = None, unit_level: str | None = None) -> dict:
     """The evaluation figures (``workflows.metrics``) for a period, within what ``actor`` may see.
 
-    Admins and leaders see any unit (``unit`` narrows to one subtree); coordinators and grid
-    workers see their own unit's subtree (or a unit inside it); department staff see none.
+    As on the dashboard: admins and leaders without an org unit see any unit (``unit`` narrows to
+    one subtree); leaders, coordinators and grid workers of an org unit see its subtree (or a unit
+    inside it); department staff see none.
     ``start``/``end`` default to the last 30 local days, ending today.
     """
     with read_sessions(system)() as session:
@@ -379,7 +380,7 @@ def _metrics_scope(session: Session, user: User, unit: str | None) -> str | None
         raise Forbidden(f"{user.username} is department staff: the evaluation figures are for coordinators, "
                         "leaders and admins")
     wanted = get_unit(session, unit, field="org_unit") if unit is not None else None
-    if user.role in ("admin", "leader"):
+    if user.role == "admin" or (user.role == "leader" and user.org_unit is None):
         return wanted.code if wanted else None
     own = user.org_unit
     if own is None:

@@ -44,8 +44,9 @@ def test_categories_carry_parent_department_and_an_iso_time_limit(api: Api):
     assert api.get("/api/v1/categories?parent=nothing").status_code == 422
 
 
-def test_process_definitions_list_the_deployed_versions(api: Api):
-    page = api.get("/api/v1/process-definitions", "leader").get_json()
+def test_process_definitions_list_the_deployed_versions_to_admins_only(api: Api):
+    assert api.get("/api/v1/process-definitions", "leader").status_code == 403
+    page = api.get("/api/v1/process-definitions", "admin").get_json()
     assert {v["process_id"] for v in page["items"]} >= {"case_handling", "department_dispatch", "joint_meeting"}
     assert api.get("/api/v1/process-definitions?process_id=joint_meeting").get_json()["total"] == 1
 

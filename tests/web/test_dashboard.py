@@ -227,3 +227,21 @@ def test_the_big_screen_speaks_english_when_asked(as_):
     html = client.get("/dashboard").get_data(as_text=True)
     assert "Grid linkage command centre" in html and "Department league table" in html
     assert "网格化联动指挥中心" not in html
+
+
+@pytest.mark.parametrize("username", ["leader", "leader-ws1", "coord-c04"])
+def test_the_api_metrics_are_the_dashboards_figures_for_the_same_viewer_and_period(as_, app, username):
+    from web.app import system_of
+    from workflows import admin
+
+    data = as_(username).get("/dashboard/data.json").get_json()
+    token = admin.create_token(system_of(app), username, "compare")
+    query = {"from": data["period"]["from"], "to": data["period"]["to"], "group_by": "department"}
+    response = app.test_client().get("/api/v1/metrics", query_string=query,
+                                     headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["scope"] == data["scope"]
+    assert body["totals"] == data["metrics"]
+    by_key = sorted(data["departments"], key=lambda g: g["key"])
+    assert sorted(body["groups"], key=lambda g: g["key"]) == by_key

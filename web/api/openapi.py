@@ -58,11 +58,11 @@ OVERDUE = _param("overdue", "query", {"type": "boolean"}, "Only overdue (true) o
 READ_ERRORS = (400, 401, 405, 422)
 
 
-def _list(summary: str, item: str, params: list, description: str = "") -> dict:
+def _list(summary: str, item: str, params: list, description: str = "", errors: tuple = READ_ERRORS) -> dict:
     return {"get": {
         "summary": summary, "description": description, "operationId": f"list_{item.lower()}s",
         "parameters": params + PAGING,
-        "responses": {"200": _ok("One page of the list.", _ref(f"{item}Page")), **_errors(*READ_ERRORS)},
+        "responses": {"200": _ok("One page of the list.", _ref(f"{item}Page")), **_errors(*errors)},
     }}
 
 
@@ -150,10 +150,10 @@ def _paths() -> dict:
             "responses": {"200": _ok("The meeting.", _ref("Meeting")), **_errors(401, 403, 404, 405)},
         }},
         "/process-definitions": {
-            **_list("Deployed process versions", "ProcessVersion", [
+            **_list("Deployed process versions (admins)", "ProcessVersion", [
                 _param("process_id", "query", {"type": "string"}, "Only versions of this process."),
                 _param("active", "query", {"type": "boolean"}, "Only the active (or inactive) versions."),
-            ]),
+            ], errors=(*READ_ERRORS, 403)),
             "post": {
                 "summary": "Deploy BPMN/DMN files (and JSON form schemas) as new versions (admins)",
                 "description": "Either one raw BPMN or DMN document (`application/xml`, optional query "

@@ -124,6 +124,7 @@ def get_meeting(meeting_id: int):
 @bp.get("/process-definitions")
 @authenticated
 def list_definitions():
+    require_admin("list process definitions")
     filters = {"process_id": query_text("process_id"), "active": query_bool("active")}
     return json_response(queries.list_process_versions(system(), filters, page()))
 
@@ -131,12 +132,15 @@ def list_definitions():
 @bp.post("/process-definitions")
 @authenticated
 def deploy_definitions():
-    if g.principal.role != "admin":
-        raise ApiError(403, f"{g.principal.username} is a {g.principal.role}: only admins deploy process "
-                       "definitions")
+    require_admin("deploy process definitions")
     versions = queries.deploy_definitions(system(), actor(), uploaded_files())
     status = 201 if any(v["created"] for v in versions) else 200
     return json_response({"versions": versions}, status)
+
+
+def require_admin(what: str) -> None:
+    if g.principal.role != "admin":
+        raise ApiError(403, f"{g.principal.username} is a {g.principal.role}: only admins {what}")
 
 
 def uploaded_files() -> dict[str, str]:
