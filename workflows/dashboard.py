@@ -73,8 +73,11 @@ def dashboard_data(session: Session, *, scope_unit: Any = None, period: str = "m
     departments = sorted(result["groups"], key=lambda g: (g["score"] is None, -(g["score"] or 0), g["key"]))
     return {
         "generated_at": ctx.as_of.isoformat(),
+        "generated_local": ctx.as_of.astimezone(LOCAL_TZ).strftime("%H:%M:%S"),
         "scope": result["scope"],
-        "period": {"key": period, "label": PERIODS[period], **result["period"]},
+        "period": {"key": period, "label": PERIODS[period], **result["period"],
+                   "first_day": start.astimezone(LOCAL_TZ).date().isoformat(),
+                   "last_day": (end - timedelta(microseconds=1)).astimezone(LOCAL_TZ).date().isoformat()},
         "live": live_counts(ctx),
         "metrics": result["totals"],
         "departments": departments,

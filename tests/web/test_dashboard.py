@@ -245,3 +245,13 @@ def test_the_api_metrics_are_the_dashboards_figures_for_the_same_viewer_and_peri
     assert body["totals"] == data["metrics"]
     by_key = sorted(data["departments"], key=lambda g: g["key"])
     assert sorted(body["groups"], key=lambda g: g["key"]) == by_key
+
+
+def test_the_period_and_update_time_are_shown_in_china_time_with_today_as_the_last_day(as_):
+    data = as_("leader").get("/dashboard/data.json?period=week").get_json()
+    today = now().astimezone(LOCAL_TZ)
+    assert data["period"]["last_day"] == today.date().isoformat()
+    assert data["period"]["first_day"] <= data["period"]["last_day"]
+    assert len(data["generated_local"]) == 8
+    html = as_("leader").get("/dashboard?period=week").get_data(as_text=True)
+    assert f'{data["period"]["first_day"]} — {today.date().isoformat()}' in html and " UTC<" not in html

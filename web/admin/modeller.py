@@ -49,6 +49,11 @@ def _messages() -> dict[str, str]:
         "open_failed": _("Could not open %(name)s: %(error)s", name="%(name)s", error="%(error)s"),
         "warnings": _("%(name)s: %(n)s import warning(s): %(list)s", name="%(name)s", n="%(n)s", list="%(list)s"),
         "server": _("The server answered %(status)s.", status="%(status)s"),
+        "panel_script": _("Script (Python)"), "panel_prescript": _("Pre-script (Python, before the task)"),
+        "panel_postscript": _("Post-script (Python, after the task)"), "panel_decision": _("Called decision id"),
+        "panel_called": _("Called process id"), "panel_condition": _("Condition (Python expression)"),
+        "panel_property": _("Property %(name)s", name="%(name)s"),
+        "panel_add_property": _("Add property (name=value)"),
     }
 
 

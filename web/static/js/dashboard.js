@@ -46,8 +46,8 @@
     var extra = {
       scope_name: data.scope ? data.scope.name : T.whole,
       period_label: T["period_" + data.period.key] || data.period.label,
-      period_range: data.period.from.slice(0, 10) + " — " + data.period.to.slice(0, 10),
-      updated: data.generated_at.slice(11, 19)
+      period_range: data.period.first_day + " — " + data.period.last_day,
+      updated: data.generated_local
     };
     root.querySelectorAll("[data-k]").forEach(function (el) {
       var key = el.getAttribute("data-k");

@@ -91,25 +91,25 @@
                  multiline: !!multiline, isEdited: function () { return !!get(); } });
     }
     if (is(bo, "bpmn:ScriptTask")) {
-      add("gl-script", "Script (Python)", function () { return bo.get("script") || ""; },
+      add("gl-script", t("panel_script"), function () { return bo.get("script") || ""; },
           function (v) { svc.modeling.updateProperties(element, { scriptFormat: bo.get("scriptFormat") || "python", script: v || undefined }); }, true);
     }
     if (isAny(bo, TASKS)) {
-      add("gl-prescript", "Pre-script", bodyGetter(bo, SPIFF + ":PreScript"),
+      add("gl-prescript", t("panel_prescript"), bodyGetter(bo, SPIFF + ":PreScript"),
           bodySetter(svc, element, SPIFF + ":PreScript"), true);
-      add("gl-postscript", "Post-script", bodyGetter(bo, SPIFF + ":PostScript"),
+      add("gl-postscript", t("panel_postscript"), bodyGetter(bo, SPIFF + ":PostScript"),
           bodySetter(svc, element, SPIFF + ":PostScript"), true);
     }
     if (is(bo, "bpmn:BusinessRuleTask")) {
-      add("gl-decision", "Called decision id", bodyGetter(bo, SPIFF + ":CalledDecisionId"),
+      add("gl-decision", t("panel_decision"), bodyGetter(bo, SPIFF + ":CalledDecisionId"),
           bodySetter(svc, element, SPIFF + ":CalledDecisionId"), false);
     }
     if (is(bo, "bpmn:CallActivity")) {
-      add("gl-called", "Called process id", function () { return bo.get("calledElement") || ""; },
+      add("gl-called", t("panel_called"), function () { return bo.get("calledElement") || ""; },
           function (v) { svc.modeling.updateProperties(element, { calledElement: v || undefined }); }, false);
     }
     if (is(bo, "bpmn:SequenceFlow") && bo.sourceRef && isAny(bo.sourceRef, ["bpmn:ExclusiveGateway", "bpmn:InclusiveGateway"])) {
-      add("gl-condition", "Condition (Python expression)", function () {
+      add("gl-condition", t("panel_condition"), function () {
         return bo.conditionExpression ? (bo.conditionExpression.get("body") || "") : "";
       }, function (v) {
         var expr = v ? svc.moddle.create("bpmn:FormalExpression", { body: v }) : undefined;
@@ -121,10 +121,10 @@
       Object.keys(KNOWN).forEach(function (type) { if (is(bo, type)) { names = names.concat(KNOWN[type]); } });
       propertyList(bo).forEach(function (p) { if (names.indexOf(p.get("name")) < 0) { names.push(p.get("name")); } });
       names.forEach(function (name) {
-        add("gl-prop-" + name, "Property " + name, function () { var p = findProperty(bo, name); return p ? (p.get("value") || "") : ""; },
+        add("gl-prop-" + name, t("panel_property", { name: name }), function () { var p = findProperty(bo, name); return p ? (p.get("value") || "") : ""; },
             function (v) { setProperty(svc, element, name, v); }, false);
       });
-      add("gl-prop-new", "Add property (name=value)", function () { return ""; }, function (v) {
+      add("gl-prop-new", t("panel_add_property"), function () { return ""; }, function (v) {
         var at = (v || "").indexOf("=");
         if (at > 0) { setProperty(svc, element, v.slice(0, at).trim(), v.slice(at + 1).trim()); }
       }, false);
