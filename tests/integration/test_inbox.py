@@ -109,3 +109,11 @@ def test_possible_duplicates_are_suggested_within_a_week_and_100_m(world):
                              grid="hq-c04-g03", actor="gw")
     assert near["duplicates"] == [late["number"]]
     assert first not in near["duplicates"]
+
+
+def test_the_inbox_lists_the_task_due_first_before_the_one_reported_first(world):
+    admin.set_sla(world.system, "grid", "PT2H", category="illegal_parking")
+    later_due = world.report(title="先报后到期", grid="hq-c04-g03", actor="gw")
+    world.later(minutes=5)
+    sooner_due = world.report(title="后报先到期", category="illegal_parking", grid="hq-c04-g03", actor="gw")
+    assert inbox(world, "gw") == [(sooner_due, "handle"), (later_due, "handle")]
