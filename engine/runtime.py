@@ -179,8 +179,8 @@ class Runtime:
         return data
 
     def check_fields(self, session: Session, task_id: str, data: dict) -> None:
-        """Refuse fields the task's form does not define, before anything else: a client fills the
-        form, it does not set other process data (``level``, ``sla``, ...)."""
+        """Refuse fields the task's form does not define: a client fills the form, it does not set
+        other process data (``level``, ``sla``, ...). Call it in the completing transaction."""
         projected = self._projected(session, task_id)
         version_id = session.get(ProcessInstance, projected.instance_id).process_version_id
         schema = self.form_schema(session, version_id, projected.form_schema)

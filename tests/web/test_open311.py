@@ -250,6 +250,8 @@ def test_the_request_list_filters_by_ids_service_code_status_and_dates(api: Api,
     "start_date=2026-06-01",
     "start_date=2026-06-01T00:00:00",
     "status=pending",
+    "start_date=9999-12-30T00:00:00Z",
+    "end_date=0001-01-01T00:00:00Z",
 ])
 def test_bad_request_list_arguments_answer_400(api: Api, query: str):
     check(api.client.get(f"/open311/v2/requests.json?{query}"), "errors.json", 400)
