@@ -16,6 +16,7 @@ from workflows.errors import DomainError, InvalidInput
 
 from .app import system_of
 from .auth import login_required, roles_required
+from .i18n import error_text
 from .public import PHONE
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -64,7 +65,7 @@ def new():
                     reporter={k: v for k, v in (("name", values["name"]), ("phone", values["phone"])) if v} or None,
                     actor=current_user.id, photos=photos)
             except InvalidInput as error:
-                errors[{"lat": "grid", "photos": "photo"}.get(error.field or "", error.field or "")] = error.message
+                errors[{"lat": "grid", "photos": "photo"}.get(error.field or "", error.field or "")] = error_text(error)
             else:
                 flash(_("Case %(number)s is recorded and waits for registration.", number=result["number"]),
                       "success")
@@ -131,7 +132,7 @@ def spend(number: str):
         except DomainError as exc:
             if exc.code == "forbidden":
                 raise
-            error = exc.message
+            error = error_text(exc)
         else:
             flash(_("Paid ¥%(amount)s from the small-matters fund; balance ¥%(balance)s.",
                     amount=f"{cents / 100:.2f}", balance=f"{result['balance_cents'] / 100:.2f}"), "success")

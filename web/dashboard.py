@@ -17,6 +17,7 @@ from workflows.errors import DomainError
 
 from .app import system_of
 from .auth import roles_required
+from .i18n import error_text
 
 bp = Blueprint("dashboard", __name__)
 
@@ -131,7 +132,7 @@ def domain_error(error: DomainError):
     if request.path.endswith(".json"):
         return jsonify(error={"status": status, "code": error.code, "message": error.message,
                               "details": error.details}), status
-    return error_page(status, error.message, error.details)
+    return error_page(status, error_text(error), error.details)
 
 
 @bp.get("/dashboard")
@@ -159,7 +160,7 @@ def weights():
         try:
             metrics.set_weights(system, subject, values)
         except DomainError as exc:
-            error = exc.message
+            error = error_text(exc)
         else:
             flash(("考核权重已保存", "Weights saved")[_lang()], "success")
             return redirect(url_for("dashboard.weights"))

@@ -66,6 +66,33 @@ LABELS = {
 
 DEPARTMENT_NAMES_EN = {code: english for code, _name, english in DEPARTMENTS}
 
+ERROR_REASONS = {
+    "photo_empty": _l("The photo %(name)s is empty: choose a JPEG, PNG, GIF or WebP image."),
+    "photo_too_large": _l("The photo %(name)s is %(size)s MB; the limit is %(limit)s MB. Send a smaller photo."),
+    "photo_not_image": _l("%(name)s is not an image: send a JPEG, PNG, GIF or WebP photo."),
+    "no_location": _l("Where is it? Choose a grid, share your position or give an address."),
+    "point_outside_grids": _l("That position lies outside every grid of this area: check it or give an address."),
+    "already_rated": _l("This case was already rated (%(rating)s): a case is rated once."),
+    "fund_overdrawn": _l("The fund has %(balance)s yuan left; %(amount)s yuan cannot be spent."),
+    "no_workstation": _l("The case is not under a linkage workstation yet: assign it down first."),
+    "verify_own_work": _l("You resolved this case: a colleague must verify it (supervision is kept separate "
+                          "from handling)."),
+    "not_below": _l("%(unit)s is not below your unit: assign down to a unit under yours."),
+    "department_twice": _l("A department is chosen twice: choose each department once."),
+    "date_out_of_range": _l("Give a date between the years %(first)s and %(last)s."),
+}
+
+
+def error_text(error) -> str:
+    """A domain error in the reader's language when its reason is known, else its own message."""
+    template = ERROR_REASONS.get(getattr(error, "reason", None) or "")
+    if template is None:
+        return error.message
+    try:
+        return str(template) % {k: str(v) for k, v in error.params.items()}
+    except (KeyError, TypeError, ValueError):
+        return error.message
+
 
 def label(group: str, value) -> str:
     """The translated label of an enumeration value (the value itself when unknown)."""

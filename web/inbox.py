@@ -14,7 +14,7 @@ from workflows.task_forms import complete_with_photos
 from .app import system_of
 from .auth import roles_required
 from .forms import build_form, check_form, domain_error_field, parse_form
-from .i18n import label
+from .i18n import error_text, label
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 ACTING_ROLES = ("coordinator", "grid_worker", "department", "admin")
@@ -121,13 +121,15 @@ def complete(task_id: str):
 
 
 def _domain_errors(error: DomainError) -> dict:
+    text = error_text(error)
     found = {}
     for item in error.details or []:
         if isinstance(item, dict) and item.get("field") is not None:
-            found.setdefault(item["field"], item.get("message") or error.message)
+            own = error.reason is not None and item["field"] == error.field
+            found.setdefault(item["field"], text if own else item.get("message") or text)
     key = domain_error_field(error)
     if key or not found:
-        found.setdefault(key, error.message)
+        found.setdefault(key, text)
     return found
 
 

@@ -14,6 +14,7 @@ from workflows import notifications
 from workflows.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 
 from .app import system_of
+from .i18n import error_text
 
 DOMAIN_STATUS = ((NotFound, 404), (Forbidden, 403), (Conflict, 409), (InvalidInput, 422))
 MACHINE_PREFIXES = ("/api/", "/open311/")
@@ -87,7 +88,7 @@ def unread() -> int:
 def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
-        return error_page(status_of(error), error.message, error.details)
+        return error_page(status_of(error), error_text(error), error.details)
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):

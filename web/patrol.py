@@ -12,6 +12,7 @@ from workflows.errors import InvalidInput
 
 from .app import system_of
 from .auth import roles_required
+from .i18n import error_text
 
 bp = Blueprint("patrol", __name__, url_prefix="/patrol")
 
@@ -56,7 +57,7 @@ def submit():
             self_closed={"result": values["result"]} if values["self_close"] else None)
     except InvalidInput as error:
         field = {"self_closed.result": "result", "lat": "address"}.get(error.field or "", error.field or "")
-        errors[field] = error.message
+        errors[field] = error_text(error)
         return _page(values, errors, 422)
     if values["self_close"]:
         flash(_("Case %(number)s is self-closed and waits for verification by the community.",

@@ -13,6 +13,7 @@ from workflows.errors import DomainError, InvalidInput, NotFound
 
 from .app import system_of
 from .extensions import limiter, limits_off
+from .i18n import error_text
 
 bp = Blueprint("public", __name__)
 PHONE = re.compile(r"^\+?[0-9][0-9 \-]{5,19}$")
@@ -54,7 +55,7 @@ def submit_report():
             reporter={k: v for k, v in (("name", values["name"]), ("phone", values["phone"])) if v} or None,
             photos=photos)
     except InvalidInput as error:
-        errors[_field_of(error)] = error.message
+        errors[_field_of(error)] = error_text(error)
         return _report_page(values, errors, 422)
     return redirect(url_for("public.track", number=result["number"], new=1))
 
@@ -136,7 +137,7 @@ def rate(number: str):
         try:
             cases.rate_case(system, view["number"], int(text), comment)
         except DomainError as exc:
-            error = _("The case can be rated once it is closed.") if view["status"] != "closed" else exc.message
+            error = _("The case can be rated once it is closed.") if view["status"] != "closed" else error_text(exc)
     if error:
         return render_template("public/track.html", number=number, case=view, error=None, rate_error=error,
                                comment=comment, categories=_category_names()), 422

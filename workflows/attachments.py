@@ -28,15 +28,17 @@ def image_type(content: bytes) -> tuple[str, str] | None:
 
 def check_photo(filename: str, content: bytes) -> tuple[str, str]:
     if not isinstance(content, bytes | bytearray) or not content:
-        raise invalid(f"photo {filename!r} is empty; choose a JPEG, PNG, GIF or WebP image", field="photos")
+        raise invalid(f"photo {filename!r} is empty; choose a JPEG, PNG, GIF or WebP image", field="photos",
+                      reason="photo_empty", name=filename)
     if len(content) > MAX_PHOTO_BYTES:
         raise invalid(f"photo {filename!r} is {len(content) / 1048576:.1f} MB; the limit is "
                            f"{MAX_PHOTO_BYTES // 1048576} MB: send a smaller photo", field="photos",
-                           code="too_large")
+                           code="too_large", reason="photo_too_large", name=filename,
+                           size=f"{len(content) / 1048576:.1f}", limit=MAX_PHOTO_BYTES // 1048576)
     kind = image_type(bytes(content[:16]))
     if kind is None:
         raise invalid(f"file {filename!r} is not an image; send a JPEG, PNG, GIF or WebP photo",
-                           field="photos")
+                           field="photos", reason="photo_not_image", name=filename)
     return kind
 
 

@@ -101,7 +101,8 @@ def _locate(session: Session, grid, lat, lon, address) -> OrgUnit | None:
     if lat is not None or lon is not None:
         return _grid_at(session, lat, lon)
     if not address or not str(address).strip():
-        raise invalid("where is it? give a grid code, lat and lon, or an address", field="grid")
+        raise invalid("where is it? give a grid code, lat and lon, or an address", field="grid",
+                      reason="no_location")
     return None
 
 
@@ -113,7 +114,7 @@ def _grid_at(session: Session, lat, lon) -> OrgUnit:
     found = geo.find_grid(grids, lat, lon)
     if found is None:
         raise invalid(f"the point lat={lat}, lon={lon} lies outside every grid; check the position "
-                           "or give an address", field="lat")
+                           "or give an address", field="lat", reason="point_outside_grids")
     return found
 
 
@@ -197,7 +198,8 @@ def rate_case(system, number: str, rating: int, comment: str | None = None) -> d
         if case.status != "closed":
             raise Conflict(f"case {number} is {case.status}; it can be rated once it is closed", field="rating")
         if case.rating is not None:
-            raise Conflict(f"case {number} was already rated {case.rating}; a case is rated once", field="rating")
+            raise Conflict(f"case {number} was already rated {case.rating}; a case is rated once", field="rating",
+                           reason="already_rated", params={"rating": case.rating})
         case.rating, case.rating_comment = rating, comment
         add_entry(session, case, "rated", level=case.closed_level, note=comment, data={"rating": rating})
         return {"number": case.number, "rating": rating}

@@ -30,9 +30,11 @@ _SECONDS = {"years": 365 * 86400, "months": 30 * 86400, "weeks": 7 * 86400, "day
             "minutes": 60, "seconds": 1}
 
 
-def invalid(message: str, *, field: str | None = None, code: str | None = None) -> InvalidInput:
-    """An InvalidInput whose details name the field, like the engine's per-field form errors."""
-    return InvalidInput(message, field=field, code=code,
+def invalid(message: str, *, field: str | None = None, code: str | None = None, reason: str | None = None,
+            **params) -> InvalidInput:
+    """An InvalidInput whose details name the field, like the engine's per-field form errors;
+    ``reason`` and ``params`` let a user interface word it in its own language."""
+    return InvalidInput(message, field=field, code=code, reason=reason, params=params,
                         details=[{"field": field, "message": message}] if field else [])
 
 
@@ -85,7 +87,7 @@ def parse_time(value, field: str) -> datetime:
         parsed = None
     if parsed is None or not FIRST_YEAR <= parsed.year <= LAST_YEAR:
         raise invalid(f"{field} {value!r} is outside the years {FIRST_YEAR}-{LAST_YEAR}; give a real date",
-                      field=field)
+                      field=field, reason="date_out_of_range", first=FIRST_YEAR, last=LAST_YEAR)
     return parsed
 
 

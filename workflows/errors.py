@@ -22,12 +22,17 @@ class DomainError(Exception):
         code: str | None = None,
         field: str | None = None,
         details: Iterable[Any] = (),
+        reason: str | None = None,
+        params: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code or type(self).code
         self.field = field
         self.details = list(details)
+        # A key and values a user interface may word in its own language (the message is English).
+        self.reason = reason
+        self.params = dict(params or {})
 
     def as_dict(self) -> dict[str, Any]:
         """The error as plain data (without an HTTP status: that is the web layer's business)."""

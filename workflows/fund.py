@@ -55,7 +55,8 @@ def spend_fund(system, actor, case_number: str, amount_cents: int, purpose: str)
         balance = balance_cents(session, budget)
         if amount_cents > balance:
             raise Conflict(f"the fund of {workstation.code} has a balance of {balance} cents; "
-                           f"{amount_cents} cents cannot be spent", field="amount_cents")
+                           f"{amount_cents} cents cannot be spent", field="amount_cents", reason="fund_overdrawn",
+                           params={"balance": f"{balance / 100:.2f}", "amount": f"{amount_cents / 100:.2f}"})
         session.add(FundSpend(budget=budget, case=case, amount_cents=amount_cents, purpose=purpose,
                               spent_by_id=user.id, spent_at=now()))
         add_entry(session, case, "fund_spent", actor=user, level="workstation", unit=workstation, note=purpose,
@@ -68,7 +69,8 @@ def spend_fund(system, actor, case_number: str, amount_cents: int, purpose: str)
 def workstation_of(session: Session, case: Case) -> OrgUnit:
     unit = unit_for_level(session, case, "workstation")
     if unit.level != "workstation":
-        raise Conflict(f"case {case.number} is not under a workstation yet; assign it down first")
+        raise Conflict(f"case {case.number} is not under a workstation yet; assign it down first",
+                       reason="no_workstation")
     return unit
 
 

@@ -208,7 +208,8 @@ def _departments(step: Step, data: dict) -> list:
     if not isinstance(codes, list) or not codes:
         raise invalid("departments is missing: give a list of department codes", field="departments")
     if len(set(map(str, codes))) != len(codes):
-        raise invalid(f"departments {codes!r} lists a department twice", field="departments")
+        raise invalid(f"departments {codes!r} lists a department twice", field="departments",
+                      reason="department_twice")
     return [get_department(step.session, code, field="departments") for code in codes]
 
 
@@ -236,7 +237,7 @@ def _assign_down(step: Step, data: dict) -> dict:
     current = step.unit
     if current is None or target.id == current.id or not is_within(target, current):
         raise invalid(f"org unit {target.code!r} is not below {current.code if current else 'this unit'}; "
-                           "assign down to a unit under yours", field="org_unit")
+                           "assign down to a unit under yours", field="org_unit", reason="not_below", unit=target.name)
     data["target_level"] = target.level
     if target.level == "grid":
         step.case.grid = target
@@ -262,7 +263,7 @@ def _verify(step: Step, data: dict) -> dict:
     decision = _choice(data, ("approve", "rework"), step)
     if resolver_id(step.session, step.case) == step.user.id:
         raise Forbidden(f"{step.user.username} resolved case {step.case.number}: someone else must verify it "
-                        "(supervision is kept separate from handling)")
+                        "(supervision is kept separate from handling)", reason="verify_own_work")
     if decision == "rework":
         data["comment"] = require_text(data.get("comment"), "comment", "what still needs doing")
         case = step.case

@@ -103,3 +103,15 @@ def test_a_position_from_the_phone_finds_the_grid(anonymous, system):
     assert task_of(system, number, "register").org_unit == "hq-c04-g03"
     outside = anonymous.post("/report", report_form(grid="", lat="10", lon="10"), token_from="/report")
     assert outside.status_code == 422 and 'data-testid="error-grid"' in outside.data.decode()
+
+
+def test_refusals_from_the_domain_are_worded_in_the_readers_language(anonymous, web_app):
+    outside = anonymous.post("/report", report_form(grid="", lat="10", lon="10"), token_from="/report")
+    assert "该位置不在本辖区任何网格内" in outside.data.decode()
+    not_image = anonymous.post("/report", report_form(), token_from="/report",
+                               files={"photo": ("notes.txt", b"just some text, not a picture")})
+    assert not_image.status_code == 422 and "notes.txt 不是图片" in not_image.data.decode()
+    english = Client(web_app)
+    english.get("/lang/en")
+    refused = english.post("/report", report_form(grid="", lat="10", lon="10"), token_from="/report")
+    assert "That position lies outside every grid of this area" in refused.data.decode()

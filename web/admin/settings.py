@@ -12,6 +12,7 @@ from workflows import administration as adm
 from workflows.errors import DomainError
 from workflows.models import CATEGORY_KINDS, LEVELS, ROLES, SLA_STAGES
 
+from ..i18n import error_text
 from . import bp
 from .common import actor, system
 
@@ -21,7 +22,7 @@ def _apply(endpoint: str, change: Callable[[], object], done: str):
     try:
         result = change()
     except DomainError as error:
-        flash(error.message, "error")
+        flash(error_text(error), "error")
         return redirect(url_for(endpoint))
     flash(done.format(**result) if isinstance(result, dict) else done, "success")
     return redirect(url_for(endpoint))
