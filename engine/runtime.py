@@ -139,7 +139,7 @@ class Runtime:
         task = self._ready_task(workflow, task_id)
         forms.validate(self.form_schema(session, row.process_version_id, projected.form_schema), data,
                        projected.name)
-        before = _ready_ids(workflow)
+        before = _projected_ids(workflow)
         self._check_data(data)
         events = [StepEvent("task_completed", task.task_spec.bpmn_id, projected.name, task_id, projected.lane,
                             _properties(task), dict(data), actor)]
@@ -210,7 +210,7 @@ class Runtime:
         self._check_data(payload or {})
         row, workflow = self._load(session, instance_id)
         self._require_status(row, ("running", "waiting"))
-        before = _ready_ids(workflow)
+        before = _projected_ids(workflow)
         events = [StepEvent("message_received", name=name, data=dict(payload or {}), actor=actor)]
 
         def act():
@@ -227,7 +227,7 @@ class Runtime:
     def fire_timers(self, session: Session, instance_id: int) -> StepResult:
         """Fire whatever timers of one (locked) instance are due now."""
         row, workflow = self._load(session, instance_id)
-        before = _ready_ids(workflow)
+        before = _projected_ids(workflow)
         events: list[StepEvent] = []
         error = self._advance(workflow, events, workflow.refresh_timers)
         return self._save(session, row, workflow, events, error, None, before)
@@ -240,7 +240,7 @@ class Runtime:
         self._require_status(row, ("error",))
         self._check_data(data or {})
         failed = workflow.get_tasks(state=TaskState.ERROR)
-        before = _ready_ids(workflow)
+        before = _projected_ids(workflow)
         events = [StepEvent("retried", element_id=row.error_element, data=dict(data or {}), actor=actor)]
 
         def act():
@@ -259,7 +259,7 @@ class Runtime:
         elif status == "resumed":
             self._require_status(row, ("suspended",))
         events = [StepEvent(status, actor=actor)]
-        self._save(session, row, workflow, events, None, actor, _ready_ids(workflow),
+        self._save(session, row, workflow, events, None, actor, _projected_ids(workflow),
                    status="suspended" if status == "suspended" else None)
 
     def instance(self, session: Session, instance_id: int) -> ProcessInstance:
@@ -385,13 +385,14 @@ class Runtime:
               error: str | None, actor: str | None, before: set[str], new: bool = False,
               status: str | None = None) -> StepResult:
         compact(workflow)
-        self._write_state(row, workflow, events, error)
+        ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+        self._write_state(row, workflow, events, error, bool(ready))
         row.status = status or row.status
         if new:
             store.insert_instance(session, row)
         else:
             store.update_instance(session, row)
-        self._sync_projection(session, row, workflow, events, before)
+        self._sync_projection(session, row, ready, events, before)
         fired = {e.data["host"] for e in events if e.kind == "timer_fired" and e.data.get("host")}
         if fired:
             store.flag_tasks(session, row.id, fired, now())
@@ -400,27 +401,28 @@ class Runtime:
             store.insert_events(session, audit)
         for listener in self.listeners:
             listener(session, row, events)
+        workflow.gridlink_projected = frozenset(ready)
         self._put_back(row, workflow)
         return StepResult(row.id, row.status, events, error)
 
     def _write_state(self, row: ProcessInstance, workflow: BpmnWorkflow, events: list[StepEvent],
-                     error: str | None) -> None:
+                     error: str | None, has_ready: bool) -> None:
         row.state = dump_state(workflow)
         row.state_token = uuid4().hex
         row.serializer_version = SERIALIZER_VERSION
         row.next_due = None if error else next_due(workflow)
-        row.status = _status(workflow, error)
+        completed = workflow.is_completed()
+        row.status = "error" if error else "completed" if completed else "running" if has_ready else "waiting"
         row.error_message = error
         row.error_element = next((e.element_id for e in events if e.kind == "error"), None)
         row.updated_at = now()
         row.visited = _visited(row.visited, events)
-        if workflow.is_completed() and not error:
+        if completed and not error:
             events.append(StepEvent("completed", data={"outcome": _outcome(events)}))
 
-    def _sync_projection(self, session: Session, row: ProcessInstance, workflow: BpmnWorkflow,
-                         events: list[StepEvent], before: set[str]) -> None:
+    def _sync_projection(self, session: Session, row: ProcessInstance, ready: dict, events: list[StepEvent],
+                         before: set[str]) -> None:
         """Mirror the READY human tasks into human_tasks; ``before`` is what the last save projected."""
-        ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
         gone = before - set(ready)
         if gone:
             store.delete_tasks(session, gone)
@@ -526,14 +528,6 @@ def _live_data(workflow) -> dict:
     return data or dict(workflow.task_tree.data)
 
 
-def _status(workflow, error: str | None) -> str:
-    if error:
-        return "error"
-    if workflow.is_completed():
-        return "completed"
-    return "running" if workflow.get_tasks(state=TaskState.READY, manual=True) else "waiting"
-
-
 def _visited(previous: list | None, events: list[StepEvent]) -> list:
     seen = list(previous or [])
     known = set(seen)
@@ -557,6 +551,12 @@ def _audit_row(instance_id: int, event: StepEvent, actor: str | None) -> dict:
 
 def _ready_ids(workflow) -> set[str]:
     return {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+
+
+def _projected_ids(workflow) -> set[str]:
+    """The READY human tasks as the last save projected them (kept on the workflow it saved)."""
+    saved = getattr(workflow, "gridlink_projected", None)
+    return set(saved) if saved is not None else _ready_ids(workflow)
 
 
 def _audit_data(event: StepEvent) -> dict:

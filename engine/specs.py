@@ -1,7 +1,8 @@
 """Parsing bundles of BPMN/DMN files into specs, and the (slim) serializer.
 
 A spec is parsed once per deployed version, serialized into the version row, and rebuilt from
-that JSON into an in-process cache. Instances are stored without their spec.
+that JSON into an in-process cache. Instances are stored without their spec, in the compact format
+of ``snapshot``; states written earlier in SpiffWorkflow's own (slim) format still load.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
+from . import snapshot
 from .errors import Problem
 
 try:  # the validator loads the XSDs once (~140 ms)
@@ -53,7 +55,7 @@ def _make_serializer() -> BpmnWorkflowSerializer:
 
 
 SERIALIZER = _make_serializer()
-SERIALIZER_VERSION = f"{SERIALIZER.VERSION}-slim1"
+SERIALIZER_VERSION = f"{SERIALIZER.VERSION}-{snapshot.FORMAT}"
 
 
 def new_parser() -> SpiffBpmnParser:
@@ -111,14 +113,15 @@ class SpecCache:
 
 
 def dump_state(workflow) -> bytes:
-    SERIALIZER.registry._encoder_mode = True
-    try:
-        text = json.dumps(SERIALIZER.registry.convert(workflow), cls=SERIALIZER._encoder_cls, separators=(",", ":"))
-    finally:
-        SERIALIZER.registry._encoder_mode = False
+    """The workflow's state as gzip JSON in gridlink's compact format (see ``snapshot``)."""
+    text = json.dumps(snapshot.workflow_to_dict(workflow, SERIALIZER.registry), cls=SERIALIZER._encoder_cls,
+                      separators=(",", ":"))
     return gzip.compress(text.encode("utf-8"), compresslevel=1)
 
 
 def load_state(blob: bytes, spec, subprocess_specs) -> BpmnWorkflow:
+    """Restore a state written by ``dump_state``, or by the earlier SpiffWorkflow-format serializer."""
     dct = json.loads(gzip.decompress(blob))
+    if snapshot.is_compact(dct):
+        return snapshot.workflow_from_dict(dct, spec, subprocess_specs, SERIALIZER.registry)
     return SERIALIZER.registry.restore(dct, spec=spec, subprocess_specs=subprocess_specs)

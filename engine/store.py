@@ -1,8 +1,8 @@
 """Core-level reads and writes for the runtime's hot path.
 
 The ORM unit of work costs several times more than the engine step it persists, so the runtime
-reads and writes its own rows with plain SQL expressions on the session's connection (same
-transaction), and expires any ORM copies other code may hold in the session.
+reads and writes its own rows with prepared Core statements on the session's connection (same
+transaction, see ``prepared``), and expires any ORM copies other code may hold in the session.
 """
 
 from __future__ import annotations
@@ -12,13 +12,19 @@ from sqlalchemy.orm import Session
 
 from .errors import Conflict, NotFound
 from .models import EngineEvent, HumanTask, ProcessInstance, ProcessVersion
+from .prepared import Prepared
 
 INSTANCES = ProcessInstance.__table__
 TASKS = HumanTask.__table__
 VERSIONS = ProcessVersion.__table__
 EVENTS = EngineEvent.__table__
 
-_UPDATE_INSTANCE = (
+SAVED_FIELDS = ("state", "state_token", "serializer_version", "next_due", "status", "error_message",
+                "error_element", "updated_at", "visited", "process_version_id")
+TASK_FIELDS = tuple(c.key for c in TASKS.columns)
+EVENT_FIELDS = ("instance_id", "at", "kind", "element_id", "task_id", "actor", "data")
+
+_UPDATE_INSTANCE = Prepared(
     update(INSTANCES)
     .where(INSTANCES.c.id == bindparam("_id"), INSTANCES.c.lock_version == bindparam("_version"))
     .values(state=bindparam("state"), state_token=bindparam("state_token"),
@@ -28,42 +34,48 @@ _UPDATE_INSTANCE = (
             visited=bindparam("visited"), process_version_id=bindparam("process_version_id"),
             lock_version=bindparam("_version") + 1)
 )
-_LOAD = select(INSTANCES).where(INSTANCES.c.id == bindparam("id"))
-_LOAD_LOCKED = _LOAD.with_for_update()
-_PROJECTED = select(TASKS.c.instance_id, TASKS.c.claimed_by, TASKS.c.form_schema, TASKS.c.name,
-                    TASKS.c.lane).where(TASKS.c.id == bindparam("id"))
+_INSERT_INSTANCE = Prepared(
+    insert(INSTANCES).values({c: bindparam(c) for c in (*SAVED_FIELDS, "business_key", "lock_version",
+                                                          "created_at")}).returning(INSTANCES.c.id))
+_LOAD = Prepared(select(INSTANCES).where(INSTANCES.c.id == bindparam("id")))
+_LOAD_LOCKED = Prepared(select(INSTANCES).where(INSTANCES.c.id == bindparam("id")).with_for_update())
+_ACTIVE_VERSION = Prepared(select(VERSIONS.c.id, VERSIONS.c.version)
+                           .where(VERSIONS.c.process_id == bindparam("process_id"), VERSIONS.c.active))
+_GIVEN_VERSION = Prepared(select(VERSIONS.c.id, VERSIONS.c.version)
+                          .where(VERSIONS.c.process_id == bindparam("process_id"),
+                                 VERSIONS.c.version == bindparam("version")))
+_PROJECTED = Prepared(select(TASKS.c.instance_id, TASKS.c.claimed_by, TASKS.c.form_schema, TASKS.c.name,
+                             TASKS.c.lane).where(TASKS.c.id == bindparam("id")))
 _COMPLETION = (select(EVENTS.c.actor, EVENTS.c.at)
                .where(EVENTS.c.task_id == bindparam("id"), EVENTS.c.kind == "task_completed").limit(1))
-_DELETE_TASKS = delete(TASKS).where(TASKS.c.id.in_(bindparam("ids", expanding=True)))
-_INSERT_TASKS = insert(TASKS)
-_INSERT_EVENTS = insert(EVENTS)
-SAVED_FIELDS = ("state", "state_token", "serializer_version", "next_due", "status", "error_message",
-                "error_element", "updated_at", "visited", "process_version_id")
+_DELETE_TASK = Prepared(delete(TASKS).where(TASKS.c.id == bindparam("id")))
+_INSERT_TASKS = Prepared(insert(TASKS).values({c: bindparam(c) for c in TASK_FIELDS}))
+_INSERT_EVENTS = Prepared(insert(EVENTS).values({c: bindparam(c) for c in EVENT_FIELDS}))
 
 
 def version_ref(session: Session, process_id: str, version: int | None) -> tuple[int, int]:
     """(id, version number) of the active version of ``process_id``, or of the given version."""
-    query = select(VERSIONS.c.id, VERSIONS.c.version).where(VERSIONS.c.process_id == process_id)
-    query = query.where(VERSIONS.c.version == version) if version else query.where(VERSIONS.c.active)
-    found = session.connection().execute(query).first()
+    if version:
+        found = _GIVEN_VERSION.run(session, {"process_id": process_id, "version": version}).first()
+    else:
+        found = _ACTIVE_VERSION.run(session, {"process_id": process_id}).first()
     if found is None:
         raise NotFound(f"process {process_id!r} has no version {version}" if version
                        else f"process {process_id!r} has no active version: deploy it first")
-    return found.id, found.version
+    return found["id"], found["version"]
 
 
 def load_instance(session: Session, instance_id: int, lock: bool) -> ProcessInstance | None:
     """A detached ProcessInstance with every column, locked FOR UPDATE on PostgreSQL when asked."""
-    connection = session.connection()
-    query = _LOAD_LOCKED if lock and connection.dialect.name == "postgresql" else _LOAD
-    found = connection.execute(query, {"id": instance_id}).first()
-    return None if found is None else ProcessInstance(**found._mapping)
+    query = _LOAD_LOCKED if lock and session.get_bind().dialect.name == "postgresql" else _LOAD
+    found = query.run(session, {"id": instance_id}).first()
+    return None if found is None else ProcessInstance(**found)
 
 
 def insert_instance(session: Session, row: ProcessInstance) -> None:
     values = {c: getattr(row, c) for c in SAVED_FIELDS}
     values.update(business_key=row.business_key, lock_version=1, created_at=row.updated_at)
-    row.id = session.connection().execute(insert(INSTANCES).values(**values).returning(INSTANCES.c.id)).scalar_one()
+    row.id = _INSERT_INSTANCE.run(session, values).first()["id"]
     row.lock_version = 1
 
 
@@ -71,14 +83,15 @@ def update_instance(session: Session, row: ProcessInstance) -> None:
     """Write the saved fields if nobody else did since we read the row; else a Conflict."""
     params = {c: getattr(row, c) for c in SAVED_FIELDS}
     params.update(_id=row.id, _version=row.lock_version)
-    if session.connection().execute(_UPDATE_INSTANCE, params).rowcount != 1:
+    if _UPDATE_INSTANCE.run(session, params).rowcount != 1:
         raise Conflict(f"process instance {row.id} was changed by someone else: reload and try again")
     row.lock_version += 1
     _expire(session, ProcessInstance, [row.id])
 
 
-def projected_task(session: Session, task_id: str):
-    return session.connection().execute(_PROJECTED, {"id": task_id}).first()
+def projected_task(session: Session, task_id: str) -> dict | None:
+    """instance_id, claimed_by, form_schema, name and lane of an open task, or None."""
+    return _PROJECTED.run(session, {"id": task_id}).first()
 
 
 def completion_of(session: Session, task_id: str):
@@ -86,17 +99,17 @@ def completion_of(session: Session, task_id: str):
 
 
 def delete_tasks(session: Session, task_ids: set[str]) -> None:
-    session.connection().execute(_DELETE_TASKS, {"ids": list(task_ids)})
+    _DELETE_TASK.run_many(session, [{"id": task_id} for task_id in task_ids])
     for obj in _cached(session, HumanTask, task_ids):
         session.expunge(obj)
 
 
 def insert_tasks(session: Session, rows: list[dict]) -> None:
-    session.connection().execute(_INSERT_TASKS, rows)
+    _INSERT_TASKS.run_many(session, rows)
 
 
 def insert_events(session: Session, rows: list[dict]) -> None:
-    session.connection().execute(_INSERT_EVENTS, rows)
+    _INSERT_EVENTS.run_many(session, rows)
 
 
 def flag_tasks(session: Session, instance_id: int, elements: set[str], at) -> None:

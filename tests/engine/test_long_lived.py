@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from freezegun import freeze_time
 
 from engine.models import ProcessInstance
@@ -11,6 +12,8 @@ from engine.runtime import Runtime
 from engine.sweeper import sweep
 
 from .helpers import deploy_fixtures, only_task
+
+pytestmark = pytest.mark.usefixtures("serializer_matches_spiffworkflow")
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

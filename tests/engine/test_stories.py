@@ -31,6 +31,8 @@ from workflows.models import (
 
 from .story_helpers import T0, make_world
 
+pytestmark = pytest.mark.usefixtures("serializer_matches_spiffworkflow")
+
 
 @pytest.fixture(params=[False, True], ids=["straight", "restored"])
 def world(request, db_engine, db_url, tmp_path, monkeypatch):

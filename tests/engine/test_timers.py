@@ -15,6 +15,8 @@ from engine.sweeper import sweep
 
 from .helpers import deploy_fixtures, only_task
 
+pytestmark = pytest.mark.usefixtures("serializer_matches_spiffworkflow")
+
 T0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
 LIMITS = {"remind": "PT1H", "escalate": "PT2H"}
 

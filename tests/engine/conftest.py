@@ -1,0 +1,34 @@
+"""Fixtures of the engine tests."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine import runtime, specs
+
+
+@pytest.fixture
+def serializer_matches_spiffworkflow(monkeypatch):
+    """Every state the runtime saves restores to the workflow it was: SpiffWorkflow's own converter
+    sees the same task trees, data and events before the save and after the restore."""
+
+    def checked(workflow):
+        blob = specs.dump_state(workflow)
+        restored = specs.load_state(blob, workflow.spec, workflow.subprocess_specs)
+        assert spiff_json(restored) == spiff_json(workflow)
+        return blob
+
+    monkeypatch.setattr(runtime, "dump_state", checked)
+
+
+def spiff_json(workflow) -> str:
+    """The workflow as SpiffWorkflow's own serializer writes it (keys sorted)."""
+    registry = specs.SERIALIZER.registry
+    registry._encoder_mode = True
+    try:
+        dct = registry.convert(workflow)
+    finally:
+        registry._encoder_mode = False
+    return json.dumps(dct, cls=specs.SERIALIZER._encoder_cls, sort_keys=True, separators=(",", ":"))
