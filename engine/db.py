@@ -82,10 +82,11 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 def _sqlite_begin_immediate(conn) -> None:
     # Writers take the lock at BEGIN, so two writers queue instead of failing on upgrade.
-    take = getattr(conn.connection.dbapi_connection, "take_writer_turn", None)
+    dbapi = conn.connection.dbapi_connection
+    take = getattr(dbapi, "take_writer_turn", None)
     if take is not None:
         take()
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    dbapi.execute("BEGIN IMMEDIATE")
 
 
 def _writer_queue(database: str) -> type[sqlite3.Connection]:

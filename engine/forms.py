@@ -1,4 +1,10 @@
-"""Validate task completion data against the task's JSON Schema form; report errors per field."""
+"""Validate task completion data against the task's JSON Schema form; report errors per field.
+
+Two validators of the same draft (2020-12) and the same ``date-time`` rule: jsonschema-rs (compiled
+Rust, a few microseconds) decides whether the data is valid, which it nearly always is; only data
+it refuses goes through jsonschema (Python, ~0.2 ms), which words the per-field errors and has the
+last word. A unit test checks on generated data that the two agree on every shipped form.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import json
 from datetime import datetime
 from functools import lru_cache
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator, FormatChecker
 
 from .errors import InvalidTaskData
@@ -26,6 +33,27 @@ def _is_datetime(value) -> bool:
 @lru_cache(maxsize=256)
 def compiled(schema_text: str) -> Draft202012Validator:
     return Draft202012Validator(json.loads(schema_text), format_checker=FORMATS)
+
+
+@lru_cache(maxsize=256)
+def fast(schema_text: str) -> jsonschema_rs.Draft202012Validator:
+    return jsonschema_rs.Draft202012Validator(json.loads(schema_text), formats={"date-time": _datetime_ok},
+                                              validate_formats=True)
+
+
+def _datetime_ok(value) -> bool:
+    try:
+        return _is_datetime(value)
+    except ValueError:
+        return False
+
+
+def fast_valid(schema_text: str, data) -> bool:
+    """True when jsonschema-rs finds ``data`` valid; False means "ask jsonschema"."""
+    try:
+        return fast(schema_text).is_valid(data)
+    except (ValueError, TypeError):  # a value JSON has no type for: let jsonschema judge it
+        return False
 
 
 def field_errors(schema_text: str, data: dict) -> list[dict]:
@@ -76,7 +104,7 @@ def validate(schema_text: str | None, data: dict, task_name: str) -> None:
     """Raise ``InvalidTaskData`` listing every invalid field."""
     if not isinstance(data, dict):
         raise InvalidTaskData(f"completion data for {task_name!r} must be an object of fields")
-    if schema_text is None:
+    if schema_text is None or fast_valid(schema_text, data):
         return
     errors = field_errors(schema_text, data)
     if errors:

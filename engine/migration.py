@@ -29,6 +29,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from . import store
 from .definitions import get_version
 from .errors import Conflict, NotFound
 from .models import EngineEvent, HumanTask, ProcessInstance, ProcessVersion
@@ -289,7 +290,7 @@ def _move(session, runtime, instance_id, source, target, batch, actor, reverse_o
     row, workflow = runtime._load(session, instance_id)
     if row.process_version_id != source.id:
         raise Conflict(f"process instance {instance_id} is no longer on version {source.version}: preview again")
-    previous_state, previous_token = row.state, row.state_token
+    previous_state, previous_token = row.state or store.state_of(session, row.id), row.state_token
     before = runtime.ready_ids(workflow)
     new_spec, new_subs = runtime._specs(session, target.id)
     _apply(workflow, new_spec, new_subs, cache)

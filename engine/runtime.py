@@ -131,17 +131,17 @@ class Runtime:
     # ----- human tasks ---------------------------------------------------------------------
     def complete_task(self, session: Session, task_id: str, data: dict, actor: str | None = None) -> StepResult:
         """Validate ``data`` against the task's form, complete it and run to the next wait."""
-        projected = store.projected_task(session, task_id) or self._gone(session, task_id)
-        if projected.claimed_by and actor and projected.claimed_by != actor:
-            raise Conflict(f"task {task_id} is claimed by {projected.claimed_by}: ask them to release it")
-        row, workflow = self._load(session, projected.instance_id)
+        projected, row = store.open_task(session, task_id) or self._gone(session, task_id)
+        if projected["claimed_by"] and actor and projected["claimed_by"] != actor:
+            raise Conflict(f"task {task_id} is claimed by {projected['claimed_by']}: ask them to release it")
+        workflow = self._workflow(session, row)
         self._require_status(row, ("running", "waiting"))
         task = self._ready_task(workflow, task_id)
-        forms.validate(self.form_schema(session, row.process_version_id, projected.form_schema), data,
-                       projected.name)
+        forms.validate(self.form_schema(session, row.process_version_id, projected["form_schema"]), data,
+                       projected["name"])
         before = _projected_ids(workflow)
         self._check_data(data)
-        events = [StepEvent("task_completed", task.task_spec.bpmn_id, projected.name, task_id, projected.lane,
+        events = [StepEvent("task_completed", task.task_spec.bpmn_id, projected["name"], task_id, projected["lane"],
                             _properties(task), dict(data), actor)]
 
         def act():
@@ -333,7 +333,7 @@ class Runtime:
         if cached is not None and cached[0] == row.state_token:
             return cached[1]
         spec, subs = self._specs(session, row.process_version_id)
-        workflow = load_state(row.state, spec, subs)
+        workflow = load_state(row.state or store.state_of(session, row.id), spec, subs)
         workflow.script_engine = self.script_engine
         return workflow
 

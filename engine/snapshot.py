@@ -10,7 +10,8 @@ children, as SpiffWorkflow restores them)::
 
 ``parent`` and ``children`` are indexes into the ids (a child outside the tree keeps its id as a
 string); ``data`` is the task's whole data for a tree root and otherwise, as in SpiffWorkflow, only
-what differs from its parent's data, with ``deletions`` the keys it dropped (0 stands for "none").
+what differs from its parent's data, with ``deletions`` the keys it dropped (0 stands for "none",
+null for "``data`` is whole").
 Values JSON cannot hold (timer datetimes, ...) go through SpiffWorkflow's registry both ways, so a
 restored workflow is the one SpiffWorkflow's own converter would restore (the engine tests check
 this on every save of the case stories). The result is about a third of the size and is written in
@@ -59,6 +60,11 @@ def _tree_to_dict(workflow, clean) -> dict:
     tasks = workflow.tasks
     ids = list(tasks)
     index = {task_id: i for i, task_id in enumerate(ids)}
+    rows: list = []
+    datas: list = []  # the data of each row's task, for its children's deltas
+    for task in tasks.values():
+        rows.append(_task_row(task, index, datas, clean))
+        datas.append(task.data)
     last = workflow.last_task
     return {
         "ids": [str(task_id) for task_id in ids],
@@ -68,22 +74,26 @@ def _tree_to_dict(workflow, clean) -> dict:
         "completed": workflow.completed,
         "correlations": workflow.correlations,
         "data": clean(workflow.data),
-        "tasks": [_task_row(task, tasks, index, clean) for task in tasks.values()],
+        "tasks": rows,
     }
 
 
-def _task_row(task, tasks: dict, index: dict, clean) -> list:
-    parent = tasks.get(task._parent) if task._parent is not None else None
+def _task_row(task, index: dict, datas: list, clean) -> list:
+    parent_no = index.get(task._parent) if task._parent is not None else None
     data = task.data
-    if parent is None:
-        changed, deleted = data, 0
+    if parent_no is None or parent_no >= len(datas):  # a root (or, defensively, a parent written later)
+        changed, deleted = data, None
     else:
-        before = parent.data
+        before = datas[parent_no]
         changed = {k: v for k, v in data.items() if k not in before or v != before[k]}
         deleted = [k for k in before if k not in data] or 0
-    children = [index[child] if child in index else str(child) for child in task._children]
-    return [None if parent is None else index[parent.id], children, task.last_state_change, task._state,
-            task.task_spec.name, task.triggered, clean(task.internal_data), changed, deleted]
+    children = []
+    for child in task._children:
+        child_no = index.get(child)
+        children.append(child_no if child_no is not None else str(child))
+    internal = task.internal_data
+    return [parent_no, children, task.last_state_change, task._state, task.task_spec.name, task.triggered,
+            clean(internal) if internal else internal, changed, deleted]
 
 
 # ----- reading ----------------------------------------------------------------------------------
@@ -114,7 +124,7 @@ def _tree_from_dict(workflow, dct: dict, registry) -> None:
 
 
 def _task_data(workflow, task, parent_no, ids, data, deleted, registry) -> dict:
-    if parent_no is None:
+    if deleted is None:
         return registry.restore(data)
     merged = DeepMerge.merge({}, workflow.tasks[ids[parent_no]].data)
     merged.update(registry.restore(data))

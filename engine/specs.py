@@ -11,8 +11,10 @@ import gzip
 import json
 import threading
 from collections import OrderedDict
+from types import ModuleType
 from uuid import UUID
 
+import orjson
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -113,15 +115,44 @@ class SpecCache:
 
 
 def dump_state(workflow) -> bytes:
-    """The workflow's state as gzip JSON in gridlink's compact format (see ``snapshot``)."""
-    text = json.dumps(snapshot.workflow_to_dict(workflow, SERIALIZER.registry), cls=SERIALIZER._encoder_cls,
-                      separators=(",", ":"))
-    return gzip.compress(text.encode("utf-8"), compresslevel=1)
+    """The workflow's state as gzip JSON in gridlink's compact format (see ``snapshot``).
+
+    Task data is plain JSON by the time it is saved (the sandbox and the runtime refuse anything
+    else), so orjson writes it; what only SpiffWorkflow itself keeps (timer datetimes, event
+    objects...) goes through its registry, as its own encoder does. Anything orjson still cannot
+    write falls back to the standard encoder.
+    """
+    dct = snapshot.workflow_to_dict(workflow, SERIALIZER.registry)
+    try:
+        text = orjson.dumps(dct, default=_encode_other, option=_ORJSON_OPTIONS)
+    except TypeError:
+        text = json.dumps(dct, cls=SERIALIZER._encoder_cls, separators=(",", ":")).encode("utf-8")
+    return gzip.compress(text, compresslevel=1)
+
+
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def _encode_other(obj):
+    """What SpiffWorkflow's JSON encoder does with a value JSON has no type for."""
+    registry = SERIALIZER.registry
+    typename = registry.typenames.get(type(obj))
+    if typename is not None:
+        return registry.convert_to_dict[typename](obj)
+    if callable(obj) or isinstance(obj, ModuleType):
+        return None
+    if isinstance(obj, set | frozenset | tuple):
+        return list(obj)
+    raise TypeError(f"cannot store a {type(obj).__name__} in workflow state")
 
 
 def load_state(blob: bytes, spec, subprocess_specs) -> BpmnWorkflow:
     """Restore a state written by ``dump_state``, or by the earlier SpiffWorkflow-format serializer."""
-    dct = json.loads(gzip.decompress(blob))
+    text = gzip.decompress(blob)
+    try:
+        dct = orjson.loads(text)
+    except orjson.JSONDecodeError:  # the standard encoder writes NaN and Infinity, which JSON has not
+        dct = json.loads(text)
     if snapshot.is_compact(dct):
         return snapshot.workflow_from_dict(dct, spec, subprocess_specs, SERIALIZER.registry)
     return SERIALIZER.registry.restore(dct, spec=spec, subprocess_specs=subprocess_specs)

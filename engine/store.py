@@ -37,15 +37,20 @@ _UPDATE_INSTANCE = Prepared(
 _INSERT_INSTANCE = Prepared(
     insert(INSTANCES).values({c: bindparam(c) for c in (*SAVED_FIELDS, "business_key", "lock_version",
                                                           "created_at")}).returning(INSTANCES.c.id))
-_LOAD = Prepared(select(INSTANCES).where(INSTANCES.c.id == bindparam("id")))
-_LOAD_LOCKED = Prepared(select(INSTANCES).where(INSTANCES.c.id == bindparam("id")).with_for_update())
+_ROW = [c for c in INSTANCES.columns if c.key != "state"]  # the state is read only when not cached
+_LOAD = Prepared(select(*_ROW).where(INSTANCES.c.id == bindparam("id")))
+_LOAD_LOCKED = Prepared(select(*_ROW).where(INSTANCES.c.id == bindparam("id")).with_for_update())
+_STATE = Prepared(select(INSTANCES.c.state).where(INSTANCES.c.id == bindparam("id")))
+_TASK_COLUMNS = (TASKS.c.claimed_by, TASKS.c.form_schema, TASKS.c.name, TASKS.c.lane)
+_OPEN_TASK = select(*_TASK_COLUMNS, *_ROW).join_from(TASKS, INSTANCES, TASKS.c.instance_id == INSTANCES.c.id) \
+    .where(TASKS.c.id == bindparam("id"))
+_OPEN_TASK_LOCKED = Prepared(_OPEN_TASK.with_for_update(of=INSTANCES))
+_OPEN_TASK = Prepared(_OPEN_TASK)
 _ACTIVE_VERSION = Prepared(select(VERSIONS.c.id, VERSIONS.c.version)
                            .where(VERSIONS.c.process_id == bindparam("process_id"), VERSIONS.c.active))
 _GIVEN_VERSION = Prepared(select(VERSIONS.c.id, VERSIONS.c.version)
                           .where(VERSIONS.c.process_id == bindparam("process_id"),
                                  VERSIONS.c.version == bindparam("version")))
-_PROJECTED = Prepared(select(TASKS.c.instance_id, TASKS.c.claimed_by, TASKS.c.form_schema, TASKS.c.name,
-                             TASKS.c.lane).where(TASKS.c.id == bindparam("id")))
 _COMPLETION = (select(EVENTS.c.actor, EVENTS.c.at)
                .where(EVENTS.c.task_id == bindparam("id"), EVENTS.c.kind == "task_completed").limit(1))
 _DELETE_TASK = Prepared(delete(TASKS).where(TASKS.c.id == bindparam("id")))
@@ -66,10 +71,28 @@ def version_ref(session: Session, process_id: str, version: int | None) -> tuple
 
 
 def load_instance(session: Session, instance_id: int, lock: bool) -> ProcessInstance | None:
-    """A detached ProcessInstance with every column, locked FOR UPDATE on PostgreSQL when asked."""
-    query = _LOAD_LOCKED if lock and session.get_bind().dialect.name == "postgresql" else _LOAD
+    """A detached ProcessInstance without its state (see ``state_of``), locked FOR UPDATE on
+    PostgreSQL when asked."""
+    query = _LOAD_LOCKED if lock and _postgres(session) else _LOAD
     found = query.run(session, {"id": instance_id}).first()
     return None if found is None else ProcessInstance(**found)
+
+
+def open_task(session: Session, task_id: str) -> tuple[dict, ProcessInstance] | None:
+    """An open task (claimed_by, form_schema, name, lane) and its locked instance, in one query."""
+    found = (_OPEN_TASK_LOCKED if _postgres(session) else _OPEN_TASK).run(session, {"id": task_id}).first()
+    if found is None:
+        return None
+    task = {c.key: found.pop(c.key) for c in _TASK_COLUMNS}
+    return task, ProcessInstance(**found)
+
+
+def state_of(session: Session, instance_id: int) -> bytes:
+    return _STATE.run(session, {"id": instance_id}).first()["state"]
+
+
+def _postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def insert_instance(session: Session, row: ProcessInstance) -> None:
@@ -87,11 +110,6 @@ def update_instance(session: Session, row: ProcessInstance) -> None:
         raise Conflict(f"process instance {row.id} was changed by someone else: reload and try again")
     row.lock_version += 1
     _expire(session, ProcessInstance, [row.id])
-
-
-def projected_task(session: Session, task_id: str) -> dict | None:
-    """instance_id, claimed_by, form_schema, name and lane of an open task, or None."""
-    return _PROJECTED.run(session, {"id": task_id}).first()
 
 
 def completion_of(session: Session, task_id: str):

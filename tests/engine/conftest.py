@@ -24,11 +24,15 @@ def serializer_matches_spiffworkflow(monkeypatch):
 
 
 def spiff_json(workflow) -> str:
-    """The workflow as SpiffWorkflow's own serializer writes it (keys sorted)."""
+    """The workflow as SpiffWorkflow's own serializer writes it, keys sorted (to compare, not to load)."""
+    return json.dumps(spiff_dict(workflow), cls=specs.SERIALIZER._encoder_cls, sort_keys=True, separators=(",", ":"))
+
+
+def spiff_dict(workflow) -> dict:
+    """The workflow as SpiffWorkflow's own (slim) converter gives it."""
     registry = specs.SERIALIZER.registry
     registry._encoder_mode = True
     try:
-        dct = registry.convert(workflow)
+        return registry.convert(workflow)
     finally:
         registry._encoder_mode = False
-    return json.dumps(dct, cls=specs.SERIALIZER._encoder_cls, sort_keys=True, separators=(",", ":"))

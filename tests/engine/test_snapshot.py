@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import gzip
+import json
 
 from sqlalchemy import update
 
 from engine.models import ProcessInstance
 from engine.runtime import Runtime
-from engine.specs import dump_state, load_state
+from engine.specs import SERIALIZER, dump_state, load_state
 
-from .conftest import spiff_json
+from .conftest import spiff_dict, spiff_json
 from .helpers import deploy_fixtures, only_task
 
 LIMITS = {"remind": "PT1H", "escalate": "PT10H"}
@@ -37,7 +38,7 @@ def test_a_state_saved_in_spiffworkflows_format_still_loads_and_runs(sessions):
     instance = _started(sessions, runtime)
     with sessions() as session:
         _, workflow = runtime._load(session, instance, lock=False)
-    old_blob = gzip.compress(spiff_json(workflow).encode())
+    old_blob = gzip.compress(json.dumps(spiff_dict(workflow), cls=SERIALIZER._encoder_cls).encode())
     with sessions() as session, session.begin():
         session.execute(update(ProcessInstance).where(ProcessInstance.id == instance)
                         .values(state=old_blob, serializer_version="1.5-slim1"))
