@@ -37,6 +37,7 @@ PROCESS_ID = "case_handling"
 OPEN_STATUSES = ("reported", "open", "resolved")
 DUPLICATE_RADIUS_M = 100
 DUPLICATE_DAYS = 7
+DUPLICATE_LIMIT = 20  # a reviewer compares a handful; a list of hundreds helps nobody
 
 
 # --- reporting --------------------------------------------------------------------------------
@@ -156,13 +157,15 @@ def _start(system, session: Session, case: Case, entry: str, level: str, user: U
 
 def _summary(session: Session, case: Case) -> dict:
     return {"number": case.number, "status": case.status, "level": case.level, "org_unit": case.org_unit.code,
-            "due_at": case.due_at, "duplicates": [c.number for c in possible_duplicates(session, case)]}
+            "due_at": case.due_at, "duplicates": possible_duplicates(session, case)}
 
 
-def possible_duplicates(session: Session, case: Case) -> list[Case]:
-    """Open cases of the same category from the last 7 days, in the same grid or within 100 m.
+def possible_duplicates(session: Session, case: Case) -> list[str]:
+    """Numbers of open cases of the same category from the last 7 days, in the same grid or within
+    100 m, newest first (at most DUPLICATE_LIMIT).
 
-    SQL narrows to the same grid or a box around the point; the exact distance is checked here."""
+    SQL narrows to the same grid or a box around the point and reads only the columns the distance
+    check needs; the exact distance is checked here."""
     since = (case.created_at or now()) - timedelta(days=DUPLICATE_DAYS)
     place = []
     if case.grid_id is not None:
@@ -174,16 +177,19 @@ def possible_duplicates(session: Session, case: Case) -> list[Case]:
                      & Case.lon.between(case.lon - dlon, case.lon + dlon))
     if not place:
         return []
-    query = (select(Case).where(Case.category_id == case.category_id, Case.id != case.id,
-                                Case.status.in_(OPEN_STATUSES), Case.created_at >= since, or_(*place))
-             .order_by(Case.created_at.desc()))
+    query = (select(Case.number, Case.grid_id, Case.lat, Case.lon)
+             .where(Case.category_id == case.category_id, Case.id != case.id, Case.status.in_(OPEN_STATUSES),
+                    Case.created_at >= since, or_(*place))
+             .order_by(Case.created_at.desc(), Case.id.desc()))
     found = []
-    for other in session.scalars(query):
+    for other in session.execute(query):
         same_grid = case.grid_id is not None and other.grid_id == case.grid_id
         near = None not in (case.lat, case.lon, other.lat, other.lon) and \
             geo.haversine_m(case.lat, case.lon, other.lat, other.lon) <= DUPLICATE_RADIUS_M
         if same_grid or near:
-            found.append(other)
+            found.append(other.number)
+            if len(found) == DUPLICATE_LIMIT:
+                break
     return found
 
 
@@ -268,7 +274,7 @@ def case_view(session: Session, user: User | None, number: str) -> dict:
                            "accept_overdue": d.accept_overdue, "result_overdue": d.result_overdue}
                           for d in case.dispatches]
     view["meetings"] = [m.id for m in case.meetings]
-    view["duplicates"] = [c.number for c in possible_duplicates(session, case)]
+    view["duplicates"] = possible_duplicates(session, case)
     return view
 
 

@@ -111,6 +111,17 @@ def test_possible_duplicates_are_suggested_within_a_week_and_100_m(world):
     assert first not in near["duplicates"]
 
 
+def test_possible_duplicates_name_only_the_newest_few(world, monkeypatch):
+    monkeypatch.setattr(cases, "DUPLICATE_LIMIT", 3)
+    numbers = []
+    for i in range(5):
+        numbers.append(world.report(title=f"堵{i}", grid="hq-c04-g03", actor="gw"))
+        world.later(minutes=1)
+    newest = cases.report_case(world.system, title="又堵", category="drain_blocked", source="patrol",
+                               grid="hq-c04-g03", actor="gw")
+    assert newest["duplicates"] == numbers[::-1][:3]
+
+
 def test_the_inbox_lists_the_task_due_first_before_the_one_reported_first(world):
     admin.set_sla(world.system, "grid", "PT2H", category="illegal_parking")
     later_due = world.report(title="先报后到期", grid="hq-c04-g03", actor="gw")
