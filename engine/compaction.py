@@ -18,7 +18,7 @@ MIN_TASKS = 80
 
 def compact(workflow) -> None:
     """Prune finished history in place; a completed or still small workflow is left as it is."""
-    if workflow.is_completed() or len(workflow.tasks) + _subprocess_tasks(workflow) < MIN_TASKS:
+    if len(workflow.tasks) + _subprocess_tasks(workflow) < MIN_TASKS or workflow.is_completed():
         return
     _drop_finished_subprocesses(workflow)
     _trim_trunks(workflow)

@@ -49,10 +49,9 @@ class Prepared:
         cursor.close()
 
     def _cursor(self, session: Session):
-        connection = session.connection()
-        dialect = connection.dialect
+        dbapi_connection, dialect = _connection_of(session)
         compiled = self._compiled.get(dialect.name) or self._compile(dialect)
-        return connection.connection.dbapi_connection.cursor(), compiled, dialect.loaded_dbapi.Error
+        return dbapi_connection.cursor(), compiled, dialect.loaded_dbapi.Error
 
     def _compile(self, dialect) -> _Compiled:
         with self._lock:
@@ -78,6 +77,18 @@ class Prepared:
 
 
 _REQUIRED = object()
+_CONNECTION_KEY = "gridlink.prepared.connection"
+
+
+def _connection_of(session: Session):
+    """The DBAPI connection of the session's current transaction (looked up once per transaction)."""
+    cached = session.info.get(_CONNECTION_KEY)
+    if cached is not None and cached[0] is session.get_transaction():
+        return cached[1], cached[2]
+    connection = session.connection()
+    session.info[_CONNECTION_KEY] = (session.get_transaction(), connection.connection.dbapi_connection,
+                                     connection.dialect)
+    return connection.connection.dbapi_connection, connection.dialect
 
 
 def _bind_spec(bind, name: str, dialect) -> tuple:
