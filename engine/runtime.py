@@ -502,14 +502,13 @@ def _record_completion(task, events: list[StepEvent]) -> None:
     element = getattr(spec, "bpmn_id", None)
     if element is None:
         return
-    props = _properties(task)
     if timer_definitions(task):
-        events.append(StepEvent("timer_fired", element, spec.bpmn_name, str(task.id), _lane(task), props,
+        events.append(StepEvent("timer_fired", element, spec.bpmn_name, str(task.id), _lane(task), _properties(task),
                                 {"host": _host_of(task)}))
     elif spec.__class__.__name__ == "EndEvent":
-        events.append(StepEvent("end_reached", element, spec.bpmn_name, str(task.id), _lane(task), props))
-    else:
-        events.append(StepEvent("element_completed", element, spec.bpmn_name, str(task.id)))
+        events.append(StepEvent("end_reached", element, spec.bpmn_name, str(task.id), _lane(task), _properties(task)))
+    else:  # only the visited-element list reads these
+        events.append(StepEvent("element_completed", element, spec.bpmn_name))
 
 
 def _host_of(timer_task) -> str | None:

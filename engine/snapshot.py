@@ -68,7 +68,7 @@ def _tree_to_dict(workflow, clean) -> dict:
         datas.append(task.data)
     last = workflow.last_task
     return {
-        "ids": [str(task_id) for task_id in tasks],
+        "ids": _id_strings(workflow, index),
         "root": index[workflow.task_tree.id.int],
         "last_task": None if last is None else index.get(last.id.int, str(last.id)),
         "success": workflow.success,
@@ -77,6 +77,15 @@ def _tree_to_dict(workflow, clean) -> dict:
         "data": clean(workflow.data),
         "tasks": rows,
     }
+
+
+def _id_strings(workflow, index: dict) -> list[str]:
+    """The tasks' ids as text. Formatting a UUID is a Python call too, and a task keeps its id, so the
+    texts of the last save are kept on the (cached) workflow object and only new tasks are formatted."""
+    known = getattr(workflow, "gridlink_id_texts", None) or {}
+    texts = [known.get(key) or str(task_id) for key, task_id in zip(index, workflow.tasks, strict=True)]
+    workflow.gridlink_id_texts = dict(zip(index, texts, strict=True))
+    return texts
 
 
 def _task_row(task, index: dict, datas: list, clean) -> list:
