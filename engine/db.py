@@ -61,6 +61,8 @@ def make_engine(url: str, **kwargs) -> Engine:
         if engine.url.database not in (None, "", ":memory:") and "factory" not in kwargs["connect_args"]:
             engine.dispose()
             kwargs["connect_args"] = {**kwargs["connect_args"], "factory": _writer_queue(engine.url.database)}
+            # the connection used last has the freshest page cache (another connection's commit voids it)
+            kwargs.setdefault("pool_use_lifo", True)
             engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
