@@ -30,7 +30,7 @@ from workflows.common import (
 )
 from workflows.errors import Conflict, Forbidden
 from workflows.models import CASE_SOURCES, CASE_STATUSES, Case, OrgUnit, User, next_case_number
-from workflows.records import add_entry
+from workflows.records import add_entry, remember_case
 from workflows.sla import sla_data
 
 PROCESS_ID = "case_handling"
@@ -55,6 +55,7 @@ def report_case(system, *, title: str, description: str = "", category: str, sou
         case.level, case.self_closed = level, entry == "verify"
         session.add(case)
         session.flush()
+        remember_case(session, case)
         for filename, content in photos or []:
             check_photo(filename, content)  # every photo is checked before any file is written
         for filename, content in photos or []:

@@ -64,9 +64,25 @@ def record_overdue(session: Session, case: Case, stage: str, *, level: str | Non
 
 
 def case_by_number(session: Session, number: str | None) -> Case | None:
+    """The case with this number; the engine hooks ask on every step, so a session remembers the
+    cases it has found (a number never changes) and serves them from its identity map."""
     if not number:
         return None
-    return session.scalar(select(Case).where(Case.number == number))
+    known = session.info.setdefault(_CASE_IDS, {})
+    case = session.get(Case, known[number]) if number in known else None
+    if case is None:
+        case = session.scalar(select(Case).where(Case.number == number))
+        if case is not None:
+            remember_case(session, case)
+    return case
+
+
+def remember_case(session: Session, case: Case) -> None:
+    """Let ``case_by_number`` find a case of this session (one just created and flushed) without a query."""
+    session.info.setdefault(_CASE_IDS, {})[case.number] = case.id
+
+
+_CASE_IDS = "gridlink.case_ids_by_number"
 
 
 def anchor_unit(session: Session, case: Case) -> OrgUnit:

@@ -20,16 +20,16 @@ class _Policies:
     policy for a stage wins over the default."""
 
     def __init__(self, session: Session, category: Category | None):
-        query = select(SlaPolicy).where(SlaPolicy.category_id.is_(None))
+        query = select(SlaPolicy.stage, SlaPolicy.category_id, SlaPolicy.limit, SlaPolicy.reminder_share)
+        scope = SlaPolicy.category_id.is_(None)
         if category is not None:
-            query = select(SlaPolicy).where(or_(SlaPolicy.category_id.is_(None),
-                                                SlaPolicy.category_id == category.id))
-        self.own: dict[str, SlaPolicy] = {}
-        self.default: dict[str, SlaPolicy] = {}
-        for row in session.scalars(query):
+            scope = or_(scope, SlaPolicy.category_id == category.id)
+        self.own: dict = {}  # stage -> row (stage, category_id, limit, reminder_share)
+        self.default: dict = {}
+        for row in session.execute(query.where(scope)):
             (self.default if row.category_id is None else self.own)[row.stage] = row
 
-    def required(self, stage: str, own: bool = True) -> SlaPolicy:
+    def required(self, stage: str, own: bool = True):
         found = (self.own.get(stage) if own else None) or self.default.get(stage)
         if found is None:
             raise Conflict(f"no SLA policy for stage {stage!r}: run `gridlink init` or "
