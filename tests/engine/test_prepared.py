@@ -1,0 +1,49 @@
+"""Prepared statements: driver errors surface as SQLAlchemy's, and a session's next transaction
+gets its own connection."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from engine import store
+from engine.db import utcnow
+from engine.runtime import Runtime
+
+from .helpers import deploy_fixtures
+
+LIMITS = {"remind": "PT1H", "escalate": "PT10H"}
+
+
+def _task_row(instance_id: int, task_id: str) -> dict:
+    row = {key: None for key in store.TASK_FIELDS}
+    row.update(id=task_id, instance_id=instance_id, process_id="loop", element_id="handle", name="Handle",
+               properties={}, context={}, created_at=utcnow())
+    return row
+
+
+def test_a_constraint_violation_raises_sqlalchemys_integrity_error_and_rolls_back(sessions):
+    deploy_fixtures(sessions, "loop.bpmn", "decide.schema.json")
+    with sessions() as session, session.begin():
+        instance = Runtime().start(session, "loop", {"rounds": 0, "limits": LIMITS}).instance_id
+    with pytest.raises(IntegrityError), sessions() as session, session.begin():
+        store.insert_tasks(session, [_task_row(instance, "same-id"), _task_row(instance, "same-id")])
+    with sessions() as session:
+        assert store.open_task(session, "same-id") is None
+
+
+def test_one_session_runs_prepared_statements_in_each_of_its_transactions(sessions):
+    deploy_fixtures(sessions, "loop.bpmn", "decide.schema.json")
+    runtime = Runtime()
+    with sessions() as session:
+        with session.begin():
+            first = runtime.start(session, "loop", {"rounds": 0, "limits": LIMITS}).instance_id
+        with session.begin():
+            second = runtime.start(session, "loop", {"rounds": 0, "limits": LIMITS}).instance_id
+            session.rollback()
+        with session.begin():
+            third = runtime.start(session, "loop", {"rounds": 0, "limits": LIMITS}).instance_id
+            assert store.load_instance(session, first, lock=False).status == "running"
+    with sessions() as session:
+        assert store.load_instance(session, second, lock=False) is None or second == third
+        assert store.load_instance(session, third, lock=False).status == "running"
