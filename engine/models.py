@@ -40,7 +40,7 @@ class ProcessInstance(Base):
     process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"), index=True)
     business_key: Mapped[str | None] = mapped_column(String(200), index=True)
     status: Mapped[str] = mapped_column(String(20), index=True)
-    state: Mapped[bytes] = mapped_column(LargeBinary)  # compressed slim JSON
+    state: Mapped[bytes] = mapped_column(LargeBinary)  # gzip JSON, compact format (engine/snapshot.py)
     serializer_version: Mapped[str] = mapped_column(String(20))
     state_token: Mapped[str | None] = mapped_column(String(32))  # changes on every save
     visited: Mapped[list] = mapped_column(JSON, default=list)  # element ids completed so far, in order

@@ -1,4 +1,4 @@
-"""Parsing bundles of BPMN/DMN files into specs, and the (slim) serializer.
+"""Parsing bundles of BPMN/DMN files into specs, and storing workflow state.
 
 A spec is parsed once per deployed version, serialized into the version row, and rebuilt from
 that JSON into an in-process cache. Instances are stored without their spec, in the compact format
