@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -88,7 +89,10 @@ def _sqlite_begin_immediate(conn) -> None:
     take = getattr(dbapi, "take_writer_turn", None)
     if take is not None:
         take()
-    dbapi.execute("BEGIN IMMEDIATE")
+    try:
+        dbapi.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance("BEGIN IMMEDIATE", (), exc, sqlite3.Error) from exc
 
 
 def _writer_queue(database: str) -> type[sqlite3.Connection]:

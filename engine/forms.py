@@ -1,14 +1,18 @@
 """Validate task completion data against the task's JSON Schema form; report errors per field.
 
-Two validators of the same draft (2020-12) and the same ``date-time`` rule: jsonschema-rs (compiled
-Rust, a few microseconds) decides whether the data is valid, which it nearly always is; only data
-it refuses goes through jsonschema (Python, ~0.2 ms), which words the per-field errors and has the
-last word. A unit test checks on generated data that the two agree on every shipped form.
+Two validators of the same draft (2020-12) and the same ``date-time`` rule. For a form built only
+from keywords both read alike (types, enums, required, lengths, counts, bounds, the combinators,
+``date-time`` and patterns without classes whose meaning differs between Python's and Rust's
+regular expressions), jsonschema-rs (compiled Rust, a few microseconds) decides that data is
+valid, which it nearly always is. Everything else, and all data it refuses, goes through
+jsonschema (Python, ~0.2 ms), which also words the per-field errors. A unit test checks on
+generated data that the two agree on every shipped form.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from functools import lru_cache
 
@@ -36,9 +40,59 @@ def compiled(schema_text: str) -> Draft202012Validator:
 
 
 @lru_cache(maxsize=256)
-def fast(schema_text: str) -> jsonschema_rs.Draft202012Validator:
-    return jsonschema_rs.Draft202012Validator(json.loads(schema_text), formats={"date-time": _datetime_ok},
-                                              validate_formats=True)
+def fast(schema_text: str) -> jsonschema_rs.Draft202012Validator | None:
+    """The jsonschema-rs validator of a form both validators read alike, else None."""
+    schema = json.loads(schema_text)
+    if not _shared_meaning(schema):
+        return None
+    try:
+        return jsonschema_rs.Draft202012Validator(schema, formats={"date-time": _datetime_ok},
+                                                  validate_formats=True)
+    except Exception:  # a schema it cannot compile is judged by jsonschema alone
+        return None
+
+
+_PLAIN = {"type", "enum", "const", "required", "minItems", "maxItems", "uniqueItems", "minLength", "maxLength",
+          "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minProperties", "maxProperties",
+          "title", "description", "$schema", "$id", "$comment", "default", "examples", "deprecated",
+          "readOnly", "writeOnly"}
+_ONE_SCHEMA = {"items", "then", "else", "additionalProperties", "contains", "propertyNames"}
+_SCHEMA_LISTS = {"allOf", "anyOf", "prefixItems"}
+_INVERTING = {"not", "if"}  # a stricter subschema here makes the whole more lenient (oneOf too)
+# Patterns: literal characters, ASCII classes, \d (ASCII in Rust, so only ever stricter: allowed
+# where strictness cannot invert), escaped punctuation. No negated classes, \D \s \S \w \W \b,
+# groups with "(?", other escapes, nor Rust's class set operations (nested classes, &&, --, ~~),
+# which Python reads as literal characters.
+_SAME_IN_BOTH = re.compile(r"(?:[^\\(\[]|\\[d.\-+*?()\[\]{}^$|/:]|\((?!\?)|\[(?!\^))*")
+_RUST_ONLY = ("[[", "&&", "--", "~~")
+
+
+def _shared_meaning(node, positive: bool = True) -> bool:
+    """Whether jsonschema-rs can only be as strict as jsonschema on this schema, or stricter where
+    that cannot make the whole more lenient (patterns never under ``not``, ``if`` or ``oneOf``)."""
+    if isinstance(node, bool):
+        return True
+    if not isinstance(node, dict):
+        return False
+    for key, value in node.items():
+        if key == "properties" and isinstance(value, dict):
+            ok = all(_shared_meaning(v, positive) for v in value.values())
+        elif key in _ONE_SCHEMA:
+            ok = _shared_meaning(value, positive)
+        elif key in _INVERTING:
+            ok = _shared_meaning(value, positive=False)
+        elif key in _SCHEMA_LISTS or key == "oneOf":
+            ok = isinstance(value, list) and all(_shared_meaning(v, positive and key != "oneOf") for v in value)
+        elif key == "pattern":
+            ok = positive and isinstance(value, str) and _SAME_IN_BOTH.fullmatch(value) is not None \
+                and not any(rust_only in value for rust_only in _RUST_ONLY)
+        elif key == "format":
+            ok = value == "date-time"
+        else:
+            ok = key in _PLAIN
+        if not ok:
+            return False
+    return True
 
 
 def _datetime_ok(value) -> bool:
@@ -49,9 +103,12 @@ def _datetime_ok(value) -> bool:
 
 
 def fast_valid(schema_text: str, data) -> bool:
-    """True when jsonschema-rs finds ``data`` valid; False means "ask jsonschema"."""
+    """True when jsonschema-rs may and does find ``data`` valid; False means "ask jsonschema"."""
+    validator = fast(schema_text)
+    if validator is None:
+        return False
     try:
-        return fast(schema_text).is_valid(data)
+        return validator.is_valid(data)
     except (ValueError, TypeError):  # a value JSON has no type for: let jsonschema judge it
         return False
 

@@ -83,8 +83,11 @@ _CONNECTION_KEY = "gridlink.prepared.connection"
 def _connection_of(session: Session):
     """The DBAPI connection of the session's current transaction (looked up once per transaction)."""
     cached = session.info.get(_CONNECTION_KEY)
-    if cached is not None and cached[0] is session.get_transaction():
+    transaction = session.get_transaction()
+    if cached is not None and cached[0] is transaction and transaction.is_active:
         return cached[1], cached[2]
+    # no transaction yet, a new one, or one a failed flush deactivated: ``connection()`` begins
+    # the next or raises SQLAlchemy's PendingRollbackError
     connection = session.connection()
     session.info[_CONNECTION_KEY] = (session.get_transaction(), connection.connection.dbapi_connection,
                                      connection.dialect)

@@ -31,6 +31,7 @@ from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
 FORMAT = "gridlink-2"
+FORMAT_STANDARD_JSON = "gridlink-2/json"  # the same, written by the standard encoder (see specs.dump_state)
 
 
 def workflow_to_dict(workflow: BpmnWorkflow, registry) -> dict:
@@ -44,7 +45,7 @@ def workflow_to_dict(workflow: BpmnWorkflow, registry) -> dict:
 
 
 def is_compact(dct: dict) -> bool:
-    return dct.get("format") == FORMAT
+    return dct.get("format") in (FORMAT, FORMAT_STANDARD_JSON)
 
 
 def workflow_from_dict(dct: dict, spec, subprocess_specs: dict, registry) -> BpmnWorkflow:

@@ -125,12 +125,14 @@ def dump_state(workflow) -> bytes:
     dct = snapshot.workflow_to_dict(workflow, SERIALIZER.registry)
     try:
         text = orjson.dumps(dct, default=_encode_other, option=_ORJSON_OPTIONS)
-    except TypeError:
+    except TypeError:  # e.g. an integer beyond 64 bits: orjson refuses it (and would read it back as a float)
+        dct["format"] = snapshot.FORMAT_STANDARD_JSON
         text = json.dumps(dct, cls=SERIALIZER._encoder_cls, separators=(",", ":")).encode("utf-8")
     return gzip.compress(text, compresslevel=1)
 
 
 _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+_ORJSON_WRITTEN = orjson.dumps({"format": snapshot.FORMAT})[:-1] + b","  # how every state orjson wrote begins
 
 
 def _encode_other(obj):
@@ -147,12 +149,12 @@ def _encode_other(obj):
 
 
 def load_state(blob: bytes, spec, subprocess_specs) -> BpmnWorkflow:
-    """Restore a state written by ``dump_state``, or by the earlier SpiffWorkflow-format serializer."""
+    """Restore a state written by ``dump_state``, or by the earlier SpiffWorkflow-format serializer.
+
+    orjson reads only what orjson wrote; anything else goes through the standard parser, which keeps
+    integers of any size exact (orjson turns those beyond 64 bits into floats)."""
     text = gzip.decompress(blob)
-    try:
-        dct = orjson.loads(text)
-    except orjson.JSONDecodeError:  # the standard encoder writes NaN and Infinity, which JSON has not
-        dct = json.loads(text)
+    dct = orjson.loads(text) if text.startswith(_ORJSON_WRITTEN) else json.loads(text)
     if snapshot.is_compact(dct):
         return snapshot.workflow_from_dict(dct, spec, subprocess_specs, SERIALIZER.registry)
     return SERIALIZER.registry.restore(dct, spec=spec, subprocess_specs=subprocess_specs)

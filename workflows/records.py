@@ -70,7 +70,7 @@ def case_by_number(session: Session, number: str | None) -> Case | None:
         return None
     known = session.info.setdefault(_CASE_IDS, {})
     case = session.get(Case, known[number]) if number in known else None
-    if case is None:
+    if case is None or case.number != number:  # (a rolled-back case's id may have been reused)
         case = session.scalar(select(Case).where(Case.number == number))
         if case is not None:
             remember_case(session, case)

@@ -4,10 +4,11 @@ gets its own connection."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, PendingRollbackError
 
 from engine import store
 from engine.db import utcnow
+from engine.models import HumanTask
 from engine.runtime import Runtime
 
 from .helpers import deploy_fixtures
@@ -47,3 +48,22 @@ def test_one_session_runs_prepared_statements_in_each_of_its_transactions(sessio
     with sessions() as session:
         assert store.load_instance(session, second, lock=False) is None or second == third
         assert store.load_instance(session, third, lock=False).status == "running"
+
+
+def test_after_a_failed_flush_a_prepared_statement_is_refused_until_the_rollback(sessions):
+    deploy_fixtures(sessions, "loop.bpmn", "decide.schema.json")
+    runtime = Runtime()
+    with sessions() as session, session.begin():
+        instance = runtime.start(session, "loop", {"rounds": 0, "limits": LIMITS}).instance_id
+    with sessions() as session:
+        session.begin()
+        store.load_instance(session, instance, lock=False)  # the connection is now cached for this transaction
+        session.add(HumanTask(**_task_row(instance, "dup")))
+        session.add(HumanTask(**_task_row(instance, "dup")))
+        with pytest.raises(IntegrityError):
+            session.flush()
+        with pytest.raises(PendingRollbackError):
+            runtime.set_status(session, instance, "suspended")
+        session.rollback()
+    with sessions() as session:
+        assert store.load_instance(session, instance, lock=False).status == "running"

@@ -47,3 +47,14 @@ def test_a_state_saved_in_spiffworkflows_format_still_loads_and_runs(sessions):
     assert [e.element_id for e in result.of_kind("task_ready")] == ["dw_task"]
     with sessions() as session:
         assert session.get(ProcessInstance, instance).serializer_version.endswith("gridlink-2")
+
+
+def test_an_integer_beyond_64_bits_survives_a_save_and_a_restore(sessions):
+    deploy_fixtures(sessions, "loop.bpmn", "decide.schema.json")
+    runtime = Runtime(cache_size=0)
+    big = 123456789012345678901234567890
+    with sessions() as session, session.begin():
+        instance = runtime.start(session, "loop", {"rounds": 0, "limits": LIMITS, "ref": big}).instance_id
+    with sessions() as session:
+        assert runtime.data(session, instance)["ref"] == big
+        assert isinstance(runtime.data(session, instance)["ref"], int)

@@ -94,3 +94,18 @@ def test_a_naive_date_time_is_refused_by_both():
     data = {"decision": "convene", "scheduled_at": "2026-11-21T09:00:00"}
     assert not forms.fast_valid(text, data)
     assert forms.field_errors(text, data)
+
+
+@pytest.mark.parametrize(("schema", "data"), [
+    ({"properties": {"x": {"multipleOf": 0.01}}}, {"x": 0.07}),
+    ({"properties": {"x": {"type": "string", "pattern": "^\\S+$"}}}, {"x": "a\x1cb"}),
+    ({"properties": {"x": {"type": "string", "pattern": "^\\D+$"}}}, {"x": "٣"}),
+    ({"properties": {"x": {"not": {"type": "string", "pattern": "^\\d+$"}}}}, {"x": "٣"}),
+    ({"properties": {"x": {"type": "string", "format": "regex"}}}, {"x": "(?<a>x)"}),
+])
+def test_a_form_whose_keywords_the_validators_read_differently_is_judged_by_jsonschema(schema, data):
+    """jsonschema-rs would let each of these through; jsonschema refuses them, and so does validate."""
+    text = json.dumps({"type": "object", **schema})
+    assert forms.fast(text) is None
+    with pytest.raises(forms.InvalidTaskData):
+        forms.validate(text, data, "task")
