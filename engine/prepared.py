@@ -77,6 +77,13 @@ class Prepared:
 
 
 _REQUIRED = object()
+
+
+def dialect_of(session: Session):
+    """The dialect of the session's connection (beginning its transaction, as the next statement would)."""
+    return _connection_of(session)[1]
+
+
 _CONNECTION_KEY = "gridlink.prepared.connection"
 
 

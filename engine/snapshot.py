@@ -90,18 +90,19 @@ def _id_strings(workflow, index: dict) -> list[str]:
 
 
 def _task_row(task, index: dict, datas: list, clean) -> list:
-    parent_no = index.get(task._parent.int) if task._parent is not None else None
+    parent = task._parent
+    parent_no = index.get(parent.int) if parent is not None else None
     data = task.data
     if parent_no is None or parent_no >= len(datas):  # a root (or, defensively, a parent written later)
         changed, deleted = data, None
     else:
         before = datas[parent_no]
-        changed = {k: v for k, v in data.items() if k not in before or v != before[k]}
-        deleted = [k for k in before if k not in data] or 0
-    children = []
-    for child in task._children:
-        child_no = index.get(child.int)
-        children.append(child_no if child_no is not None else str(child))
+        if data == before:  # most tasks: a copy of the parent's data
+            changed, deleted = {}, 0
+        else:
+            changed = {k: v for k, v in data.items() if k not in before or v != before[k]}
+            deleted = [k for k in before if k not in data] or 0
+    children = [n if (n := index.get(child.int)) is not None else str(child) for child in task._children]
     internal = task.internal_data
     return [parent_no, children, task.last_state_change, task._state, task.task_spec.name, task.triggered,
             clean(internal) if internal else internal, changed, deleted]

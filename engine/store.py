@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from .errors import Conflict, NotFound
 from .models import EngineEvent, HumanTask, ProcessInstance, ProcessVersion
-from .prepared import Prepared
+from .prepared import Prepared, dialect_of
 
 INSTANCES = ProcessInstance.__table__
 TASKS = HumanTask.__table__
@@ -92,7 +92,7 @@ def state_of(session: Session, instance_id: int) -> bytes:
 
 
 def _postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
+    return dialect_of(session).name == "postgresql"
 
 
 def insert_instance(session: Session, row: ProcessInstance) -> None:
