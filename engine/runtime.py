@@ -31,6 +31,7 @@ from .errors import Conflict, EngineError, InvalidTaskData, NotFound, NothingWai
 from .models import EngineEvent, HumanTask, ProcessInstance, ProcessVersion
 from .sandbox import SandboxEnvironment, SandboxScriptEngine, ScriptError, json_safe_check
 from .specs import SERIALIZER_VERSION, SpecCache, dump_state, load_state
+from .store import InstanceRow
 from .timers import due_time, next_due, now, timer_definitions
 
 
@@ -87,7 +88,7 @@ class StepResult:
 
 
 Assigner = Callable[[Session, TaskView], Assignment]
-Listener = Callable[[Session, ProcessInstance, list[StepEvent]], None]
+Listener = Callable[[Session, InstanceRow, list[StepEvent]], None]
 AUDITED = {"started", "task_completed", "timer_fired", "message_received", "completed", "error", "retried",
            "migrated", "suspended", "resumed", "data_changed"}
 
@@ -124,8 +125,7 @@ class Runtime:
         events = [StepEvent("started", data={"process_id": process_id, "version": version_no},
                             actor=actor)]
         error = self._advance(workflow, events, lambda: None)
-        row = ProcessInstance(process_version_id=version_id, business_key=business_key, status="running",
-                              serializer_version=SERIALIZER_VERSION, visited=[], lock_version=1)
+        row = store.new_instance(version_id, business_key, SERIALIZER_VERSION)
         return self._save(session, row, workflow, events, error, actor, before=set(), new=True)
 
     # ----- human tasks ---------------------------------------------------------------------
@@ -327,7 +327,7 @@ class Runtime:
             raise NotFound(f"process instance {instance_id} does not exist")
         return row, self._workflow(session, row)
 
-    def _workflow(self, session: Session, row: ProcessInstance) -> BpmnWorkflow:
+    def _workflow(self, session: Session, row: InstanceRow | ProcessInstance) -> BpmnWorkflow:
         with self._loaded_lock:
             cached = self._loaded.pop(row.id, None)
         if cached is not None and cached[0] == row.state_token:
@@ -337,7 +337,7 @@ class Runtime:
         workflow.script_engine = self.script_engine
         return workflow
 
-    def _put_back(self, row: ProcessInstance, workflow: BpmnWorkflow) -> None:
+    def _put_back(self, row: InstanceRow | ProcessInstance, workflow: BpmnWorkflow) -> None:
         with self._loaded_lock:
             self._loaded[row.id] = (row.state_token, workflow)
             while len(self._loaded) > self._cache_size:
@@ -352,7 +352,7 @@ class Runtime:
             raise Conflict(f"task {task_id} is no longer open: someone completed it or the case moved on")
         return task
 
-    def _require_status(self, row: ProcessInstance, allowed: Iterable[str]) -> None:
+    def _require_status(self, row: InstanceRow, allowed: Iterable[str]) -> None:
         if row.status not in allowed:
             raise Conflict(f"process instance {row.id} is {row.status}; this needs it to be "
                            + " or ".join(allowed))
@@ -381,7 +381,7 @@ class Runtime:
                                                              "line": getattr(exc, "line_number", None)}))
             return message
 
-    def _save(self, session: Session, row: ProcessInstance, workflow: BpmnWorkflow, events: list[StepEvent],
+    def _save(self, session: Session, row: InstanceRow, workflow: BpmnWorkflow, events: list[StepEvent],
               error: str | None, actor: str | None, before: set[str], new: bool = False,
               status: str | None = None) -> StepResult:
         compact(workflow)
@@ -405,7 +405,7 @@ class Runtime:
         self._put_back(row, workflow)
         return StepResult(row.id, row.status, events, error)
 
-    def _write_state(self, row: ProcessInstance, workflow: BpmnWorkflow, events: list[StepEvent],
+    def _write_state(self, row: InstanceRow, workflow: BpmnWorkflow, events: list[StepEvent],
                      error: str | None, has_ready: bool) -> None:
         row.state = dump_state(workflow)
         row.state_token = uuid4().hex
@@ -420,7 +420,7 @@ class Runtime:
         if completed and not error:
             events.append(StepEvent("completed", data={"outcome": _outcome(events)}))
 
-    def _sync_projection(self, session: Session, row: ProcessInstance, ready: dict, events: list[StepEvent],
+    def _sync_projection(self, session: Session, row: InstanceRow, ready: dict, events: list[StepEvent],
                          before: set[str]) -> None:
         """Mirror the READY human tasks into human_tasks; ``before`` is what the last save projected."""
         gone = before - set(ready)

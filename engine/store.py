@@ -7,6 +7,9 @@ transaction, see ``prepared``), and expires any ORM copies other code may hold i
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime
+
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -24,16 +27,8 @@ SAVED_FIELDS = ("state", "state_token", "serializer_version", "next_due", "statu
 TASK_FIELDS = tuple(c.key for c in TASKS.columns)
 EVENT_FIELDS = ("instance_id", "at", "kind", "element_id", "task_id", "actor", "data")
 
-_UPDATE_INSTANCE = Prepared(
-    update(INSTANCES)
-    .where(INSTANCES.c.id == bindparam("_id"), INSTANCES.c.lock_version == bindparam("_version"))
-    .values(state=bindparam("state"), state_token=bindparam("state_token"),
-            serializer_version=bindparam("serializer_version"), next_due=bindparam("next_due"),
-            status=bindparam("status"), error_message=bindparam("error_message"),
-            error_element=bindparam("error_element"), updated_at=bindparam("updated_at"),
-            visited=bindparam("visited"), process_version_id=bindparam("process_version_id"),
-            lock_version=bindparam("_version") + 1)
-)
+ALWAYS_SAVED = ("state", "state_token", "updated_at")  # change on every save
+_UPDATES: dict[tuple[str, ...], Prepared] = {}
 _INSERT_INSTANCE = Prepared(
     insert(INSTANCES).values({c: bindparam(c) for c in (*SAVED_FIELDS, "business_key", "lock_version",
                                                           "created_at")}).returning(INSTANCES.c.id))
@@ -58,6 +53,44 @@ _INSERT_TASKS = Prepared(insert(TASKS).values({c: bindparam(c) for c in TASK_FIE
 _INSERT_EVENTS = Prepared(insert(EVENTS).values({c: bindparam(c) for c in EVENT_FIELDS}))
 
 
+@dataclass(slots=True, eq=False)
+class InstanceRow:
+    """A process instance as the runtime's hot path holds it: plain attributes, no ORM bookkeeping.
+
+    ``loaded`` keeps the saved fields as read, so a save writes only what changed (an unchanged
+    status or version leaves its index alone). ``state`` is None until it is read (see ``state_of``).
+    """
+
+    id: int | None
+    process_version_id: int
+    business_key: str | None
+    status: str
+    serializer_version: str
+    state_token: str | None
+    visited: list
+    lock_version: int
+    next_due: datetime | None
+    error_message: str | None
+    error_element: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    state: bytes | None = None
+    loaded: dict = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, values: dict) -> InstanceRow:
+        row = cls(**values)
+        row.loaded = {name: values.get(name) for name in SAVED_FIELDS if name not in ALWAYS_SAVED}
+        return row
+
+    def changed_fields(self) -> tuple[str, ...]:
+        return tuple(name for name in SAVED_FIELDS
+                     if name in ALWAYS_SAVED or getattr(self, name) != self.loaded.get(name, _UNSET))
+
+
+_UNSET = object()
+
+
 def version_ref(session: Session, process_id: str, version: int | None) -> tuple[int, int]:
     """(id, version number) of the active version of ``process_id``, or of the given version."""
     if version:
@@ -70,21 +103,27 @@ def version_ref(session: Session, process_id: str, version: int | None) -> tuple
     return found["id"], found["version"]
 
 
-def load_instance(session: Session, instance_id: int, lock: bool) -> ProcessInstance | None:
-    """A detached ProcessInstance without its state (see ``state_of``), locked FOR UPDATE on
-    PostgreSQL when asked."""
+def load_instance(session: Session, instance_id: int, lock: bool) -> InstanceRow | None:
+    """An instance without its state (see ``state_of``), locked FOR UPDATE on PostgreSQL when asked."""
     query = _LOAD_LOCKED if lock and _postgres(session) else _LOAD
     found = query.run(session, {"id": instance_id}).first()
-    return None if found is None else ProcessInstance(**found)
+    return None if found is None else InstanceRow.of(found)
 
 
-def open_task(session: Session, task_id: str) -> tuple[dict, ProcessInstance] | None:
+def new_instance(process_version_id: int, business_key: str | None, serializer_version: str) -> InstanceRow:
+    return InstanceRow(id=None, process_version_id=process_version_id, business_key=business_key,
+                       status="running", serializer_version=serializer_version, state_token=None, visited=[],
+                       lock_version=1, next_due=None, error_message=None, error_element=None, created_at=None,
+                       updated_at=None)
+
+
+def open_task(session: Session, task_id: str) -> tuple[dict, InstanceRow] | None:
     """An open task (claimed_by, form_schema, name, lane) and its locked instance, in one query."""
     found = (_OPEN_TASK_LOCKED if _postgres(session) else _OPEN_TASK).run(session, {"id": task_id}).first()
     if found is None:
         return None
     task = {c.key: found.pop(c.key) for c in _TASK_COLUMNS}
-    return task, ProcessInstance(**found)
+    return task, InstanceRow.of(found)
 
 
 def state_of(session: Session, instance_id: int) -> bytes:
@@ -95,21 +134,36 @@ def _postgres(session: Session) -> bool:
     return dialect_of(session).name == "postgresql"
 
 
-def insert_instance(session: Session, row: ProcessInstance) -> None:
+def insert_instance(session: Session, row: InstanceRow) -> None:
     values = {c: getattr(row, c) for c in SAVED_FIELDS}
     values.update(business_key=row.business_key, lock_version=1, created_at=row.updated_at)
     row.id = _INSERT_INSTANCE.run(session, values).first()["id"]
     row.lock_version = 1
+    row.created_at = row.updated_at
+    row.loaded = {name: values[name] for name in SAVED_FIELDS if name not in ALWAYS_SAVED}
 
 
-def update_instance(session: Session, row: ProcessInstance) -> None:
-    """Write the saved fields if nobody else did since we read the row; else a Conflict."""
-    params = {c: getattr(row, c) for c in SAVED_FIELDS}
+def update_instance(session: Session, row: InstanceRow) -> None:
+    """Write the fields that changed if nobody else wrote the row since we read it; else a Conflict."""
+    fields = row.changed_fields()
+    params = {name: getattr(row, name) for name in fields}
     params.update(_id=row.id, _version=row.lock_version)
-    if _UPDATE_INSTANCE.run(session, params).rowcount != 1:
+    if _update_statement(fields).run(session, params).rowcount != 1:
         raise Conflict(f"process instance {row.id} was changed by someone else: reload and try again")
     row.lock_version += 1
+    row.loaded = {name: getattr(row, name) for name in SAVED_FIELDS if name not in ALWAYS_SAVED}
     _expire(session, ProcessInstance, [row.id])
+
+
+def _update_statement(fields: tuple[str, ...]) -> Prepared:
+    """The UPDATE of these fields (and the lock version), prepared once per combination."""
+    statement = _UPDATES.get(fields)
+    if statement is None:
+        statement = _UPDATES[fields] = Prepared(
+            update(INSTANCES)
+            .where(INSTANCES.c.id == bindparam("_id"), INSTANCES.c.lock_version == bindparam("_version"))
+            .values({**{name: bindparam(name) for name in fields}, "lock_version": bindparam("_version") + 1}))
+    return statement
 
 
 def completion_of(session: Session, task_id: str):

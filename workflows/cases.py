@@ -8,6 +8,7 @@ timeline. Task decisions (register, handle, verify, department work, meetings) l
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import func, or_, select
@@ -29,7 +30,8 @@ from workflows.common import (
     require_text,
 )
 from workflows.errors import Conflict, Forbidden
-from workflows.models import CASE_SOURCES, CASE_STATUSES, Case, OrgUnit, User, next_case_number
+from workflows.models import CASE_SOURCES, CASE_STATUSES, Case, Category, OrgUnit, User, next_case_number
+from workflows.reads import read_sessions
 from workflows.records import add_entry, remember_case
 from workflows.sla import sla_data
 
@@ -46,43 +48,74 @@ def report_case(system, *, title: str, description: str = "", category: str, sou
                 lat: float | None = None, lon: float | None = None, address: str | None = None,
                 reporter: dict | None = None, self_closed: dict | None = None, actor=None,
                 photos: list[tuple[str, bytes]] | None = None) -> dict:
-    """Report a new case and start its process. Returns number, status, level, org_unit, due_at."""
+    """Report a new case and start its process. Returns number, status, level, org_unit, due_at.
+
+    Everything that only reads (the reporter, the place, the category, the SLA, possible duplicates)
+    is looked up first, outside the write transaction, so writers queue behind each other only for
+    the writes. The case, its timeline, photos and process start in one transaction."""
+    with read_sessions(system)() as reads:
+        plan = _plan_report(reads, title=title, description=description, category=category, source=source,
+                            grid=grid, lat=lat, lon=lon, address=address, reporter=reporter,
+                            self_closed=self_closed, actor=actor, photos=photos or [])
     with system.sessions() as session, session.begin():
-        user = find_user(session, actor)
-        case = _new_case(session, user, title=title, description=description, category=category, source=source,
-                         grid=grid, lat=lat, lon=lon, address=address, reporter=reporter)
-        entry, level = _entry(session, user, case, source, self_closed)
-        case.level, case.self_closed = level, entry == "verify"
+        user, grid_unit, unit, cat = (session.merge(obj, load=False) if obj is not None else None
+                                      for obj in (plan.user, plan.grid, plan.unit, plan.category))
+        case = Case(number=next_case_number(session, local_today()), title=plan.title,
+                    description=plan.description, category=cat, source=source, grid=grid_unit, lat=lat, lon=lon,
+                    address=address, reporter_name=plan.reporter.get("name"),
+                    reporter_phone=plan.reporter.get("phone"), status="reported", org_unit=unit,
+                    created_by_id=user.id if user else None, created_at=now(), level=plan.level,
+                    self_closed=plan.entry == "verify")
         session.add(case)
         session.flush()
         remember_case(session, case)
         for filename, content in photos or []:
-            check_photo(filename, content)  # every photo is checked before any file is written
-        for filename, content in photos or []:
             store_photo(session, system.upload_dir, case, filename, content,
                         "self_close" if self_closed else "report", user)
-        add_entry(session, case, "reported", actor=user, level=level, unit=case.org_unit,
+        add_entry(session, case, "reported", actor=user, level=plan.level, unit=unit,
                   note=f"来源：{source}", data={"source": source})
-        if entry == "verify":
-            add_entry(session, case, "resolved", actor=user, level="grid", unit=case.grid,
+        if plan.entry == "verify":
+            add_entry(session, case, "resolved", actor=user, level="grid", unit=grid_unit,
                       note=self_closed["result"], data={"self_closed": True})
-        _start(system, session, case, entry, level, user)
-        return _summary(session, case)
+        _start(system, session, case, plan, user)
+        return {"number": case.number, "status": case.status, "level": case.level, "org_unit": unit.code,
+                "due_at": case.due_at, "duplicates": plan.duplicates}
 
 
-def _new_case(session: Session, user: User | None, *, title, description, category, source, grid, lat, lon,
-              address, reporter) -> Case:
+@dataclass
+class _Report:
+    """What a report resolves to before anything is written (objects of the read session)."""
+
+    user: User | None
+    title: str
+    description: str
+    reporter: dict
+    grid: OrgUnit | None
+    unit: OrgUnit
+    category: Category
+    entry: str
+    level: str
+    sla: dict
+    duplicates: list[str]
+
+
+def _plan_report(session: Session, *, title, description, category, source, grid, lat, lon, address, reporter,
+                 self_closed, actor, photos) -> _Report:
+    user = find_user(session, actor)
     title = require_text(title, "title", "a short title of the problem")
     if source not in CASE_SOURCES:
         raise invalid(f"unknown source {source!r}; use one of: {', '.join(CASE_SOURCES)}", field="source")
     reporter = _reporter(reporter)
     grid_unit = _locate(session, grid, lat, lon, address)
     unit = grid_unit or _district(session)
-    return Case(number=next_case_number(session, local_today()), title=title[:200],
-                description=description or "", category=get_category(session, category), source=source,
-                grid=grid_unit, lat=lat, lon=lon, address=address, reporter_name=reporter.get("name"),
-                reporter_phone=reporter.get("phone"), status="reported", org_unit=unit,
-                created_by_id=user.id if user else None, created_at=now())
+    cat = get_category(session, category)
+    entry, level = _entry(user, grid_unit, source, self_closed)
+    for filename, content in photos:
+        check_photo(filename, content)  # every photo is checked before any file is written
+    probe = Case(category_id=cat.id, grid_id=grid_unit.id if grid_unit else None, lat=lat, lon=lon, created_at=now())
+    return _Report(user=user, title=title[:200], description=description or "", reporter=reporter, grid=grid_unit,
+                   unit=unit, category=cat, entry=entry, level=level, sla=sla_data(session, cat),
+                   duplicates=possible_duplicates(session, probe))
 
 
 def _reporter(reporter) -> dict:
@@ -127,27 +160,27 @@ def _district(session: Session) -> OrgUnit:
     return unit
 
 
-def _entry(session: Session, user: User | None, case: Case, source: str, self_closed) -> tuple[str, str]:
+def _entry(user: User | None, grid: OrgUnit | None, source: str, self_closed) -> tuple[str, str]:
     """Where the process starts: (entry, level)."""
     if self_closed is not None:
         if not isinstance(self_closed, dict):
             raise invalid("self_closed must be an object with the result", field="self_closed")
         require_text(self_closed.get("result"), "self_closed.result", "what was done on the spot")
-        if user is None or user.role != "grid_worker" or case.grid is None or user.org_unit_id != case.grid.id:
+        if user is None or user.role != "grid_worker" or grid is None or user.org_unit_id != grid.id:
             raise Forbidden("only a grid worker of the case's grid may self-close a report on the spot")
         return "verify", "grid"
     if user is not None and user.role == "coordinator" and user.org_unit.level == "district":
         return "register", "district"
-    if case.grid is None:
+    if grid is None:
         return "register", "district"
-    if user is not None and user.role == "grid_worker" and source == "patrol" and user.org_unit_id == case.grid.id:
+    if user is not None and user.role == "grid_worker" and source == "patrol" and user.org_unit_id == grid.id:
         return "handle", "grid"
     return "register", "grid"
 
 
-def _start(system, session: Session, case: Case, entry: str, level: str, user: User | None) -> None:
-    data = {"case_number": case.number, "category": case.category.code, "entry": entry, "level": level,
-            "sla": sla_data(session, case.category)}
+def _start(system, session: Session, case: Case, plan: _Report, user: User | None) -> None:
+    data = {"case_number": case.number, "category": plan.category.code, "entry": plan.entry, "level": plan.level,
+            "sla": plan.sla}
     with engine_errors():
         result = system.runtime.start(session, PROCESS_ID, data, business_key=case.number,
                                       actor=user.username if user else None)

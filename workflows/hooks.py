@@ -13,8 +13,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.models import HumanTask, ProcessInstance
+from engine.models import HumanTask
 from engine.runtime import Assignment, StepEvent, TaskView
+from engine.store import InstanceRow
 from workflows.common import now
 from workflows.models import (
     LEVELS,
@@ -63,7 +64,7 @@ def assign_task(session: Session, view: TaskView) -> Assignment:
 
 # --- the listener -----------------------------------------------------------------------------
 
-def on_step(session: Session, instance: ProcessInstance, events: list[StepEvent]) -> None:
+def on_step(session: Session, instance: InstanceRow, events: list[StepEvent]) -> None:
     """Apply what the engine did in one step to the case with the instance's business key."""
     case = case_by_number(session, instance.business_key)
     if case is None:
