@@ -182,8 +182,8 @@ class Runtime:
         """Refuse fields the task's form does not define: a client fills the form, it does not set
         other process data (``level``, ``sla``, ...). Call it in the completing transaction."""
         projected = self._projected(session, task_id)
-        version_id = session.get(ProcessInstance, projected.instance_id).process_version_id
-        schema = self.form_schema(session, version_id, projected.form_schema)
+        row = store.load_instance(session, projected.instance_id, lock=False)
+        schema = self.form_schema(session, row.process_version_id, projected.form_schema)
         unknown = forms.unknown_fields(schema, data) if schema and isinstance(data, dict) else []
         if unknown:
             raise InvalidTaskData(f"{len(unknown)} field(s) are not part of the form of {projected.name!r}: "

@@ -12,12 +12,11 @@ import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, select, update
 
 from workflows.common import now
 from workflows.errors import NotFound
-from workflows.models import ApiToken, User
+from workflows.models import ApiToken, Department, OrgUnit, User
 from workflows.reads import read_sessions
 
 TOUCH_EVERY = timedelta(minutes=1)
@@ -39,23 +38,27 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+_PRINCIPAL = (
+    select(ApiToken.id.label("token_id"), ApiToken.last_used_at, User.id.label("user_id"), User.username, User.role,
+           OrgUnit.code.label("org_unit"), Department.code.label("department"))
+    .join(User, ApiToken.user_id == User.id)
+    .outerjoin(OrgUnit, User.org_unit_id == OrgUnit.id)
+    .outerjoin(Department, User.department_id == Department.id)
+    .where(ApiToken.token_hash == bindparam("digest"), ApiToken.revoked_at.is_(None), User.active)
+)
+
+
 def principal_for_token(system, token: str | None) -> Principal | None:
     """The active user a valid, unrevoked token belongs to; None for anything else."""
     if not token or len(token) > 512:
         return None
     with read_sessions(system)() as session:
-        row = session.execute(
-            select(ApiToken, User).join(User, ApiToken.user_id == User.id)
-            .options(joinedload(User.org_unit), joinedload(User.department))
-            .where(ApiToken.token_hash == digest(token), ApiToken.revoked_at.is_(None), User.active)
-        ).first()
-        if row is None:
-            return None
-        api_token, user = row
-        principal = Principal(user_id=user.id, username=user.username, role=user.role,
-                              org_unit=user.org_unit.code if user.org_unit else None,
-                              department=user.department.code if user.department else None, token_id=api_token.id)
-        last_used = api_token.last_used_at
+        row = session.execute(_PRINCIPAL, {"digest": digest(token)}).first()
+    if row is None:
+        return None
+    principal = Principal(user_id=row.user_id, username=row.username, role=row.role, org_unit=row.org_unit,
+                          department=row.department, token_id=row.token_id)
+    last_used = row.last_used_at
     moment = now()
     if last_used is None or moment - last_used >= TOUCH_EVERY:
         with system.sessions() as session, session.begin():

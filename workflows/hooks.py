@@ -28,7 +28,7 @@ from workflows.models import (
     User,
     level_above,
 )
-from workflows.records import add_entry, case_by_number, notify, record_overdue, unit_for_level, users_of
+from workflows.records import add_entry, case_by_number, notify, record_overdue, unit_for_level, user_ids_of
 
 LEVEL_NAMES = {"grid": "网格", "community": "社区", "workstation": "联动工作站", "subcentre": "街道联动分中心",
                "district": "区联动中心"}
@@ -93,7 +93,7 @@ def _task_ready(session: Session, case: Case, event: StepEvent, events: list[Ste
     elif kind in ("dept_accept", "dept_result"):
         _set_dispatch_due(session, case, task, kind)
     message = f"新任务：{task.name}（{case.number} {case.title}）"
-    notify(session, users_of(session, task.org_unit, task.department), "new_task", case, message)
+    notify(session, user_ids_of(session, task.org_unit, task.department), "new_task", case, message)
 
 
 def _set_dispatch_due(session: Session, case: Case, task: HumanTask, kind: str) -> None:
@@ -136,7 +136,7 @@ def _reminded(session: Session, case: Case, event: StepEvent) -> None:
     add_entry(session, case, "reminded", level=level, unit=unit, note=f"{stage}: 时限将到，请尽快处理",
               data={"stage": stage})
     for task in _host_tasks(session, case, event):
-        notify(session, users_of(session, task.org_unit, task.department), "reminder", case,
+        notify(session, user_ids_of(session, task.org_unit, task.department), "reminder", case,
                f"催办：{task.name}（{case.number}）将于 {task.due_at:%Y-%m-%d %H:%M} UTC 到期")
 
 
@@ -161,7 +161,7 @@ def _overdue(session: Session, case: Case, event: StepEvent) -> None:
     record_overdue(session, case, stage, level=stage, unit=unit, due_at=case.due_at)
     add_entry(session, case, "overdue", level=stage, unit=unit, note=f"{LEVEL_NAMES.get(stage, stage)}处置逾期")
     leaders = list(session.scalars(select(User).where(User.role == "leader", User.active)))
-    notify(session, leaders + users_of(session, unit.code), "overdue", case, f"逾期：{case.number} {case.title}")
+    notify(session, leaders + user_ids_of(session, unit.code), "overdue", case, f"逾期：{case.number} {case.title}")
 
 
 def _dispatch_overdue(session: Session, case: Case, stage: str) -> None:
@@ -180,7 +180,7 @@ def _dispatch_overdue(session: Session, case: Case, stage: str) -> None:
         add_entry(session, case, "overdue", level=dispatch.level, department=dispatch.department,
                   note=f"{dispatch.department.name}{'签收' if stage == 'dispatch_accept' else '反馈'}逾期",
                   data={"stage": stage})
-        notify(session, users_of(session, dispatch.org_unit.code, dispatch.department.code), "overdue", case,
+        notify(session, user_ids_of(session, dispatch.org_unit.code, dispatch.department.code), "overdue", case,
                f"逾期：{case.number} {case.title}（{dispatch.department.name}）")
 
 

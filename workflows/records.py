@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from workflows.common import is_within, now
@@ -49,11 +49,29 @@ def users_of(session: Session, org_unit: str | None = None, department: str | No
     return users
 
 
-def notify(session: Session, users: list[User], kind: str, case: Case | None, message: str) -> None:
-    link = f"/cases/{case.number}" if case else None
-    for user in {u.id: u for u in users}.values():
-        session.add(Notification(user_id=user.id, kind=kind, case_id=case.id if case else None,
-                                 message=message, link=link, created_at=now()))
+def user_ids_of(session: Session, org_unit: str | None = None, department: str | None = None) -> list[int]:
+    """The ids of ``users_of`` (what a notification needs), without loading the users."""
+    ids: list[int] = []
+    if org_unit:
+        ids += session.scalars(select(User.id).join(OrgUnit, User.org_unit_id == OrgUnit.id)
+                               .where(OrgUnit.code == org_unit, User.active,
+                                      User.role.in_(("coordinator", "grid_worker"))).order_by(User.id))
+    if department:
+        ids += session.scalars(select(User.id).join(Department, User.department_id == Department.id)
+                               .where(Department.code == department, User.active, User.role == "department")
+                               .order_by(User.id))
+    return ids
+
+
+def notify(session: Session, users: list[User | int], kind: str, case: Case | None, message: str) -> None:
+    """One notification per distinct recipient (a User or a user id), written in one statement."""
+    recipients = dict.fromkeys(u if isinstance(u, int) else u.id for u in users if u is not None)
+    if not recipients:
+        return
+    link, at = (f"/cases/{case.number}" if case else None), now()
+    session.execute(insert(Notification), [
+        {"user_id": user_id, "kind": kind, "case_id": case.id if case else None, "message": message, "link": link,
+         "created_at": at} for user_id in recipients])
 
 
 def record_overdue(session: Session, case: Case, stage: str, *, level: str | None = None,

@@ -32,7 +32,7 @@ from workflows.common import (
 from workflows.errors import Conflict, Forbidden, NotFound
 from workflows.hooks import open_dispatch
 from workflows.models import Case, Dispatch, OrgUnit, TimelineEntry, User, level_above
-from workflows.records import add_entry, notify, unit_for_level, users_of
+from workflows.records import add_entry, notify, unit_for_level, user_ids_of
 
 HANDLE_DECISIONS = {
     "grid": ("resolve", "escalate", "dispatch", "convene"),
@@ -271,7 +271,7 @@ def _verify(step: Step, data: dict) -> dict:
         handler = unit_for_level(step.session, case, case.level)
         add_entry(step.session, case, "rework", actor=step.user, level=case.level, unit=handler,
                   note=data["comment"])
-        notify(step.session, users_of(step.session, handler.code), "rework", case,
+        notify(step.session, user_ids_of(step.session, handler.code), "rework", case,
                f"退回重办：{case.number} {case.title}：{data['comment']}")
     return data
 
@@ -297,7 +297,7 @@ def _dept_accept(step: Step, data: dict) -> dict:
     dispatch.returned_at, dispatch.return_reason = now(), data["reason"]
     add_entry(step.session, step.case, "returned", actor=step.user, level=dispatch.level,
               department=dispatch.department, note=data["reason"])
-    notify(step.session, users_of(step.session, dispatch.org_unit.code), "returned_dispatch", step.case,
+    notify(step.session, user_ids_of(step.session, dispatch.org_unit.code), "returned_dispatch", step.case,
            f"{dispatch.department.name}退回派遣：{step.case.number}：{data['reason']}")
     return data
 
