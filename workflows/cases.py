@@ -67,16 +67,16 @@ def report_case(system, *, title: str, description: str = "", category: str, sou
                     created_by_id=user.id if user else None, created_at=now(), level=plan.level,
                     self_closed=plan.entry == "verify")
         session.add(case)
-        session.flush()
-        remember_case(session, case)
-        for filename, content in photos or []:
-            store_photo(session, system.upload_dir, case, filename, content,
-                        "self_close" if self_closed else "report", user)
         add_entry(session, case, "reported", actor=user, level=plan.level, unit=unit,
                   note=f"来源：{source}", data={"source": source})
         if plan.entry == "verify":
             add_entry(session, case, "resolved", actor=user, level="grid", unit=grid_unit,
                       note=self_closed["result"], data={"self_closed": True})
+        session.flush()  # the case and its first entries in one flush: the engine hooks query next
+        remember_case(session, case)
+        for filename, content in photos or []:
+            store_photo(session, system.upload_dir, case, filename, content,
+                        "self_close" if self_closed else "report", user)
         _start(system, session, case, plan, user)
         return {"number": case.number, "status": case.status, "level": case.level, "org_unit": unit.code,
                 "due_at": case.due_at, "duplicates": plan.duplicates}

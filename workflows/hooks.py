@@ -81,6 +81,8 @@ def _task_ready(session: Session, case: Case, event: StepEvent, events: list[Ste
         return
     kind = event.properties.get("task_kind")
     level = (task.context or {}).get("level")
+    # read before the case changes below, so these queries need not flush it first
+    recipients = user_ids_of(session, task.org_unit, task.department)
     if kind in ("handle", "register") and level:
         unit = session.scalar(select(OrgUnit).where(OrgUnit.code == task.org_unit))
         case.level, case.org_unit = level, unit or case.org_unit
@@ -93,7 +95,7 @@ def _task_ready(session: Session, case: Case, event: StepEvent, events: list[Ste
     elif kind in ("dept_accept", "dept_result"):
         _set_dispatch_due(session, case, task, kind)
     message = f"新任务：{task.name}（{case.number} {case.title}）"
-    notify(session, user_ids_of(session, task.org_unit, task.department), "new_task", case, message)
+    notify(session, recipients, "new_task", case, message)
 
 
 def _set_dispatch_due(session: Session, case: Case, task: HumanTask, kind: str) -> None:

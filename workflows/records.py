@@ -68,8 +68,11 @@ def notify(session: Session, users: list[User | int], kind: str, case: Case | No
     recipients = dict.fromkeys(u if isinstance(u, int) else u.id for u in users if u is not None)
     if not recipients:
         return
+    if case is not None and case.id is None:
+        session.flush()  # a case created in this transaction gets its id
     link, at = (f"/cases/{case.number}" if case else None), now()
-    session.execute(insert(Notification), [
+    # on the connection: a notification needs no pending change of the session flushed first
+    session.connection().execute(insert(Notification.__table__), [
         {"user_id": user_id, "kind": kind, "case_id": case.id if case else None, "message": message, "link": link,
          "created_at": at} for user_id in recipients])
 
