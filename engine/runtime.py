@@ -411,7 +411,7 @@ class Runtime:
         row.state_token = uuid4().hex
         row.serializer_version = SERIALIZER_VERSION
         row.next_due = None if error else next_due(workflow)
-        completed = workflow.is_completed()
+        completed = not has_ready and workflow.is_completed()  # a ready task means not completed: no tree walk
         row.status = "error" if error else "completed" if completed else "running" if has_ready else "waiting"
         row.error_message = error
         row.error_element = next((e.element_id for e in events if e.kind == "error"), None)
