@@ -32,6 +32,7 @@ from workflows.common import (
 from workflows.errors import Conflict, Forbidden, NotFound
 from workflows.hooks import open_dispatch
 from workflows.models import Case, Dispatch, OrgUnit, TimelineEntry, User, level_above
+from workflows.reads import read_sessions
 from workflows.records import add_entry, notify, unit_for_level, user_ids_of
 
 HANDLE_DECISIONS = {
@@ -105,12 +106,20 @@ def _open_task(session: Session, system, task_id: str) -> HumanTask:
 # --- completing -------------------------------------------------------------------------------
 
 def complete_task(system, actor, task_id: str, data: dict) -> dict:
-    """Complete a task as ``actor`` (a username or User) with the decision ``data``; one transaction."""
+    """Complete a task as ``actor`` (a username or User) with the decision ``data``; one transaction.
+    The case and its open tasks are read back after the commit, outside the write lock."""
     with system.sessions() as session, session.begin():
-        return complete_in(session, system, actor, task_id, data)
+        number = _complete(session, system, actor, task_id, data)
+    with read_sessions(system)() as reads:
+        return _case_result(reads, number)
 
 
 def complete_in(session: Session, system, actor, task_id: str, data: dict) -> dict:
+    """``complete_task`` inside the caller's transaction."""
+    return _case_result(session, _complete(session, system, actor, task_id, data))
+
+
+def _complete(session: Session, system, actor, task_id: str, data: dict) -> str:
     user = get_user(session, actor)
     task = _open_task(session, system, task_id)
     check_may_act(user, task)
@@ -125,7 +134,12 @@ def complete_in(session: Session, system, actor, task_id: str, data: dict) -> di
         result = system.runtime.complete_task(session, task_id, data, actor=user.username)
     check_step(result)
     session.flush()
-    return {**case_item(step.case), "open_tasks": [task_item(t) for t in _case_tasks(session, step.case)]}
+    return step.case.number
+
+
+def _case_result(session: Session, number: str) -> dict:
+    case = get_case(session, number)
+    return {**case_item(case), "open_tasks": [task_item(t) for t in _case_tasks(session, case)]}
 
 
 def _case_tasks(session: Session, case: Case) -> list[HumanTask]:
