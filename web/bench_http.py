@@ -4,8 +4,8 @@ What it does, as a user would:
 
 1. ``gridlink init`` on a fresh SQLite database in a temporary instance folder, then an
    integration user (admin) with an API token;
-2. ``gridlink run`` (gunicorn, gthread workers, timer scheduler) on a free loopback port, and wait
-   for ``/healthz``;
+2. ``gridlink run`` (gunicorn, single-threaded gthread workers, 4 per CPU; timer scheduler) on a
+   free loopback port, and wait for ``/healthz``;
 3. load processes (one per client, ``multiprocessing`` spawn) with one keep-alive
    ``http.client`` connection each drive: case intake (``POST /api/v1/cases``), the Open311 POST
    (``POST /open311/v2/requests.json``), and task completions (``POST /api/v1/tasks/<id>/complete``
@@ -38,11 +38,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .server import default_workers
+
 TARGETS = {"case_intake_per_s_8_clients": 200, "case_intake_p95_ms_8_clients": 50,
            "task_completion_per_s_8_clients": 200}
 FULL = {"intake": (300, 2400), "open311": (100, 800), "complete": (300, 2000), "baseline": 2000, "seconds": 40}
 QUICK = {"intake": (60, 400), "open311": (30, 160), "complete": (60, 400), "baseline": 400, "seconds": 15}
-WARMUP = 20
+WARMUP = 40  # spread over the workers by the kernel's accept: every worker loads specs and caches
 
 
 # --- the server -----------------------------------------------------------------------------
@@ -305,6 +307,7 @@ def run_http_bench(quick: bool = False, workers: int | None = None,
     }
     return {"http": {
         "server": {"command": "gridlink run" + (f" --workers {workers}" if workers else ""),
+                   "workers": workers or default_workers(), "threads_per_worker": 1,
                    "database": "sqlite (WAL, fresh)", "cpus": os.cpu_count(), "python": platform.python_version(),
                    "load": "one spawned process per client, keep-alive http.client, loopback"},
         **figures,

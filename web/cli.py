@@ -190,12 +190,15 @@ def sla_set_command(level: str, duration: str, category: str | None) -> None:
 @main.command("run")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
-@click.option("--workers", default=2, type=int)
-def run_command(host: str, port: int, workers: int) -> None:
+@click.option("--workers", default=None, type=click.IntRange(min=1),
+              help="Worker processes (default: 4 per CPU).")
+@click.option("--threads", default=1, type=click.IntRange(min=1), show_default=True,
+              help="Threads per worker process.")
+def run_command(host: str, port: int, workers: int | None, threads: int) -> None:
     """Serve with gunicorn and run the timer scheduler."""
-    from .server import serve
+    from .server import default_workers, serve
 
-    serve(host, port, workers)
+    serve(host, port, workers or default_workers(), threads)
 
 
 @main.command("bench")

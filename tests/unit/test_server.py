@@ -1,0 +1,41 @@
+"""`gridlink run`: the gunicorn settings it serves with."""
+
+import gc
+
+from click.testing import CliRunner
+
+from web import server
+from web.cli import main
+
+
+def _captured(monkeypatch) -> dict:
+    seen: dict = {}
+    monkeypatch.setattr(server.GridlinkServer, "run", lambda self: seen.update(self.options))
+    return seen
+
+
+def test_run_serves_single_threaded_workers_four_per_cpu_by_default(monkeypatch):
+    seen = _captured(monkeypatch)
+    monkeypatch.setattr(server.os, "cpu_count", lambda: 3)
+    result = CliRunner().invoke(main, ["run", "--port", "5099"])
+    assert result.exit_code == 0, result.output
+    assert (seen["workers"], seen["threads"], seen["worker_class"]) == (12, 1, "gthread")
+    assert seen["bind"] == "127.0.0.1:5099"
+
+
+def test_run_takes_workers_and_threads_and_refuses_zero(monkeypatch):
+    seen = _captured(monkeypatch)
+    assert CliRunner().invoke(main, ["run", "--workers", "3", "--threads", "2"]).exit_code == 0
+    assert (seen["workers"], seen["threads"]) == (3, 2)
+    refused = CliRunner().invoke(main, ["run", "--workers", "0"])
+    assert refused.exit_code == 2 and "--workers" in refused.output
+
+
+def test_a_worker_freezes_what_it_loaded_at_start(monkeypatch):
+    seen = _captured(monkeypatch)
+    CliRunner().invoke(main, ["run"])
+    try:
+        seen["post_worker_init"](None)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
