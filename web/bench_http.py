@@ -4,7 +4,7 @@ What it does, as a user would:
 
 1. ``gridlink init`` on a fresh SQLite database in a temporary instance folder, then an
    integration user (admin) with an API token;
-2. ``gridlink run`` (gunicorn, single-threaded gthread workers, 4 per CPU; timer scheduler) on a
+2. ``gridlink run`` (gunicorn, single-threaded gthread workers, 2 per CPU; timer scheduler) on a
    free loopback port, and wait for ``/healthz``;
 3. load processes (one per client, ``multiprocessing`` spawn) with one keep-alive
    ``http.client`` connection each drive: case intake (``POST /api/v1/cases``), the Open311 POST

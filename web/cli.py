@@ -191,7 +191,7 @@ def sla_set_command(level: str, duration: str, category: str | None) -> None:
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
 @click.option("--workers", default=None, type=click.IntRange(min=1),
-              help="Worker processes (default: 4 per CPU).")
+              help="Worker processes (default: 2 per CPU).")
 @click.option("--threads", default=1, type=click.IntRange(min=1), show_default=True,
               help="Threads per worker process.")
 def run_command(host: str, port: int, workers: int | None, threads: int) -> None:

@@ -14,12 +14,12 @@ def _captured(monkeypatch) -> dict:
     return seen
 
 
-def test_run_serves_single_threaded_workers_four_per_cpu_by_default(monkeypatch):
+def test_run_serves_single_threaded_workers_two_per_cpu_by_default(monkeypatch):
     seen = _captured(monkeypatch)
     monkeypatch.setattr(server.os, "cpu_count", lambda: 3)
     result = CliRunner().invoke(main, ["run", "--port", "5099"])
     assert result.exit_code == 0, result.output
-    assert (seen["workers"], seen["threads"], seen["worker_class"]) == (12, 1, "gthread")
+    assert (seen["workers"], seen["threads"], seen["worker_class"]) == (6, 1, "gthread")
     assert seen["bind"] == "127.0.0.1:5099"
 
 
