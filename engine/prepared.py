@@ -128,11 +128,17 @@ class _Result:
         self.cursor.close()
         return count
 
+    def all(self) -> list[Row]:
+        rows = self.cursor.fetchall()
+        self.cursor.close()
+        return [self._row(row) for row in rows]
+
     def first(self) -> Row | None:
         row = self.cursor.fetchone()
         self.cursor.close()
-        if row is None:
-            return None
+        return None if row is None else self._row(row)
+
+    def _row(self, row) -> Row:
         return Row((key, proc(value) if proc is not None else value)
                    for key, proc, value in zip(self.compiled.keys, self.compiled.results, row, strict=True))
 

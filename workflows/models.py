@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     false,
     func,
     insert,
@@ -37,6 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from engine.db import Base, UTCDateTime, utcnow
+from engine.prepared import Prepared, dialect_of
 from workflows.errors import InvalidInput
 
 # --- enumerations ---------------------------------------------------------------------------
@@ -305,19 +307,26 @@ def format_case_number(scope: str, value: int) -> str:
     return f"{CASE_NUMBER_PREFIX}{scope}-{value:04d}"
 
 
+def _counter_upsert(dialect: str) -> Prepared:
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    else:
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    table = CaseCounter.__table__
+    return Prepared(upsert(table).values(scope=bindparam("scope"), value=1)
+                    .on_conflict_do_update(index_elements=[table.c.scope], set_={"value": table.c.value + 1})
+                    .returning(table.c.value))
+
+
+_COUNTER_UPSERTS: dict[str, Prepared] = {}
+
+
 def allocate_counter(session: Session, scope: str) -> int:
     """Atomically increment and return the counter of ``scope`` (creating it at 1)."""
-    dialect = session.get_bind().dialect.name
+    dialect = dialect_of(session).name
     if dialect in ("sqlite", "postgresql"):
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as upsert
-        else:
-            from sqlalchemy.dialects.postgresql import insert as upsert
-        stmt = upsert(CaseCounter).values(scope=scope, value=1)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[CaseCounter.scope], set_={"value": CaseCounter.value + 1}
-        ).returning(CaseCounter.value)
-        return session.execute(stmt).scalar_one()
+        upsert = _COUNTER_UPSERTS.get(dialect) or _COUNTER_UPSERTS.setdefault(dialect, _counter_upsert(dialect))
+        return upsert.run(session, {"scope": scope}).first()["value"]
     bumped = session.execute(
         update(CaseCounter)
         .where(CaseCounter.scope == scope)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, or_, select
 from sqlalchemy.orm import Session
 
+from engine.prepared import Prepared
 from workflows.common import is_within, now
 from workflows.models import (
     Case,
@@ -49,17 +50,20 @@ def users_of(session: Session, org_unit: str | None = None, department: str | No
     return users
 
 
+_UNIT_STAFF = Prepared(select(User.id).join(OrgUnit, User.org_unit_id == OrgUnit.id)
+                      .where(OrgUnit.code == bindparam("code"), User.active,
+                             or_(User.role == "coordinator", User.role == "grid_worker")).order_by(User.id))
+_DEPARTMENT_STAFF = Prepared(select(User.id).join(Department, User.department_id == Department.id)
+                             .where(Department.code == bindparam("code"), User.active, User.role == "department")
+                             .order_by(User.id))
+
+
 def user_ids_of(session: Session, org_unit: str | None = None, department: str | None = None) -> list[int]:
     """The ids of ``users_of`` (what a notification needs), without loading the users."""
     ids: list[int] = []
-    if org_unit:
-        ids += session.scalars(select(User.id).join(OrgUnit, User.org_unit_id == OrgUnit.id)
-                               .where(OrgUnit.code == org_unit, User.active,
-                                      User.role.in_(("coordinator", "grid_worker"))).order_by(User.id))
-    if department:
-        ids += session.scalars(select(User.id).join(Department, User.department_id == Department.id)
-                               .where(Department.code == department, User.active, User.role == "department")
-                               .order_by(User.id))
+    for statement, code in ((_UNIT_STAFF, org_unit), (_DEPARTMENT_STAFF, department)):
+        if code:
+            ids += [row["id"] for row in statement.run(session, {"code": code}).all()]
     return ids
 
 

@@ -4,11 +4,13 @@ gets its own connection."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError, PendingRollbackError
 
 from engine import store
 from engine.db import utcnow
 from engine.models import HumanTask
+from engine.prepared import Prepared
 from engine.runtime import Runtime
 
 from .helpers import deploy_fixtures
@@ -67,3 +69,17 @@ def test_after_a_failed_flush_a_prepared_statement_is_refused_until_the_rollback
         session.rollback()
     with sessions() as session:
         assert store.load_instance(session, instance, lock=False).status == "running"
+
+
+def test_all_rows_come_back_with_their_processors_applied(sessions):
+    deploy_fixtures(sessions, "loop.bpmn", "decide.schema.json")
+    with sessions() as session, session.begin():
+        instance = Runtime().start(session, "loop", {"rounds": 0, "limits": LIMITS}).instance_id
+        store.insert_tasks(session, [_task_row(instance, "extra-1"), _task_row(instance, "extra-2")])
+    by_instance = Prepared(select(store.TASKS.c.id, store.TASKS.c.created_at)
+                           .where(store.TASKS.c.instance_id == bindparam("instance")).order_by(store.TASKS.c.id))
+    with sessions() as session, session.begin():
+        rows = by_instance.run(session, {"instance": instance}).all()
+        assert by_instance.run(session, {"instance": -1}).all() == []
+    assert [r.id for r in rows if r.id.startswith("extra-")] == ["extra-1", "extra-2"]
+    assert all(r.created_at.tzinfo is not None for r in rows)  # UTCDateTime's result processor ran
