@@ -26,13 +26,19 @@ PUBLIC_KINDS = {"reported", "registered", "rejected", "merged", "escalated", "as
 def add_entry(session: Session, case: Case, kind: str, *, actor: User | None = None, level: str | None = None,
               unit: OrgUnit | None = None, department: Department | None = None, note: str | None = None,
               data: dict | None = None) -> TimelineEntry:
-    entry = TimelineEntry(case=case, kind=kind, at=now(), actor_id=actor.id if actor else None,
-                          actor_name=actor.display_name if actor else None, level=level,
-                          org_unit_id=unit.id if unit else None,
-                          department_id=department.id if department else None, note=note,
-                          public=kind in PUBLIC_KINDS, data=data or {})
+    entry = TimelineEntry(case=case, **entry_values(kind, actor=actor, level=level, unit=unit, department=department,
+                                                   note=note, data=data))
     session.add(entry)
     return entry
+
+
+def entry_values(kind: str, *, actor: User | None = None, level: str | None = None, unit: OrgUnit | None = None,
+                 department: Department | None = None, note: str | None = None, data: dict | None = None) -> dict:
+    """The columns of a timeline entry but its case."""
+    return dict(kind=kind, at=now(), actor_id=actor.id if actor else None,
+                actor_name=actor.display_name if actor else None, level=level, org_unit_id=unit.id if unit else None,
+                department_id=department.id if department else None, note=note, public=kind in PUBLIC_KINDS,
+                data=data or {})
 
 
 def users_of(session: Session, org_unit: str | None = None, department: str | None = None) -> list[User]:
