@@ -71,19 +71,21 @@ def report_case(system, *, title: str, description: str = "", category: str, sou
         # in this session's identity map, the case's many-to-ones resolve without a query
         user, grid_unit, unit, _category = (session.merge(obj, load=False) if obj is not None else None
                                             for obj in (plan.user, plan.grid, plan.unit, plan.category))
+        at = now()
         entries = [entry_values("reported", actor=user, level=plan.level, unit=unit, note=f"来源：{source}",
-                                data={"source": source})]
+                                data={"source": source}, at=at)]
         if plan.entry == "verify":
             entries.append(entry_values("resolved", actor=user, level="grid", unit=grid_unit,
-                                        note=self_closed["result"], data={"self_closed": True}))
+                                        note=self_closed["result"], data={"self_closed": True}, at=at))
         case = _insert_case(session, plan, entries, number=next_case_number(session, local_today()), source=source,
-                            lat=lat, lon=lon, address=address)
+                            lat=lat, lon=lon, address=address, created_at=at)
         remember_case(session, case)
         for filename, content in photos or []:
             store_photo(session, system.upload_dir, case, filename, content,
                         "self_close" if self_closed else "report", user)
         _start(system, session, case, plan, user)
-        return {"number": case.number, "status": case.status, "level": case.level, "org_unit": unit.code,
+        return {"number": case.number, "status": case.status, "level": case.level,
+                "org_unit": case.org_unit.code,  # where the process put it (a hook may have moved it)
                 "due_at": case.due_at, "duplicates": plan.duplicates}
 
 
@@ -104,7 +106,7 @@ def _insert_case(session: Session, plan: _Report, entries: list[dict], **values)
         values, title=plan.title, description=plan.description, category_id=plan.category.id,
         grid_id=plan.grid.id if plan.grid else None, reporter_name=plan.reporter.get("name"),
         reporter_phone=plan.reporter.get("phone"), status="reported", level=plan.level, org_unit_id=plan.unit.id,
-        created_at=now(), self_closed=plan.entry == "verify", reworked_count=0,
+        self_closed=plan.entry == "verify", reworked_count=0,
         created_by_id=plan.user.id if plan.user else None)).first()["id"]
     _INSERT_ENTRIES.run_many(session, [dict(entry, case_id=case_id) for entry in entries])
     return session.get(Case, case_id)

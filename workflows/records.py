@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import bindparam, insert, or_, select
 from sqlalchemy.orm import Session
 
@@ -33,9 +35,10 @@ def add_entry(session: Session, case: Case, kind: str, *, actor: User | None = N
 
 
 def entry_values(kind: str, *, actor: User | None = None, level: str | None = None, unit: OrgUnit | None = None,
-                 department: Department | None = None, note: str | None = None, data: dict | None = None) -> dict:
+                 department: Department | None = None, note: str | None = None, data: dict | None = None,
+                 at: datetime | None = None) -> dict:
     """The columns of a timeline entry but its case."""
-    return dict(kind=kind, at=now(), actor_id=actor.id if actor else None,
+    return dict(kind=kind, at=at or now(), actor_id=actor.id if actor else None,
                 actor_name=actor.display_name if actor else None, level=level, org_unit_id=unit.id if unit else None,
                 department_id=department.id if department else None, note=note, public=kind in PUBLIC_KINDS,
                 data=data or {})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from SpiffWorkflow.util.task import TaskState
 
 from engine import runtime, specs
 
@@ -12,9 +13,12 @@ from engine import runtime, specs
 @pytest.fixture
 def serializer_matches_spiffworkflow(monkeypatch):
     """Every state the runtime saves restores to the workflow it was: SpiffWorkflow's own converter
-    sees the same task trees, data and events before the save and after the restore."""
+    sees the same task trees, data and events before the save and after the restore. On every save
+    the runtime's scan for ready human tasks also lists what SpiffWorkflow's iterator lists."""
 
     def checked(workflow):
+        expected = workflow.get_tasks(state=TaskState.READY, manual=True)
+        assert [t.id for t in runtime.ready_human_tasks(workflow)] == [t.id for t in expected]
         blob = specs.dump_state(workflow)
         restored = specs.load_state(blob, workflow.spec, workflow.subprocess_specs)
         assert spiff_json(restored) == spiff_json(workflow)

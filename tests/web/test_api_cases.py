@@ -21,6 +21,16 @@ def test_reporting_a_case_answers_201_with_number_status_level_unit_and_due(api:
     assert response.headers["Location"].endswith(f"/api/v1/cases/{body['number']}")
 
 
+def test_the_report_answer_names_the_unit_the_process_gave_the_case(api: Api):
+    # a district coordinator's report enters at the district centre although it names a grid
+    body = api.post("/api/v1/cases", "coord-district", json={"title": "暴露垃圾", "category": "exposed_rubbish",
+                                                               "source": "hotline", "grid": "hq-c04-g03"}).get_json()
+    stored = api.get(f"/api/v1/cases/{body['number']}").get_json()
+    assert (body["level"], body["org_unit"]) == (stored["level"], stored["org_unit"]) == ("district", "district")
+    timeline = stored["timeline"]
+    assert timeline[0]["kind"] == "reported" and timeline[0]["at"] == stored["created_at"]
+
+
 def test_a_case_located_by_lat_lon_lands_in_the_grid_holding_the_point(api: Api):
     grid = api.get("/api/v1/org-units?level=grid&per_page=1").get_json()["items"][0]
     response = api.post("/api/v1/cases", json={"title": "路面破损", "category": "road_damage", "source": "sensor",
