@@ -89,6 +89,8 @@ class StepResult:
 
 Assigner = Callable[[Session, TaskView], Assignment]
 Listener = Callable[[Session, InstanceRow, list[StepEvent]], None]
+_READY_FIELDS = ("org_unit", "department", "role", "context", "due_at")
+"""What a ``task_ready`` event's data holds: the task's assignment as projected."""
 AUDITED = {"started", "task_completed", "timer_fired", "message_received", "completed", "error", "retried",
            "migrated", "suspended", "resumed", "data_changed"}
 
@@ -439,12 +441,16 @@ class Runtime:
                         task.task_spec.bpmn_name or task.task_spec.bpmn_id, _lane(task), props,
                         props.get("formJsonSchemaFilename"), dict(task.data), _deadline(task))
         assignment = self.assigner(session, view)
-        events.append(StepEvent("task_ready", view.element_id, view.name, task_id, view.lane, props))
-        return dict(id=task_id, instance_id=row.id, business_key=row.business_key, process_id=process_id,
-                    element_id=view.element_id, name=view.name, lane=view.lane, properties=props,
-                    form_schema=view.form_schema, org_unit=assignment.org_unit, department=assignment.department,
-                    role=assignment.role, context=assignment.context, claimed_by=None, created_at=now(),
-                    due_at=assignment.due_at or view.due_at, reminded_at=None, overdue_at=None)
+        projected = dict(id=task_id, instance_id=row.id, business_key=row.business_key, process_id=process_id,
+                         element_id=view.element_id, name=view.name, lane=view.lane, properties=props,
+                         form_schema=view.form_schema, org_unit=assignment.org_unit,
+                         department=assignment.department, role=assignment.role, context=assignment.context,
+                         claimed_by=None, created_at=now(), due_at=assignment.due_at or view.due_at,
+                         reminded_at=None, overdue_at=None)
+        # the listener sees the task as projected, without reading it back
+        events.append(StepEvent("task_ready", view.element_id, view.name, task_id, view.lane, props,
+                                data={k: projected[k] for k in _READY_FIELDS}))
+        return projected
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ from workflows.models import (
     next_case_number,
 )
 from workflows.reads import read_sessions
-from workflows.records import add_entry, entry_values, remember_case
+from workflows.records import add_entry, entry_values, remember_case, set_case
 from workflows.sla import sla_data
 
 PROCESS_ID = "case_handling"
@@ -215,8 +215,7 @@ def _start(system, session: Session, case: Case, plan: _Report, user: User | Non
         result = system.runtime.start(session, PROCESS_ID, data, business_key=case.number,
                                       actor=user.username if user else None)
     check_step(result)
-    case.instance_id = result.instance_id
-    session.flush()
+    set_case(session, case, instance_id=result.instance_id)
 
 
 def _summary(session: Session, case: Case) -> dict:

@@ -126,7 +126,16 @@ def get_case(session: Session, number: str) -> Case:
     if case is None:
         raise NotFound(f"case {number!r} does not exist; check the number (e.g. GL20261121-0001)",
                        field="number")
+    remember_case(session, case)
     return case
+
+
+def remember_case(session: Session, case: Case) -> None:
+    """Let ``records.case_by_number`` find a case of this session without a query."""
+    session.info.setdefault(CASE_IDS, {})[case.number] = case.id
+
+
+CASE_IDS = "gridlink.case_ids_by_number"
 
 
 def get_user(session: Session, actor) -> User:

@@ -24,11 +24,21 @@ from workflows.models import (
     Dispatch,
     Meeting,
     MeetingAction,
-    OrgUnit,
     User,
     level_above,
 )
-from workflows.records import add_entry, case_by_number, notify, record_overdue, unit_for_level, user_ids_of
+from workflows.records import (
+    add_entry,
+    case_by_number,
+    category_code,
+    notify,
+    record_overdue,
+    set_case,
+    unit_for_level,
+    unit_ref,
+    unit_ref_for_level,
+    user_ids_of,
+)
 
 LEVEL_NAMES = {"grid": "网格", "community": "社区", "workstation": "联动工作站", "subcentre": "街道联动分中心",
                "district": "区联动中心"}
@@ -48,11 +58,11 @@ def assign_task(session: Session, view: TaskView) -> Assignment:
         return Assignment()
     props = view.properties
     level = task_level(props, view.data)
-    context = {"case_number": case.number, "title": case.title, "category": case.category.code,
+    context = {"case_number": case.number, "title": case.title, "category": category_code(session, case.category_id),
                "level": level, "task_kind": props.get("task_kind")}
     assignee = props.get("assignee")
     if assignee == "org_unit" and level:
-        return Assignment(org_unit=unit_for_level(session, case, level).code, context=context)
+        return Assignment(org_unit=unit_ref_for_level(session, case, level).code, context=context)
     if assignee == "department":
         return Assignment(department=view.data.get("department"), context=context)
     if assignee == "action_department":
@@ -76,36 +86,32 @@ def on_step(session: Session, instance: InstanceRow, events: list[StepEvent]) ->
 
 
 def _task_ready(session: Session, case: Case, event: StepEvent, events: list[StepEvent]) -> None:
-    task = session.get(HumanTask, event.task_id)
-    if task is None:
-        return
+    task = event.data  # the task as the runtime projected it: org_unit, department, context, due_at
     kind = event.properties.get("task_kind")
-    level = (task.context or {}).get("level")
-    # read before the case changes below, so these queries need not flush it first
-    recipients = user_ids_of(session, task.org_unit, task.department)
+    level = (task.get("context") or {}).get("level")
+    recipients = user_ids_of(session, task.get("org_unit"), task.get("department"))
     if kind in ("handle", "register") and level:
-        unit = session.scalar(select(OrgUnit).where(OrgUnit.code == task.org_unit))
-        case.level, case.org_unit = level, unit or case.org_unit
-        case.due_at = task.due_at
+        unit = unit_ref(session, code=task["org_unit"]) if task.get("org_unit") else None
+        changes = {"level": level, "org_unit_id": unit.id if unit else case.org_unit_id, "due_at": task["due_at"]}
         if kind == "handle" and case.status in ("reported", "resolved"):
-            case.status = "open"
+            changes["status"] = "open"
+        set_case(session, case, **changes)
     elif kind == "verify":
-        case.status, case.due_at = "resolved", None
-        case.resolved_at = case.resolved_at or now()
+        set_case(session, case, status="resolved", due_at=None, resolved_at=case.resolved_at or now())
     elif kind in ("dept_accept", "dept_result"):
         _set_dispatch_due(session, case, task, kind)
-    message = f"新任务：{task.name}（{case.number} {case.title}）"
+    message = f"新任务：{event.name}（{case.number} {case.title}）"
     notify(session, recipients, "new_task", case, message)
 
 
-def _set_dispatch_due(session: Session, case: Case, task: HumanTask, kind: str) -> None:
-    dispatch = open_dispatch(session, case, task.department)
+def _set_dispatch_due(session: Session, case: Case, task: dict, kind: str) -> None:
+    dispatch = open_dispatch(session, case, task.get("department"))
     if dispatch is None:
         return
     if kind == "dept_accept":
-        dispatch.accept_due = task.due_at
+        dispatch.accept_due = task["due_at"]
     else:
-        dispatch.result_due = task.due_at
+        dispatch.result_due = task["due_at"]
 
 
 def open_dispatch(session: Session, case: Case, department: str | None) -> Dispatch | None:

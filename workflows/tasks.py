@@ -9,6 +9,7 @@ the engine task, all in one transaction. The thin verbs below (``register_case``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -33,7 +34,7 @@ from workflows.errors import Conflict, Forbidden, NotFound
 from workflows.hooks import open_dispatch
 from workflows.models import Case, Dispatch, OrgUnit, TimelineEntry, User, level_above
 from workflows.reads import read_sessions
-from workflows.records import add_entry, notify, unit_for_level, user_ids_of
+from workflows.records import UnitRef, add_entry, notify, set_case, unit_for_level, unit_ref, user_ids_of
 
 HANDLE_DECISIONS = {
     "grid": ("resolve", "escalate", "dispatch", "convene"),
@@ -64,9 +65,13 @@ class Step:
 
     @property
     def unit(self) -> OrgUnit | None:
-        if self.task.org_unit is None:
-            return None
-        return self.session.scalar(select(OrgUnit).where(OrgUnit.code == self.task.org_unit))
+        ref = self.unit_ref
+        return self.session.get(OrgUnit, ref.id) if ref is not None else None
+
+    @cached_property
+    def unit_ref(self) -> UnitRef | None:
+        """The task's org unit, read without the unit of work (what a timeline entry needs)."""
+        return unit_ref(self.session, code=self.task.org_unit) if self.task.org_unit is not None else None
 
     def task_data(self) -> dict:
         with engine_errors():
@@ -164,11 +169,11 @@ def _register(step: Step, data: dict) -> dict:
         return _merge(step, data, decision)
     if decision == "reject":
         data["reason"] = require_text(data.get("reason"), "reason", "why the report is not accepted")
-        add_entry(step.session, step.case, "rejected", actor=step.user, level=step.level, unit=step.unit,
+        add_entry(step.session, step.case, "rejected", actor=step.user, level=step.level, unit=step.unit_ref,
                   note=data["reason"])
     else:
-        step.case.registered_at = now()
-        add_entry(step.session, step.case, "registered", actor=step.user, level=step.level, unit=step.unit)
+        set_case(step.session, step.case, registered_at=now())
+        add_entry(step.session, step.case, "registered", actor=step.user, level=step.level, unit=step.unit_ref)
     return data
 
 
@@ -186,7 +191,7 @@ def _merge(step: Step, data: dict, decision: str) -> dict:
                            field="duplicate_of")
     data["reason"] = data.get("reason") or f"与工单 {other.number} 重复"
     step.case.status, step.case.merged_into = "merged", other
-    add_entry(step.session, step.case, "merged", actor=step.user, level=step.level, unit=step.unit,
+    add_entry(step.session, step.case, "merged", actor=step.user, level=step.level, unit=step.unit_ref,
               note=f"并入 {other.number}", data={"into": other.number})
     add_entry(step.session, other, "merged", actor=step.user, level=other.level,
               note=f"{step.case.number} 作为重复工单并入", data={"from": step.case.number})
@@ -203,7 +208,7 @@ def _handle(step: Step, data: dict) -> dict:
 def _resolve(step: Step, data: dict) -> dict:
     data["result"] = require_text(data.get("result"), "result", "what was done")
     check_photo_refs(step.session, step.case, data.get("photos"))
-    add_entry(step.session, step.case, "resolved", actor=step.user, level=step.level, unit=step.unit,
+    add_entry(step.session, step.case, "resolved", actor=step.user, level=step.level, unit=step.unit_ref,
               note=data["result"], data={"photos": data.get("photos") or []})
     return data
 
@@ -234,7 +239,7 @@ def _dispatch(step: Step, data: dict) -> dict:
         step.session.add(Dispatch(case=step.case, department=department, level=step.level, org_unit=step.unit,
                                   instructions=data["instructions"], instance_id=step.case.instance_id,
                                   dispatched_at=now()))
-    add_entry(step.session, step.case, "dispatched", actor=step.user, level=step.level, unit=step.unit,
+    add_entry(step.session, step.case, "dispatched", actor=step.user, level=step.level, unit=step.unit_ref,
               note="、".join(d.name for d in departments), data={"departments": [d.code for d in departments]})
     return data
 
