@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from engine.models import HumanTask, ProcessInstance
 from workflows import meetings
 from workflows.attachments import check_photo_refs
-from workflows.cases import case_item, task_item
+from workflows.cases import case_with_tasks, task_item
 from workflows.common import (
     check_step,
     engine_errors,
@@ -116,12 +116,12 @@ def complete_task(system, actor, task_id: str, data: dict) -> dict:
     with system.sessions() as session, session.begin():
         number = _complete(session, system, actor, task_id, data)
     with read_sessions(system)() as reads:
-        return _case_result(reads, number)
+        return case_with_tasks(reads, number)
 
 
 def complete_in(session: Session, system, actor, task_id: str, data: dict) -> dict:
     """``complete_task`` inside the caller's transaction."""
-    return _case_result(session, _complete(session, system, actor, task_id, data))
+    return case_with_tasks(session, _complete(session, system, actor, task_id, data))
 
 
 def _complete(session: Session, system, actor, task_id: str, data: dict) -> str:
@@ -140,16 +140,6 @@ def _complete(session: Session, system, actor, task_id: str, data: dict) -> str:
     check_step(result)
     session.flush()
     return step.case.number
-
-
-def _case_result(session: Session, number: str) -> dict:
-    case = get_case(session, number)
-    return {**case_item(case), "open_tasks": [task_item(t) for t in _case_tasks(session, case)]}
-
-
-def _case_tasks(session: Session, case: Case) -> list[HumanTask]:
-    return list(session.scalars(select(HumanTask).where(HumanTask.business_key == case.number)
-                                .order_by(HumanTask.created_at, HumanTask.id)))
 
 
 def _choice(data: dict, allowed: tuple[str, ...], step: Step) -> str:
