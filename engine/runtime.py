@@ -118,6 +118,14 @@ class Runtime:
     def start(self, session: Session, process_id: str, data: dict | None = None, version: int | None = None,
               business_key: str | None = None, actor: str | None = None) -> StepResult:
         """Start an instance of the active (or the given) version and run it to its first wait."""
+        return self.save_start(session, self.prepare_start(session, process_id, data, version, business_key, actor))
+
+    def prepare_start(self, session: Session, process_id: str, data: dict | None = None, version: int | None = None,
+                      business_key: str | None = None, actor: str | None = None) -> PendingStart:
+        """Run a new instance to its first wait in memory, writing nothing: ``session`` may be a
+        read-only one. ``save_start`` stores it later, in the caller's write transaction, so the
+        engine's work need not hold the database's write lock. A new instance conflicts with
+        nothing, so the step stays valid whatever commits in between."""
         data = dict(data or {})
         self._check_data(data)
         version_id, version_no = store.version_ref(session, process_id, version)
@@ -128,7 +136,16 @@ class Runtime:
                             actor=actor)]
         error = self._advance(workflow, events, lambda: None)
         row = store.new_instance(version_id, business_key, SERIALIZER_VERSION)
-        return self._save(session, row, workflow, events, error, actor, before=set(), new=True)
+        ready = self._settle(row, workflow, events, error)
+        return PendingStart(row, workflow, events, error, actor, ready)
+
+    def save_start(self, session: Session, pending: PendingStart) -> StepResult:
+        """Store a prepared start: the instance, its task projection, audit rows and listeners."""
+        if pending.saved:
+            raise EngineError("this prepared start has already been saved")
+        pending.saved = True
+        return self._store(session, pending.row, pending.workflow, pending.events, pending.error, pending.actor,
+                           set(), pending.ready, new=True)
 
     # ----- human tasks ---------------------------------------------------------------------
     def complete_task(self, session: Session, task_id: str, data: dict, actor: str | None = None) -> StepResult:
@@ -384,12 +401,22 @@ class Runtime:
             return message
 
     def _save(self, session: Session, row: InstanceRow, workflow: BpmnWorkflow, events: list[StepEvent],
-              error: str | None, actor: str | None, before: set[str], new: bool = False,
-              status: str | None = None) -> StepResult:
+              error: str | None, actor: str | None, before: set[str], status: str | None = None) -> StepResult:
+        ready = self._settle(row, workflow, events, error, status)
+        return self._store(session, row, workflow, events, error, actor, before, ready)
+
+    def _settle(self, row: InstanceRow, workflow: BpmnWorkflow, events: list[StepEvent], error: str | None,
+                status: str | None = None) -> dict:
+        """Compact the workflow and put its new state into ``row`` (memory only); its ready human tasks."""
         compact(workflow)
         ready = {str(t.id): t for t in ready_human_tasks(workflow)}
         self._write_state(row, workflow, events, error, bool(ready))
         row.status = status or row.status
+        return ready
+
+    def _store(self, session: Session, row: InstanceRow, workflow: BpmnWorkflow, events: list[StepEvent],
+               error: str | None, actor: str | None, before: set[str], ready: dict, new: bool = False) -> StepResult:
+        """Write a settled step: instance row, projection, flags, audit; then the listeners."""
         if new:
             store.insert_instance(session, row)
         else:
@@ -451,6 +478,19 @@ class Runtime:
         events.append(StepEvent("task_ready", view.element_id, view.name, task_id, view.lane, props,
                                 data={k: projected[k] for k in _READY_FIELDS}))
         return projected
+
+
+@dataclass
+class PendingStart:
+    """A new instance run to its first wait in memory (``Runtime.prepare_start``), not yet stored."""
+
+    row: InstanceRow
+    workflow: BpmnWorkflow
+    events: list[StepEvent]
+    error: str | None
+    actor: str | None
+    ready: dict
+    saved: bool = False
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from engine.models import HumanTask
 from engine.prepared import Prepared
+from engine.runtime import PendingStart
 from workflows import geo
 from workflows.attachments import check_photo, store_photo
 from workflows.common import (
@@ -67,6 +68,8 @@ def report_case(system, *, title: str, description: str = "", category: str, sou
         plan = _plan_report(reads, title=title, description=description, category=category, source=source,
                             grid=grid, lat=lat, lon=lon, address=address, reporter=reporter,
                             self_closed=self_closed, actor=actor, photos=photos or [])
+        number = _new_number(system)
+        started = _prepare_start(system, reads, plan, number)
     with system.sessions() as session, session.begin():
         # in this session's identity map, the case's many-to-ones resolve without a query
         user, grid_unit, unit, _category = (session.merge(obj, load=False) if obj is not None else None
@@ -77,13 +80,13 @@ def report_case(system, *, title: str, description: str = "", category: str, sou
         if plan.entry == "verify":
             entries.append(entry_values("resolved", actor=user, level="grid", unit=grid_unit,
                                         note=self_closed["result"], data={"self_closed": True}, at=at))
-        case = _insert_case(session, plan, entries, number=next_case_number(session, local_today()), source=source,
-                            lat=lat, lon=lon, address=address, created_at=at)
+        case = _insert_case(session, plan, entries, number=number, source=source, lat=lat, lon=lon, address=address,
+                            created_at=at)
         remember_case(session, case)
         for filename, content in photos or []:
             store_photo(session, system.upload_dir, case, filename, content,
                         "self_close" if self_closed else "report", user)
-        _start(system, session, case, plan, user)
+        _save_start(system, session, case, started)
         return {"number": case.number, "status": case.status, "level": case.level,
                 "org_unit": case.org_unit.code,  # where the process put it (a hook may have moved it)
                 "due_at": case.due_at, "duplicates": plan.duplicates}
@@ -208,12 +211,25 @@ def _entry(user: User | None, grid: OrgUnit | None, source: str, self_closed) ->
     return "register", "grid"
 
 
-def _start(system, session: Session, case: Case, plan: _Report, user: User | None) -> None:
-    data = {"case_number": case.number, "category": plan.category.code, "entry": plan.entry, "level": plan.level,
+def _new_number(system) -> str:
+    """The next case number, in a transaction of its own: the write lock is held for one statement,
+    not for the process start. A report that fails after this leaves a gap in the day's numbers."""
+    with system.sessions() as session, session.begin():
+        return next_case_number(session, local_today())
+
+
+def _prepare_start(system, reads: Session, plan: _Report, number: str) -> PendingStart:
+    """The case's process run to its first task in memory, before the write transaction."""
+    data = {"case_number": number, "category": plan.category.code, "entry": plan.entry, "level": plan.level,
             "sla": plan.sla}
     with engine_errors():
-        result = system.runtime.start(session, PROCESS_ID, data, business_key=case.number,
-                                      actor=user.username if user else None)
+        return system.runtime.prepare_start(reads, PROCESS_ID, data, business_key=number,
+                                            actor=plan.user.username if plan.user else None)
+
+
+def _save_start(system, session: Session, case: Case, started: PendingStart) -> None:
+    with engine_errors():
+        result = system.runtime.save_start(session, started)
     check_step(result)
     set_case(session, case, instance_id=result.instance_id)
 
