@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from sqlalchemy import bindparam, select, update
 
+from engine.prepared import Prepared
 from workflows.common import now
 from workflows.errors import NotFound
 from workflows.models import ApiToken, Department, OrgUnit, User
@@ -38,7 +39,7 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-_PRINCIPAL = (
+_PRINCIPAL = Prepared(
     select(ApiToken.id.label("token_id"), ApiToken.last_used_at, User.id.label("user_id"), User.username, User.role,
            OrgUnit.code.label("org_unit"), Department.code.label("department"))
     .join(User, ApiToken.user_id == User.id)
@@ -53,7 +54,7 @@ def principal_for_token(system, token: str | None) -> Principal | None:
     if not token or len(token) > 512:
         return None
     with read_sessions(system)() as session:
-        row = session.execute(_PRINCIPAL, {"digest": digest(token)}).first()
+        row = _PRINCIPAL.run(session, {"digest": digest(token)}).first()
     if row is None:
         return None
     principal = Principal(user_id=row.user_id, username=row.username, role=row.role, org_unit=row.org_unit,

@@ -7,12 +7,16 @@ Shape (docs/CONVENTIONS.md): one ``{"limit", "remind"}`` per level, ``dispatch_a
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
+from engine.prepared import Prepared
 from workflows.common import duration_seconds, format_duration
 from workflows.errors import Conflict
 from workflows.models import DEFAULT_REMINDER_SHARE, LEVELS, URGENCIES, Category, SlaPolicy
+
+_POLICIES = Prepared(select(SlaPolicy.stage, SlaPolicy.category_id, SlaPolicy.limit, SlaPolicy.reminder_share)
+                     .where(or_(SlaPolicy.category_id.is_(None), SlaPolicy.category_id == bindparam("category_id"))))
 
 
 class _Policies:
@@ -20,13 +24,10 @@ class _Policies:
     policy for a stage wins over the default."""
 
     def __init__(self, session: Session, category: Category | None):
-        query = select(SlaPolicy.stage, SlaPolicy.category_id, SlaPolicy.limit, SlaPolicy.reminder_share)
-        scope = SlaPolicy.category_id.is_(None)
-        if category is not None:
-            scope = or_(scope, SlaPolicy.category_id == category.id)
         self.own: dict = {}  # stage -> row (stage, category_id, limit, reminder_share)
         self.default: dict = {}
-        for row in session.execute(query.where(scope)):
+        rows = _POLICIES.run(session, {"category_id": category.id if category is not None else None}).all()
+        for row in rows:
             (self.default if row.category_id is None else self.own)[row.stage] = row
 
     def required(self, stage: str, own: bool = True):
