@@ -112,22 +112,33 @@ def _open_task(session: Session, system, task_id: str) -> HumanTask:
 
 def complete_task(system, actor, task_id: str, data: dict) -> dict:
     """Complete a task as ``actor`` (a username or User) with the decision ``data``; one transaction.
-    The case and its open tasks are read back after the commit, outside the write lock."""
+    Who acts on which task is looked up before it, the case and its open tasks are read back after
+    it: outside the write lock."""
+    with read_sessions(system)() as reads:
+        user, task = _actor_and_task(reads, system, actor, task_id)
     with system.sessions() as session, session.begin():
-        number = _complete(session, system, actor, task_id, data)
+        number = _complete(session, system, session.merge(user, load=False), session.merge(task, load=False), data)
     with read_sessions(system)() as reads:
         return case_with_tasks(reads, number)
 
 
 def complete_in(session: Session, system, actor, task_id: str, data: dict) -> dict:
     """``complete_task`` inside the caller's transaction."""
-    return case_with_tasks(session, _complete(session, system, actor, task_id, data))
+    user, task = _actor_and_task(session, system, actor, task_id)
+    return case_with_tasks(session, _complete(session, system, user, task, data))
 
 
-def _complete(session: Session, system, actor, task_id: str, data: dict) -> str:
+def _actor_and_task(session: Session, system, actor, task_id: str) -> tuple[User, HumanTask]:
+    """The acting user and the open task, if they may act on it. The runtime checks again, in the
+    completing transaction, that the task is still open and not claimed by someone else."""
     user = get_user(session, actor)
     task = _open_task(session, system, task_id)
     check_may_act(user, task)
+    return user, task
+
+
+def _complete(session: Session, system, user: User, task: HumanTask, data: dict) -> str:
+    task_id = task.id
     if not isinstance(data, dict):
         raise invalid("the completion data must be an object of fields")
     step = Step(session, system, user, task, get_case(session, task.business_key))
