@@ -8,6 +8,7 @@ PostgreSQL, BEGIN IMMEDIATE on SQLite) and version-checked on save.
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -148,11 +149,33 @@ class Runtime:
                            set(), pending.ready, new=True)
 
     # ----- human tasks ---------------------------------------------------------------------
-    def complete_task(self, session: Session, task_id: str, data: dict, actor: str | None = None) -> StepResult:
-        """Validate ``data`` against the task's form, complete it and run to the next wait."""
+    def complete_task(self, session: Session, task_id: str, data: dict, actor: str | None = None,
+                      prepared: PendingStep | None = None) -> StepResult:
+        """Validate ``data`` against the task's form, complete it and run to the next wait.
+
+        ``prepared`` (from ``prepare_complete``) is used instead of running the step again when it
+        completed this task with the same data and actor, from the state the instance still has."""
         projected, row = store.open_task(session, task_id) or self._gone(session, task_id)
         if projected["claimed_by"] and actor and projected["claimed_by"] != actor:
             raise Conflict(f"task {task_id} is claimed by {projected['claimed_by']}: ask them to release it")
+        if prepared is not None and prepared.fits(task_id, data, actor, row):
+            prepared.used = True
+            return self._store(session, prepared.row, prepared.workflow, prepared.events, prepared.error, actor,
+                               prepared.before, prepared.ready)
+        step = self._complete_step(session, projected, row, task_id, data, actor)
+        return self._store(session, step.row, step.workflow, step.events, step.error, actor, step.before, step.ready)
+
+    def prepare_complete(self, session: Session, task_id: str, data: dict, actor: str | None = None) -> PendingStep:
+        """Run a task's completion in memory, writing nothing (``session`` may be read-only), so
+        that ``complete_task(..., prepared=...)`` need not run it under the write lock. Raises as
+        ``complete_task`` would for a task that cannot be completed with this data."""
+        projected, row = store.open_task(session, task_id) or self._gone(session, task_id)
+        if projected["claimed_by"] and actor and projected["claimed_by"] != actor:
+            raise Conflict(f"task {task_id} is claimed by {projected['claimed_by']}: ask them to release it")
+        return self._complete_step(session, projected, row, task_id, data, actor)
+
+    def _complete_step(self, session: Session, projected: dict, row: InstanceRow, task_id: str, data: dict,
+                       actor: str | None) -> PendingStep:
         workflow = self._workflow(session, row)
         self._require_status(row, ("running", "waiting"))
         task = self._ready_task(workflow, task_id)
@@ -160,6 +183,7 @@ class Runtime:
                        projected["name"])
         before = _projected_ids(workflow)
         self._check_data(data)
+        sent = copy.deepcopy(data)
         events = [StepEvent("task_completed", task.task_spec.bpmn_id, projected["name"], task_id, projected["lane"],
                             _properties(task), dict(data), actor)]
 
@@ -167,8 +191,10 @@ class Runtime:
             task.data.update(data)
             task.run()
 
+        base = (row.lock_version, row.state_token)
         error = self._advance(workflow, events, act)
-        return self._save(session, row, workflow, events, error, actor, before=before)
+        ready = self._settle(row, workflow, events, error)
+        return PendingStep(task_id, sent, actor, base, row, workflow, events, error, before, ready)
 
     def claim(self, session: Session, task_id: str, actor: str) -> HumanTask:
         task = self._projected(session, task_id)
@@ -491,6 +517,29 @@ class PendingStart:
     actor: str | None
     ready: dict
     saved: bool = False
+
+
+@dataclass
+class PendingStep:
+    """A task completion run in memory (``Runtime.prepare_complete``), not yet stored."""
+
+    task_id: str
+    data: dict
+    actor: str | None
+    base: tuple  # (lock_version, state_token) of the state it ran from
+    row: InstanceRow
+    workflow: BpmnWorkflow
+    events: list[StepEvent]
+    error: str | None
+    before: set[str]
+    ready: dict
+    used: bool = False
+
+    def fits(self, task_id: str, data: dict, actor: str | None, current: InstanceRow) -> bool:
+        """Whether this step is what completing ``task_id`` now would do: same task, data and actor,
+        from the state the instance still has (nobody saved it since), and not used yet."""
+        return (not self.used and task_id == self.task_id and actor == self.actor and data == self.data
+                and (current.lock_version, current.state_token) == self.base)
 
 
 @dataclass(frozen=True)

@@ -216,3 +216,73 @@ def test_a_suspended_instance_accepts_no_work_until_resumed(runtime, sessions, d
     with sessions() as session, session.begin():
         runtime.set_status(session, instance, "resumed", actor="admin")
     assert complete(runtime, sessions, task.id, {"decision": "resolve"}).status == "completed"
+
+
+# --- steps run ahead of the write transaction (prepare_start / prepare_complete) ---------------
+
+def prepare(runtime, sessions, task_id, data, actor="alice"):
+    with sessions() as session:  # a session that writes nothing
+        return runtime.prepare_complete(session, task_id, data, actor)
+
+
+def test_a_start_prepared_in_memory_is_stored_only_by_save_start(runtime, sessions, deployed):
+    with sessions() as session:
+        pending = runtime.prepare_start(session, "loop", {"rounds": 0, "limits": LIMITS}, business_key="case-9")
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ProcessInstance)) == 0
+    with sessions() as session, session.begin():
+        result = runtime.save_start(session, pending)
+    assert only_task(sessions, result.instance_id).element_id == "handle"
+    with sessions() as session, session.begin(), pytest.raises(Exception, match="already been saved"):
+        runtime.save_start(session, pending)
+
+
+def test_a_prepared_completion_is_used_when_nothing_changed_meanwhile(runtime, sessions, deployed):
+    instance = start(runtime, sessions).instance_id
+    task_id = only_task(sessions, instance).id
+    ahead = prepare(runtime, sessions, task_id, {"decision": "dispatch"})
+    assert only_task(sessions, instance).id == task_id  # nothing was written
+    with sessions() as session, session.begin():
+        result = runtime.complete_task(session, task_id, {"decision": "dispatch"}, "alice", prepared=ahead)
+    assert ahead.used and result.of_kind("task_ready")[0].element_id == "dw_task"
+    assert only_task(sessions, instance).element_id == "dw_task"
+    with sessions() as session:
+        assert runtime.data(session, instance)["rounds"] == 1
+
+
+@pytest.mark.parametrize("change", ["other data", "other actor"])
+def test_a_prepared_completion_for_other_data_or_actor_is_not_used(runtime, sessions, deployed, change):
+    instance = start(runtime, sessions).instance_id
+    task_id = only_task(sessions, instance).id
+    ahead = prepare(runtime, sessions, task_id, {"decision": "dispatch"})
+    data, actor = ({"decision": "resolve"}, "alice") if change == "other data" else ({"decision": "dispatch"}, "bob")
+    with sessions() as session, session.begin():
+        result = runtime.complete_task(session, task_id, data, actor, prepared=ahead)
+    assert not ahead.used
+    expected = "completed" if change == "other data" else "running"
+    assert result.status == expected
+
+
+def test_a_prepared_completion_is_not_used_after_someone_else_moved_the_instance(runtime, sessions, deployed):
+    instance = start(runtime, sessions).instance_id
+    task_id = only_task(sessions, instance).id
+    ahead = prepare(runtime, sessions, task_id, {"decision": "dispatch"}, actor="bob")
+    complete(Runtime(), sessions, task_id, {"decision": "dispatch"}, actor="alice")  # another worker wins
+    with sessions() as session, session.begin(), pytest.raises(Conflict, match="already completed by alice"):
+        runtime.complete_task(session, task_id, {"decision": "dispatch"}, "bob", prepared=ahead)
+    assert not ahead.used
+    assert only_task(sessions, instance).element_id == "dw_task"
+    with sessions() as session:
+        assert runtime.data(session, instance)["rounds"] == 1  # the step ran once
+
+
+def test_preparing_a_completion_refuses_what_completing_refuses(runtime, sessions, deployed):
+    instance = start(runtime, sessions).instance_id
+    task_id = only_task(sessions, instance).id
+    with pytest.raises(InvalidTaskData):
+        prepare(runtime, sessions, task_id, {"decision": "shrug"})
+    with pytest.raises(NotFound):
+        prepare(runtime, sessions, "00000000-0000-0000-0000-000000000000", {})
+    complete(runtime, sessions, task_id, {"decision": "resolve"})
+    with pytest.raises(Conflict, match="already completed"):
+        prepare(runtime, sessions, task_id, {"decision": "resolve"})
