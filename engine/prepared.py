@@ -56,6 +56,9 @@ class Prepared:
     def _compile(self, dialect) -> _Compiled:
         with self._lock:
             compiled = self.statement.compile(dialect=dialect)
+            if "POSTCOMPILE" in compiled.string:
+                raise ValueError("a prepared statement cannot expand a list bind (IN with a list): "
+                                 f"write it with OR or fixed values instead: {compiled.string}")
             names = tuple(compiled.positiontup) if compiled.positional else tuple(compiled.binds)
             binds = tuple(_bind_spec(compiled.binds[name], name, dialect) for name in names)
             columns = list(getattr(self.statement, "selected_columns", ()) or ())

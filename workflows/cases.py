@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import bindparam, func, insert, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from engine.models import HumanTask
 from engine.prepared import Prepared
@@ -105,14 +105,18 @@ _INSERT_ENTRIES = Prepared(insert(TimelineEntry.__table__).values(
 def _insert_case(session: Session, plan: _Report, entries: list[dict], **values) -> Case:
     """The new case and its first timeline entries as two statements (the unit of work costs several
     times more), then the case as the session's object, which the engine hooks change next."""
-    case_id = _INSERT_CASE.run(session, dict(
-        values, title=plan.title, description=plan.description, category_id=plan.category.id,
-        grid_id=plan.grid.id if plan.grid else None, reporter_name=plan.reporter.get("name"),
-        reporter_phone=plan.reporter.get("phone"), status="reported", level=plan.level, org_unit_id=plan.unit.id,
-        self_closed=plan.entry == "verify", reworked_count=0,
-        created_by_id=plan.user.id if plan.user else None)).first()["id"]
-    _INSERT_ENTRIES.run_many(session, [dict(entry, case_id=case_id) for entry in entries])
-    return session.get(Case, case_id)
+    columns = dict(values, title=plan.title, description=plan.description, category_id=plan.category.id,
+                   grid_id=plan.grid.id if plan.grid else None, reporter_name=plan.reporter.get("name"),
+                   reporter_phone=plan.reporter.get("phone"), status="reported", level=plan.level,
+                   org_unit_id=plan.unit.id, self_closed=plan.entry == "verify", reworked_count=0,
+                   created_by_id=plan.user.id if plan.user else None)
+    columns["id"] = _INSERT_CASE.run(session, columns).first()["id"]
+    _INSERT_ENTRIES.run_many(session, [dict(entry, case_id=columns["id"]) for entry in entries])
+    # the session's object for the row just written (every other column is NULL), without reading it back
+    case = Case(**{column.key: columns.get(column.key) for column in Case.__table__.columns})
+    make_transient_to_detached(case)
+    session.add(case)
+    return case
 
 
 @dataclass
@@ -245,31 +249,42 @@ def possible_duplicates(session: Session, case: Case) -> list[str]:
 
     SQL narrows to the same grid or a box around the point and reads only the columns the distance
     check needs; the exact distance is checked here."""
-    since = (case.created_at or now()) - timedelta(days=DUPLICATE_DAYS)
-    place = []
-    if case.grid_id is not None:
-        place.append(Case.grid_id == case.grid_id)
-    if case.lat is not None and case.lon is not None:
+    by_grid, by_point = case.grid_id is not None, case.lat is not None and case.lon is not None
+    if not (by_grid or by_point):
+        return []
+    params = {"category_id": case.category_id, "case_id": case.id if case.id is not None else -1,
+              "since": (case.created_at or now()) - timedelta(days=DUPLICATE_DAYS), "grid_id": case.grid_id}
+    if by_point:
         dlat = DUPLICATE_RADIUS_M * 1.1 / 111_320
         dlon = dlat / max(math.cos(math.radians(case.lat)), 0.01)
-        place.append(Case.lat.between(case.lat - dlat, case.lat + dlat)
-                     & Case.lon.between(case.lon - dlon, case.lon + dlon))
-    if not place:
-        return []
-    query = (select(Case.number, Case.grid_id, Case.lat, Case.lon)
-             .where(Case.category_id == case.category_id, Case.id != case.id, Case.status.in_(OPEN_STATUSES),
-                    Case.created_at >= since, or_(*place))
-             .order_by(Case.created_at.desc(), Case.id.desc()))
+        params.update(lat_min=case.lat - dlat, lat_max=case.lat + dlat, lon_min=case.lon - dlon,
+                      lon_max=case.lon + dlon)
     found = []
-    for other in session.execute(query):
-        same_grid = case.grid_id is not None and other.grid_id == case.grid_id
-        near = None not in (case.lat, case.lon, other.lat, other.lon) and \
+    for other in _NEARBY[(by_grid, by_point)].run(session, params).all():
+        same_grid = by_grid and other.grid_id == case.grid_id
+        near = by_point and None not in (other.lat, other.lon) and \
             geo.haversine_m(case.lat, case.lon, other.lat, other.lon) <= DUPLICATE_RADIUS_M
         if same_grid or near:
             found.append(other.number)
             if len(found) == DUPLICATE_LIMIT:
                 break
     return found
+
+
+def _nearby(by_grid: bool, by_point: bool) -> Prepared:
+    """Open cases of a category since a moment, other than one, in a grid and/or a lat/lon box."""
+    same_grid = Case.grid_id == bindparam("grid_id")
+    in_box = Case.lat.between(bindparam("lat_min"), bindparam("lat_max")) \
+        & Case.lon.between(bindparam("lon_min"), bindparam("lon_max"))
+    place = or_(same_grid, in_box) if by_grid and by_point else same_grid if by_grid else in_box
+    return Prepared(select(Case.number, Case.grid_id, Case.lat, Case.lon)
+                    .where(Case.category_id == bindparam("category_id"), Case.id != bindparam("case_id"),
+                           or_(*(Case.status == status for status in OPEN_STATUSES)),  # IN () would expand
+                           Case.created_at >= bindparam("since"), place)
+                    .order_by(Case.created_at.desc(), Case.id.desc()))
+
+
+_NEARBY = {(grid, point): _nearby(grid, point) for grid in (True, False) for point in (True, False) if grid or point}
 
 
 # --- rating -----------------------------------------------------------------------------------

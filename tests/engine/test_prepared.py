@@ -83,3 +83,9 @@ def test_all_rows_come_back_with_their_processors_applied(sessions):
         assert by_instance.run(session, {"instance": -1}).all() == []
     assert [r.id for r in rows if r.id.startswith("extra-")] == ["extra-1", "extra-2"]
     assert all(r.created_at.tzinfo is not None for r in rows)  # UTCDateTime's result processor ran
+
+
+def test_a_list_bind_that_would_expand_is_refused_with_what_to_write_instead(sessions):
+    expanding = Prepared(select(HumanTask.id).where(HumanTask.element_id.in_(["handle", "work"])))
+    with sessions() as session, pytest.raises(ValueError, match="write it with OR"):
+        expanding.run(session)
