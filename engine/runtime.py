@@ -172,10 +172,12 @@ class Runtime:
         projected, row = store.open_task(session, task_id) or self._gone(session, task_id)
         if projected["claimed_by"] and actor and projected["claimed_by"] != actor:
             raise Conflict(f"task {task_id} is claimed by {projected['claimed_by']}: ask them to release it")
-        return self._complete_step(session, projected, row, task_id, data, actor)
+        return self._complete_step(session, projected, row, task_id, data, actor, keep=True)
 
     def _complete_step(self, session: Session, projected: dict, row: InstanceRow, task_id: str, data: dict,
-                       actor: str | None) -> PendingStep:
+                       actor: str | None, keep: bool = False) -> PendingStep:
+        """The completion in memory; ``keep``: keep a copy of ``data`` as sent (the step may change
+        objects nested in it) for ``PendingStep.fits`` to compare."""
         workflow = self._workflow(session, row)
         self._require_status(row, ("running", "waiting"))
         task = self._ready_task(workflow, task_id)
@@ -183,7 +185,7 @@ class Runtime:
                        projected["name"])
         before = _projected_ids(workflow)
         self._check_data(data)
-        sent = copy.deepcopy(data)
+        sent = copy.deepcopy(data) if keep else data
         events = [StepEvent("task_completed", task.task_spec.bpmn_id, projected["name"], task_id, projected["lane"],
                             _properties(task), dict(data), actor)]
 

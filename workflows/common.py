@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine import errors as eerr
@@ -93,8 +93,15 @@ def parse_time(value, field: str) -> datetime:
 
 # --- lookups --------------------------------------------------------------------------------
 
+# built once: a statement made per call costs its construction and cache key every time
+_UNIT_BY_CODE = select(OrgUnit).where(OrgUnit.code == bindparam("code"))
+_CASE_BY_NUMBER = select(Case).where(Case.number == bindparam("number"))
+_USER_BY_NAME = select(User).where(User.username == bindparam("username"))
+_ACTIVE_CATEGORY = select(Category).where(Category.code == bindparam("code"), Category.active)
+
+
 def get_unit(session: Session, code: str, field: str = "org_unit") -> OrgUnit:
-    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == code)) if isinstance(code, str) else None
+    unit = session.scalar(_UNIT_BY_CODE, {"code": code}) if isinstance(code, str) else None
     if unit is None:
         raise invalid(f"unknown org unit {code!r}; use the code of a grid, community, workstation, "
                            "sub-centre or district centre (see /api/v1/org-units)", field=field)
@@ -111,8 +118,7 @@ def get_department(session: Session, code: str, field: str = "department") -> De
 
 
 def get_category(session: Session, code: str, field: str = "category") -> Category:
-    category = session.scalar(select(Category).where(Category.code == code, Category.active)) \
-        if isinstance(code, str) else None
+    category = session.scalar(_ACTIVE_CATEGORY, {"code": code}) if isinstance(code, str) else None
     if category is None or category.parent_id is None:
         known = ", ".join(session.scalars(select(Category.code).where(Category.parent_id.is_not(None),
                                                                        Category.active)
@@ -122,7 +128,7 @@ def get_category(session: Session, code: str, field: str = "category") -> Catego
 
 
 def get_case(session: Session, number: str) -> Case:
-    case = session.scalar(select(Case).where(Case.number == number)) if isinstance(number, str) else None
+    case = session.scalar(_CASE_BY_NUMBER, {"number": number}) if isinstance(number, str) else None
     if case is None:
         raise NotFound(f"case {number!r} does not exist; check the number (e.g. GL20261121-0001)",
                        field="number")
@@ -145,7 +151,7 @@ def get_user(session: Session, actor) -> User:
     elif isinstance(actor, int):
         user = session.get(User, actor)
     else:
-        user = session.scalar(select(User).where(User.username == actor))
+        user = session.scalar(_USER_BY_NAME, {"username": actor})
     if user is None or not user.active:
         raise NotFound(f"user {getattr(actor, 'username', actor)!r} does not exist or is disabled",
                        field="user")

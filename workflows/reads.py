@@ -33,9 +33,14 @@ def read_sessions(system) -> sessionmaker:
             return maker
         engine = create_engine(system.db.url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _reader_pragmas)
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        event.listen(engine, "begin", _begin)
         maker = makers["sqlite"] = sessionmaker(bind=engine, expire_on_commit=False)
     return maker
+
+
+def _begin(conn) -> None:
+    # on the driver's connection: through ``exec_driver_sql`` a BEGIN costs a whole statement execution
+    conn.connection.dbapi_connection.execute("BEGIN")
 
 
 def _reader_pragmas(dbapi_conn, _record) -> None:
