@@ -14,7 +14,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InvalidRequestError
 from sqlalchemy.orm import Session
 
 
@@ -26,6 +26,7 @@ class _Compiled:
     binds: tuple  # (name, processor or None, fixed value or _REQUIRED)
     results: tuple  # processor or None, per selected column
     keys: tuple[str, ...]  # selected column keys
+    per_driver_type: bool = False  # some result processors are picked by the type the driver reports
 
 
 class Prepared:
@@ -64,9 +65,10 @@ class Prepared:
             columns = list(getattr(self.statement, "selected_columns", ()) or ())
             if not columns and getattr(self.statement, "_returning", None):
                 columns = list(self.statement._returning)
-            results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
+            results = tuple(_result_processor(c, dialect) for c in columns)
             entry = _Compiled(compiled.string, names, compiled.positional, binds, results,
-                              tuple(c.key for c in columns))
+                              tuple(c.key for c in columns),
+                              any(isinstance(r, _PerDriverType) for r in results))
             self._compiled[dialect.name] = entry
             return entry
 
@@ -118,12 +120,35 @@ def _execute(cursor, sql: str, params, dbapi_error: type[Exception], many: bool)
         raise DBAPIError.instance(sql, params, exc, dbapi_error) from exc
 
 
+def _result_processor(column, dialect):
+    impl = column.type.dialect_impl(dialect)
+    try:
+        return impl.result_processor(dialect, None)
+    except (TypeError, InvalidRequestError):  # e.g. psycopg's floats: it depends on the driver's type code
+        return _PerDriverType(impl, dialect)
+
+
+@dataclass(frozen=True)
+class _PerDriverType:
+    """A column whose result processor depends on the type code the driver reports for it."""
+
+    impl: object
+    dialect: object
+
+    def processor(self, type_code):
+        return self.impl.result_processor(self.dialect, type_code)
+
+
 class _Result:
     """The rows of a prepared statement, with the columns' result processors applied."""
 
     def __init__(self, cursor, compiled: _Compiled):
         self.cursor = cursor
         self.compiled = compiled
+        self.results = compiled.results
+        if compiled.per_driver_type and cursor.description:
+            self.results = tuple(r.processor(d[1]) if isinstance(r, _PerDriverType) else r
+                                 for r, d in zip(compiled.results, cursor.description, strict=True))
 
     @property
     def rowcount(self) -> int:
@@ -143,7 +168,7 @@ class _Result:
 
     def _row(self, row) -> Row:
         return Row((key, proc(value) if proc is not None else value)
-                   for key, proc, value in zip(self.compiled.keys, self.compiled.results, row, strict=True))
+                   for key, proc, value in zip(self.compiled.keys, self.results, row, strict=True))
 
 
 class Row(dict):

@@ -4,7 +4,7 @@ gets its own connection."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import bindparam, select
+from sqlalchemy import Float, bindparam, cast, select
 from sqlalchemy.exc import IntegrityError, PendingRollbackError
 
 from engine import store
@@ -89,3 +89,11 @@ def test_a_list_bind_that_would_expand_is_refused_with_what_to_write_instead(ses
     expanding = Prepared(select(HumanTask.id).where(HumanTask.element_id.in_(["handle", "work"])))
     with sessions() as session, pytest.raises(ValueError, match="write it with OR"):
         expanding.run(session)
+
+
+def test_a_float_column_reads_back_as_a_float_on_every_database(sessions):
+    # psycopg picks its float processor by the type code the server reports, known only at run time
+    share = Prepared(select(cast(bindparam("share"), Float).label("share")))
+    with sessions() as session:
+        value = share.run(session, {"share": 0.25}).first()["share"]
+    assert value == 0.25 and isinstance(value, float)
