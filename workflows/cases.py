@@ -15,17 +15,17 @@ from sqlalchemy import bindparam, func, insert, or_, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from engine.models import HumanTask
-from engine.prepared import Prepared
+from engine.prepared import Prepared, Row
 from engine.runtime import PendingStart
 from workflows import geo
 from workflows.attachments import check_photo, store_photo
 from workflows.common import (
     check_step,
     engine_errors,
-    find_user,
     get_case,
     get_category,
     get_unit,
+    get_user,
     invalid,
     local_today,
     now,
@@ -43,7 +43,7 @@ from workflows.models import (
     next_case_number,
 )
 from workflows.reads import read_sessions
-from workflows.records import add_entry, entry_values, remember_case, set_case
+from workflows.records import UnitRef, add_entry, entry_values, remember_case, set_case, unit_ref
 from workflows.sla import sla_data
 
 PROCESS_ID = "case_handling"
@@ -71,9 +71,7 @@ def report_case(system, *, title: str, description: str = "", category: str, sou
         number = _new_number(system)
         started = _prepare_start(system, reads, plan, number)
     with system.sessions() as session, session.begin():
-        # in this session's identity map, the case's many-to-ones resolve without a query
-        user, grid_unit, unit, _category = (session.merge(obj, load=False) if obj is not None else None
-                                            for obj in (plan.user, plan.grid, plan.unit, plan.category))
+        user, grid_unit, unit = plan.user, plan.grid, plan.unit
         at = now()
         entries = [entry_values("reported", actor=user, level=plan.level, unit=unit, note=f"来源：{source}",
                                 data={"source": source}, at=at)]
@@ -88,7 +86,7 @@ def report_case(system, *, title: str, description: str = "", category: str, sou
                         "self_close" if self_closed else "report", user)
         _save_start(system, session, case, started)
         return {"number": case.number, "status": case.status, "level": case.level,
-                "org_unit": case.org_unit.code,  # where the process put it (a hook may have moved it)
+                "org_unit": unit_ref(session, case.org_unit_id).code,  # where the process put it (a hook may move it)
                 "due_at": case.due_at, "duplicates": plan.duplicates}
 
 
@@ -121,15 +119,15 @@ def _insert_case(session: Session, plan: _Report, entries: list[dict], **values)
 
 @dataclass
 class _Report:
-    """What a report resolves to before anything is written (objects of the read session)."""
+    """What a report resolves to before anything is written: plain rows, read with prepared statements."""
 
-    user: User | None
+    user: Row | None  # id, username, display_name, role, org_unit_id, org_unit_level
     title: str
     description: str
     reporter: dict
-    grid: OrgUnit | None
-    unit: OrgUnit
-    category: Category
+    grid: UnitRef | None
+    unit: UnitRef
+    category: Row  # id, code, time_limit
     entry: str
     level: str
     sla: dict
@@ -138,14 +136,14 @@ class _Report:
 
 def _plan_report(session: Session, *, title, description, category, source, grid, lat, lon, address, reporter,
                  self_closed, actor, photos) -> _Report:
-    user = find_user(session, actor)
+    user = _reporting_user(session, actor)
     title = require_text(title, "title", "a short title of the problem")
     if source not in CASE_SOURCES:
         raise invalid(f"unknown source {source!r}; use one of: {', '.join(CASE_SOURCES)}", field="source")
     reporter = _reporter(reporter)
     grid_unit = _locate(session, grid, lat, lon, address)
     unit = grid_unit or _district(session)
-    cat = get_category(session, category)
+    cat = _category(session, category)
     entry, level = _entry(user, grid_unit, source, self_closed)
     for filename, content in photos:
         check_photo(filename, content)  # every photo is checked before any file is written
@@ -163,10 +161,12 @@ def _reporter(reporter) -> dict:
     return reporter
 
 
-def _locate(session: Session, grid, lat, lon, address) -> OrgUnit | None:
+def _locate(session: Session, grid, lat, lon, address) -> UnitRef | None:
     """The grid a report belongs to: the given code, or the grid whose polygon holds the point."""
     if grid is not None:
-        unit = get_unit(session, grid, field="grid")
+        unit = unit_ref(session, code=grid) if isinstance(grid, str) else None
+        if unit is None:
+            get_unit(session, grid, field="grid")  # says what is wrong
         if unit.level != "grid":
             raise invalid(f"org unit {grid!r} is a {unit.level}, not a grid; give a grid code", field="grid")
         return unit
@@ -178,26 +178,59 @@ def _locate(session: Session, grid, lat, lon, address) -> OrgUnit | None:
     return None
 
 
-def _grid_at(session: Session, lat, lon) -> OrgUnit:
+def _grid_at(session: Session, lat, lon) -> UnitRef:
     numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lat, lon))
     if not numbers or not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise invalid(f"lat/lon ({lat!r}, {lon!r}) is not a point; give both in degrees", field="lat")
-    grids = session.scalars(select(OrgUnit).where(OrgUnit.level == "grid").order_by(OrgUnit.code))
-    found = geo.find_grid(grids, lat, lon)
+    found = geo.find_grid(_GRIDS_WITH_SHAPES.run(session).all(), lat, lon)
     if found is None:
         raise invalid(f"the point lat={lat}, lon={lon} lies outside every grid; check the position "
                            "or give an address", field="lat", reason="point_outside_grids")
+    return UnitRef(found.id, found.code, found.level, found.parent_id)
+
+
+def _district(session: Session) -> UnitRef:
+    found = _DISTRICT.run(session).first()
+    if found is None:
+        raise invalid("there is no district centre in the org tree; run `gridlink init`")
+    return UnitRef(found.id, found.code, found.level, found.parent_id)
+
+
+_UNIT_COLUMNS = (OrgUnit.id, OrgUnit.code, OrgUnit.level, OrgUnit.parent_id)
+_GRIDS_WITH_SHAPES = Prepared(select(*_UNIT_COLUMNS, OrgUnit.polygon).where(OrgUnit.level == "grid")
+                              .order_by(OrgUnit.code))
+_DISTRICT = Prepared(select(*_UNIT_COLUMNS).where(OrgUnit.level == "district").order_by(OrgUnit.id).limit(1))
+_USER_COLUMNS = (User.id, User.username, User.display_name, User.role, User.org_unit_id, User.active,
+                 OrgUnit.level.label("org_unit_level"))
+_USER_BY_NAME = Prepared(select(*_USER_COLUMNS).outerjoin(OrgUnit, User.org_unit_id == OrgUnit.id)
+                         .where(User.username == bindparam("username")))
+_USER_BY_ID = Prepared(select(*_USER_COLUMNS).outerjoin(OrgUnit, User.org_unit_id == OrgUnit.id)
+                       .where(User.id == bindparam("id")))
+_CATEGORY = Prepared(select(Category.id, Category.code, Category.time_limit, Category.parent_id)
+                     .where(Category.code == bindparam("code"), Category.active))
+
+
+def _reporting_user(session: Session, actor) -> Row | None:
+    """Who reports (a username, user id or User; None for the public), as ``get_user`` finds them."""
+    if actor is None:
+        return None
+    if isinstance(actor, User | int):
+        found = _USER_BY_ID.run(session, {"id": actor.id if isinstance(actor, User) else actor}).first()
+    else:
+        found = _USER_BY_NAME.run(session, {"username": actor}).first() if isinstance(actor, str) else None
+    if found is None or not found.active:
+        get_user(session, actor)  # raises its NotFound
     return found
 
 
-def _district(session: Session) -> OrgUnit:
-    unit = session.scalar(select(OrgUnit).where(OrgUnit.level == "district").order_by(OrgUnit.id).limit(1))
-    if unit is None:
-        raise invalid("there is no district centre in the org tree; run `gridlink init`")
-    return unit
+def _category(session: Session, code) -> Row:
+    found = _CATEGORY.run(session, {"code": code}).first() if isinstance(code, str) else None
+    if found is None or found.parent_id is None:
+        get_category(session, code)  # raises, listing the categories a report may use
+    return found
 
 
-def _entry(user: User | None, grid: OrgUnit | None, source: str, self_closed) -> tuple[str, str]:
+def _entry(user: Row | None, grid: UnitRef | None, source: str, self_closed) -> tuple[str, str]:
     """Where the process starts: (entry, level)."""
     if self_closed is not None:
         if not isinstance(self_closed, dict):
@@ -206,7 +239,7 @@ def _entry(user: User | None, grid: OrgUnit | None, source: str, self_closed) ->
         if user is None or user.role != "grid_worker" or grid is None or user.org_unit_id != grid.id:
             raise Forbidden("only a grid worker of the case's grid may self-close a report on the spot")
         return "verify", "grid"
-    if user is not None and user.role == "coordinator" and user.org_unit.level == "district":
+    if user is not None and user.role == "coordinator" and user.org_unit_level == "district":
         return "register", "district"
     if grid is None:
         return "register", "district"
