@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from .errors import Conflict, NotFound
 from .models import EngineEvent, HumanTask, ProcessInstance, ProcessVersion
-from .prepared import Prepared, dialect_of
+from .prepared import Prepared, Row, dialect_of, flushed
 
 INSTANCES = ProcessInstance.__table__
 TASKS = HumanTask.__table__
@@ -115,6 +115,14 @@ def new_instance(process_version_id: int, business_key: str | None, serializer_v
                        status="running", serializer_version=serializer_version, state_token=None, visited=[],
                        lock_version=1, next_due=None, error_message=None, error_element=None, created_at=None,
                        updated_at=None)
+
+
+_PROJECTED = Prepared(select(TASKS).where(TASKS.c.id == bindparam("id")))
+
+
+def projected_task(session: Session, task_id: str) -> Row | None:
+    """A projected (open) task's row, all columns."""
+    return _PROJECTED.run(flushed(session), {"id": task_id}).first()
 
 
 def open_task(session: Session, task_id: str) -> tuple[dict, InstanceRow] | None:

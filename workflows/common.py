@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from engine import errors as eerr
 from engine.db import utcnow
+from engine.prepared import Prepared, adopt, flushed
 from workflows.errors import Conflict, DomainError, InvalidInput, NotFound
 from workflows.models import LEVELS, Case, Category, Department, OrgUnit, User
 
@@ -95,8 +96,8 @@ def parse_time(value, field: str) -> datetime:
 
 # built once: a statement made per call costs its construction and cache key every time
 _UNIT_BY_CODE = select(OrgUnit).where(OrgUnit.code == bindparam("code"))
-_CASE_BY_NUMBER = select(Case).where(Case.number == bindparam("number"))
-_USER_BY_NAME = select(User).where(User.username == bindparam("username"))
+_CASE_ROW = Prepared(select(Case.__table__).where(Case.__table__.c.number == bindparam("number")))
+_USER_ROW = Prepared(select(User.__table__).where(User.__table__.c.username == bindparam("username")))
 _ACTIVE_CATEGORY = select(Category).where(Category.code == bindparam("code"), Category.active)
 
 
@@ -128,10 +129,11 @@ def get_category(session: Session, code: str, field: str = "category") -> Catego
 
 
 def get_case(session: Session, number: str) -> Case:
-    case = session.scalar(_CASE_BY_NUMBER, {"number": number}) if isinstance(number, str) else None
-    if case is None:
+    found = _CASE_ROW.run(flushed(session), {"number": number}).first() if isinstance(number, str) else None
+    if found is None:
         raise NotFound(f"case {number!r} does not exist; check the number (e.g. GL20261121-0001)",
                        field="number")
+    case = adopt(session, Case, found)
     remember_case(session, case)
     return case
 
@@ -151,7 +153,8 @@ def get_user(session: Session, actor) -> User:
     elif isinstance(actor, int):
         user = session.get(User, actor)
     else:
-        user = session.scalar(_USER_BY_NAME, {"username": actor})
+        found = _USER_ROW.run(flushed(session), {"username": actor}).first()
+        user = adopt(session, User, found) if found is not None else None
     if user is None or not user.active:
         raise NotFound(f"user {getattr(actor, 'username', actor)!r} does not exist or is disabled",
                        field="user")

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError, PendingRollbackError
 from engine import store
 from engine.db import utcnow
 from engine.models import HumanTask
-from engine.prepared import Prepared
+from engine.prepared import Prepared, adopt
 from engine.runtime import Runtime
 
 from .helpers import deploy_fixtures
@@ -97,3 +97,19 @@ def test_a_float_column_reads_back_as_a_float_on_every_database(sessions):
     with sessions() as session:
         value = share.run(session, {"share": 0.25}).first()["share"]
     assert value == 0.25 and isinstance(value, float)
+
+
+def test_adopt_builds_a_clean_persistent_object_or_returns_the_one_the_session_holds(sessions):
+    deploy_fixtures(sessions, "loop.bpmn", "decide.schema.json")
+    with sessions() as session, session.begin():
+        instance = Runtime().start(session, "loop", {"rounds": 0, "limits": LIMITS}).instance_id
+    every_column = Prepared(select(HumanTask.__table__).where(HumanTask.instance_id == bindparam("id")))
+    with sessions() as session:
+        row = every_column.run(session, {"id": instance}).first()
+        task = adopt(session, HumanTask, row)
+        assert task in session and not session.dirty and not session.new
+        assert (task.id, task.element_id, task.created_at) == (row["id"], row["element_id"], row["created_at"])
+        assert adopt(session, HumanTask, row) is task
+    with sessions() as session:
+        loaded = session.get(HumanTask, row["id"])
+        assert adopt(session, HumanTask, row) is loaded
