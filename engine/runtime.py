@@ -156,9 +156,7 @@ class Runtime:
 
         ``prepared`` (from ``prepare_complete``) is used instead of running the step again when it
         completed this task with the same data and actor, from the state the instance still has."""
-        projected, row = store.open_task(session, task_id) or self._gone(session, task_id)
-        if projected["claimed_by"] and actor and projected["claimed_by"] != actor:
-            raise Conflict(f"task {task_id} is claimed by {projected['claimed_by']}: ask them to release it")
+        projected, row = self._open(session, task_id, actor, lock=True)
         if prepared is not None and prepared.fits(task_id, data, actor, row):
             prepared.used = True
             return self._store(session, prepared.row, prepared.workflow, prepared.events, prepared.error, actor,
@@ -169,11 +167,17 @@ class Runtime:
     def prepare_complete(self, session: Session, task_id: str, data: dict, actor: str | None = None) -> PendingStep:
         """Run a task's completion in memory, writing nothing (``session`` may be read-only), so
         that ``complete_task(..., prepared=...)`` need not run it under the write lock. Raises as
-        ``complete_task`` would for a task that cannot be completed with this data."""
-        projected, row = store.open_task(session, task_id) or self._gone(session, task_id)
+        ``complete_task`` would for a task that cannot be completed with this data. Takes no lock:
+        ``complete_task`` checks under its lock that the instance is still in the state it ran from."""
+        projected, row = self._open(session, task_id, actor, lock=False)
+        return self._complete_step(session, projected, row, task_id, data, actor, keep=True)
+
+    def _open(self, session: Session, task_id: str, actor: str | None, lock: bool) -> tuple[dict, InstanceRow]:
+        """The open task and its instance, unless it is gone or claimed by someone other than ``actor``."""
+        projected, row = store.open_task(session, task_id, lock) or self._gone(session, task_id)
         if projected["claimed_by"] and actor and projected["claimed_by"] != actor:
             raise Conflict(f"task {task_id} is claimed by {projected['claimed_by']}: ask them to release it")
-        return self._complete_step(session, projected, row, task_id, data, actor, keep=True)
+        return projected, row
 
     def _complete_step(self, session: Session, projected: dict, row: InstanceRow, task_id: str, data: dict,
                        actor: str | None, keep: bool = False) -> PendingStep:

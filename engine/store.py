@@ -125,9 +125,11 @@ def projected_task(session: Session, task_id: str) -> Row | None:
     return _PROJECTED.run(flushed(session), {"id": task_id}).first()
 
 
-def open_task(session: Session, task_id: str) -> tuple[dict, InstanceRow] | None:
-    """An open task (claimed_by, form_schema, name, lane) and its locked instance, in one query."""
-    found = (_OPEN_TASK_LOCKED if _postgres(session) else _OPEN_TASK).run(session, {"id": task_id}).first()
+def open_task(session: Session, task_id: str, lock: bool = True) -> tuple[dict, InstanceRow] | None:
+    """An open task (claimed_by, form_schema, name, lane) and its instance, in one query; the
+    instance locked FOR UPDATE on PostgreSQL unless ``lock`` is false."""
+    query = _OPEN_TASK_LOCKED if lock and _postgres(session) else _OPEN_TASK
+    found = query.run(session, {"id": task_id}).first()
     if found is None:
         return None
     task = {c.key: found.pop(c.key) for c in _TASK_COLUMNS}
