@@ -127,7 +127,8 @@ class Runtime:
         """Run a new instance to its first wait in memory, writing nothing: ``session`` may be a
         read-only one. ``save_start`` stores it later, in the caller's write transaction, so the
         engine's work need not hold the database's write lock. A new instance conflicts with
-        nothing, so the step stays valid whatever commits in between."""
+        nothing, so the step stays valid whatever commits in between (a version activated in
+        between is used from the next start on)."""
         data = dict(data or {})
         self._check_data(data)
         version_id, version_no = store.version_ref(session, process_id, version)
@@ -181,8 +182,8 @@ class Runtime:
 
     def _complete_step(self, session: Session, projected: dict, row: InstanceRow, task_id: str, data: dict,
                        actor: str | None, keep: bool = False) -> PendingStep:
-        """The completion in memory; ``keep``: keep a copy of ``data`` as sent (the step may change
-        objects nested in it) for ``PendingStep.fits`` to compare."""
+        """The completion in memory. ``keep`` (a step run ahead): the step runs on its own copy of
+        ``data``, so the caller's data stays as sent, and another copy is kept for ``PendingStep.fits``."""
         workflow = self._workflow(session, row)
         self._require_status(row, ("running", "waiting"))
         task = self._ready_task(workflow, task_id)
@@ -190,7 +191,9 @@ class Runtime:
                        projected["name"])
         before = _projected_ids(workflow)
         self._check_data(data)
-        sent = copy.deepcopy(data) if keep else data
+        sent = data
+        if keep:
+            data, sent = copy.deepcopy(data), copy.deepcopy(data)
         events = [StepEvent("task_completed", task.task_spec.bpmn_id, projected["name"], task_id, projected["lane"],
                             _properties(task), dict(data), actor)]
 

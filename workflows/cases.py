@@ -68,7 +68,8 @@ def report_case(system, *, title: str, description: str = "", category: str, sou
         plan = _plan_report(reads, title=title, description=description, category=category, source=source,
                             grid=grid, lat=lat, lon=lon, address=address, reporter=reporter,
                             self_closed=self_closed, actor=actor, photos=photos or [])
-        number = _new_number(system)
+    number = _new_number(system)  # (not inside the read session: an in-memory database has one connection)
+    with read_sessions(system)() as reads:
         started = _prepare_start(system, reads, plan, number)
     with system.sessions() as session, session.begin():
         user, grid_unit, unit = plan.user, plan.grid, plan.unit
@@ -250,7 +251,8 @@ def _entry(user: Row | None, grid: UnitRef | None, source: str, self_closed) -> 
 
 def _new_number(system) -> str:
     """The next case number, in a transaction of its own: the write lock is held for one statement,
-    not for the process start. A report that fails after this leaves a gap in the day's numbers."""
+    not for the process start. A report that fails after this (its process cannot start, or the
+    database fails) leaves a gap in the day's numbers; bad input is refused before it."""
     with system.sessions() as session, session.begin():
         return next_case_number(session, local_today())
 

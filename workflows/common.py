@@ -98,6 +98,7 @@ def parse_time(value, field: str) -> datetime:
 _UNIT_BY_CODE = select(OrgUnit).where(OrgUnit.code == bindparam("code"))
 _CASE_ROW = Prepared(select(Case.__table__).where(Case.__table__.c.number == bindparam("number")))
 _USER_ROW = Prepared(select(User.__table__).where(User.__table__.c.username == bindparam("username")))
+_USER_ROW_BY_ID = Prepared(select(User.__table__).where(User.__table__.c.id == bindparam("id")))
 _ACTIVE_CATEGORY = select(Category).where(Category.code == bindparam("code"), Category.active)
 
 
@@ -151,7 +152,8 @@ def get_user(session: Session, actor) -> User:
     if isinstance(actor, User):
         user = session.get(User, actor.id)
     elif isinstance(actor, int):
-        user = session.get(User, actor)
+        found = _USER_ROW_BY_ID.run(flushed(session), {"id": actor}).first()
+        user = adopt(session, User, found) if found is not None else None
     else:
         found = _USER_ROW.run(flushed(session), {"username": actor}).first()
         user = adopt(session, User, found) if found is not None else None

@@ -10,6 +10,8 @@ reminders, overdues and escalations (timers) and the end of the case. What *peop
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -92,7 +94,7 @@ def _task_ready(session: Session, case: Case, event: StepEvent, events: list[Ste
     recipients = user_ids_of(session, task.get("org_unit"), task.get("department"))
     if kind in ("handle", "register") and level:
         unit = unit_ref(session, code=task["org_unit"]) if task.get("org_unit") else None
-        changes = {"level": level, "org_unit_id": unit.id if unit else case.org_unit_id, "due_at": task["due_at"]}
+        changes = {"level": level, "org_unit_id": unit.id if unit else case.org_unit_id, "due_at": _utc(task["due_at"])}
         if kind == "handle" and case.status in ("reported", "resolved"):
             changes["status"] = "open"
         set_case(session, case, **changes)
@@ -109,9 +111,14 @@ def _set_dispatch_due(session: Session, case: Case, task: dict, kind: str) -> No
     if dispatch is None:
         return
     if kind == "dept_accept":
-        dispatch.accept_due = task["due_at"]
+        dispatch.accept_due = _utc(task["due_at"])
     else:
-        dispatch.result_due = task["due_at"]
+        dispatch.result_due = _utc(task["due_at"])
+
+
+def _utc(moment):
+    """A projected due time as the database gives it back (in UTC)."""
+    return moment.astimezone(UTC) if moment is not None else None
 
 
 def open_dispatch(session: Session, case: Case, department: str | None) -> Dispatch | None:

@@ -114,25 +114,33 @@ def _open_task(session: Session, system, task_id: str) -> HumanTask:
 
 def complete_task(system, actor, task_id: str, data: dict) -> dict:
     """Complete a task as ``actor`` (a username or User) with the decision ``data``; one transaction.
-    Who acts on which task is looked up before it, the case and its open tasks are read back after
-    it: outside the write lock."""
+
+    Before it, in a read session: who acts on which task (a refusal needs no write lock) and the
+    engine step run ahead on the data as sent. The transaction checks the actor and the task again
+    and uses the step when it still fits. After it: the case and its open tasks, read back."""
     with read_sessions(system)() as reads:
         user, task = _actor_and_task(reads, system, actor, task_id)
         guess = _run_ahead(reads, system, user, task, data)
     with system.sessions() as session, session.begin():
-        number = _complete(session, system, session.merge(user, load=False), session.merge(task, load=False), data,
-                           guess)
+        number = _complete(session, system, user.username, task_id, data, guess)
     with read_sessions(system)() as reads:
         return case_with_tasks(reads, number)
+
+
+_NOT_AHEAD = {("handle", "assign_down"), ("resolution", None)}
+"""Decisions that always add to the data (``target_level``, the actions): a step run ahead on the
+data as sent would never be used."""
 
 
 def _run_ahead(reads: Session, system, user: User, task: HumanTask, data) -> PendingStep | None:
     """The engine step for ``data`` as sent, run before the write transaction, which uses it when the
     decision did not change the data and nobody moved the case meanwhile. Anything the runtime
     refuses here is refused again, in order with the decision's own checks, in the transaction."""
-    if not isinstance(data, dict):
+    kind = (task.properties or {}).get("task_kind")
+    if not isinstance(data, dict) or (kind, data.get("decision") if kind == "handle" else None) in _NOT_AHEAD:
         return None
     try:
+        system.runtime.check_fields(reads, task.id, data)
         return system.runtime.prepare_complete(reads, task.id, data, actor=user.username)
     except EngineError:
         return None
@@ -140,22 +148,20 @@ def _run_ahead(reads: Session, system, user: User, task: HumanTask, data) -> Pen
 
 def complete_in(session: Session, system, actor, task_id: str, data: dict) -> dict:
     """``complete_task`` inside the caller's transaction."""
-    user, task = _actor_and_task(session, system, actor, task_id)
-    return case_with_tasks(session, _complete(session, system, user, task, data))
+    return case_with_tasks(session, _complete(session, system, actor, task_id, data))
 
 
 def _actor_and_task(session: Session, system, actor, task_id: str) -> tuple[User, HumanTask]:
-    """The acting user and the open task, if they may act on it. The runtime checks again, in the
-    completing transaction, that the task is still open and not claimed by someone else."""
+    """The acting user and the open task, if they may act on it (the runtime checks once more, as
+    it completes the task, that it is still open and not claimed by someone else)."""
     user = get_user(session, actor)
     task = _open_task(session, system, task_id)
     check_may_act(user, task)
     return user, task
 
 
-def _complete(session: Session, system, user: User, task: HumanTask, data: dict,
-              guess: PendingStep | None = None) -> str:
-    task_id = task.id
+def _complete(session: Session, system, actor, task_id: str, data: dict, guess: PendingStep | None = None) -> str:
+    user, task = _actor_and_task(session, system, actor, task_id)
     if not isinstance(data, dict):
         raise invalid("the completion data must be an object of fields")
     step = Step(session, system, user, task, get_case(session, task.business_key))
@@ -277,7 +283,7 @@ def _assign_down(step: Step, data: dict) -> dict:
                            "assign down to a unit under yours", field="org_unit", reason="not_below", unit=target.name)
     data["target_level"] = target.level
     if target.level == "grid":
-        step.case.grid = target
+        set_case(step.session, step.case, grid_id=target.id)
     add_entry(step.session, step.case, "assigned_down", actor=step.user, level=target.level, unit=target,
               note=target.name, data={"from": step.level, "to": target.code})
     return data

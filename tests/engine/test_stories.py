@@ -485,3 +485,44 @@ def test_a_case_going_round_dispatch_and_rework_a_hundred_times_still_closes(wor
     print(f"state after round 1: {sizes[1][0]} bytes stored ({sizes[1][1]} JSON); "
           f"after round 100: {sizes[100][0]} bytes stored ({sizes[100][1]} JSON)")
     assert sizes[100][1] <= sizes[1][1] * 1.25, sizes
+
+
+# --- what changes between a completion's read phase and its transaction -----------------------
+
+def _meanwhile(monkeypatch, action):
+    """Run ``action`` after a completion's read phase (user, task, step run ahead), before its write."""
+    run_ahead, pending = tasks._run_ahead, [action]
+
+    def then_action(*args):
+        guess = run_ahead(*args)
+        while pending:  # once: the action may complete a task itself
+            pending.pop()()
+        return guess
+
+    monkeypatch.setattr(tasks, "_run_ahead", then_action)
+
+
+def test_a_user_disabled_while_their_completion_was_prepared_is_refused_and_nothing_changes(world, monkeypatch):
+    number = world.report(title="井盖缺失", grid="hq-c04-g03", actor="gw")
+    handle = world.task(number, "handle")
+    entries = world.timeline_count()
+
+    def disable():
+        with world.system.sessions() as session, session.begin():
+            session.scalar(select(User).where(User.username == "gw")).active = False
+
+    _meanwhile(monkeypatch, disable)
+    with pytest.raises(NotFound, match="'gw' does not exist or is disabled"):
+        world.do("gw", number, "handle", {"decision": "resolve", "result": "已盖好"})
+    assert world.task(number, "handle").id == handle.id
+    assert world.timeline_count() == entries
+
+
+def test_the_loser_of_a_race_is_told_who_completed_the_task(world, monkeypatch):
+    number = world.report(title="井盖缺失", grid="hq-c04-g03", actor="gw")
+    handle = world.task(number, "handle")
+    _meanwhile(monkeypatch, lambda: tasks.complete_task(world.system, "admin", handle.id,
+                                                        {"decision": "resolve", "result": "已处理"}))
+    with pytest.raises(Conflict, match="already completed by admin"):
+        tasks.complete_task(world.system, "gw", handle.id, {"decision": "resolve", "result": "已盖好"})
+    assert world.kinds(number).count("resolved") == 1
