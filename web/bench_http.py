@@ -4,10 +4,11 @@ What it does, as a user would:
 
 1. ``gridlink init`` on a fresh SQLite database in a temporary instance folder, then an
    integration user (admin) with an API token;
-2. ``gridlink run`` (gunicorn, single-threaded gthread workers, 2 per CPU; timer scheduler) on a
+2. ``gridlink run`` (gunicorn, single-threaded sync workers, 2 per CPU; timer scheduler) on a
    free loopback port, and wait for ``/healthz``;
-3. load processes (one per client, ``multiprocessing`` spawn) with one keep-alive
-   ``http.client`` connection each drive: case intake (``POST /api/v1/cases``), the Open311 POST
+3. load processes (one per client, ``multiprocessing`` spawn), each with one ``http.client``
+   connection (the server's sync workers close it after each response; the client reconnects),
+   drive: case intake (``POST /api/v1/cases``), the Open311 POST
    (``POST /open311/v2/requests.json``), and task completions (``POST /api/v1/tasks/<id>/complete``
    of the registration tasks the intake created), each with 1 and 8 concurrent clients, bounded
    by a request count and a time limit. Reports go round-robin over the 156 grids and the
@@ -38,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .server import default_workers
+from .server import default_workers, worker_class
 
 TARGETS = {"case_intake_per_s_8_clients": 200, "case_intake_p95_ms_8_clients": 50,
            "task_completion_per_s_8_clients": 200}
@@ -308,8 +309,9 @@ def run_http_bench(quick: bool = False, workers: int | None = None,
     return {"http": {
         "server": {"command": "gridlink run" + (f" --workers {workers}" if workers else ""),
                    "workers": workers or default_workers(), "threads_per_worker": 1,
+                   "worker_class": worker_class(1),
                    "database": "sqlite (WAL, fresh)", "cpus": os.cpu_count(), "python": platform.python_version(),
-                   "load": "one spawned process per client, keep-alive http.client, loopback"},
+                   "load": "one spawned process per client, http.client, loopback"},
         **figures,
         "targets": TARGETS,
         "met": met,

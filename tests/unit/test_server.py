@@ -19,14 +19,14 @@ def test_run_serves_single_threaded_workers_two_per_cpu_by_default(monkeypatch):
     monkeypatch.setattr(server.os, "cpu_count", lambda: 3)
     result = CliRunner().invoke(main, ["run", "--port", "5099"])
     assert result.exit_code == 0, result.output
-    assert (seen["workers"], seen["threads"], seen["worker_class"]) == (6, 1, "gthread")
+    assert (seen["workers"], seen["threads"], seen["worker_class"]) == (6, 1, "sync")
     assert seen["bind"] == "127.0.0.1:5099"
 
 
 def test_run_takes_workers_and_threads_and_refuses_zero(monkeypatch):
     seen = _captured(monkeypatch)
     assert CliRunner().invoke(main, ["run", "--workers", "3", "--threads", "2"]).exit_code == 0
-    assert (seen["workers"], seen["threads"]) == (3, 2)
+    assert (seen["workers"], seen["threads"], seen["worker_class"]) == (3, 2, "gthread")
     refused = CliRunner().invoke(main, ["run", "--workers", "0"])
     assert refused.exit_code == 2 and "--workers" in refused.output
 
