@@ -152,12 +152,16 @@ class Runtime:
 
     # ----- human tasks ---------------------------------------------------------------------
     def complete_task(self, session: Session, task_id: str, data: dict, actor: str | None = None,
-                      prepared: PendingStep | None = None) -> StepResult:
+                      prepared: PendingStep | None = None, sent: dict | None = None) -> StepResult:
         """Validate ``data`` against the task's form, complete it and run to the next wait.
 
         ``prepared`` (from ``prepare_complete``) is used instead of running the step again when it
-        completed this task with the same data and actor, from the state the instance still has."""
+        completed this task with the same data and actor, from the state the instance still has.
+        ``sent``: the fields as a client sent them, refused first if the form does not define one
+        (see ``check_fields``)."""
         projected, row = self._open(session, task_id, actor, lock=True)
+        if sent is not None:
+            self._check_fields(session, projected, row, sent)
         if prepared is not None and prepared.fits(task_id, data, actor, row):
             prepared.used = True
             return self._store(session, prepared.row, prepared.workflow, prepared.events, prepared.error, actor,
@@ -165,12 +169,16 @@ class Runtime:
         step = self._complete_step(session, projected, row, task_id, data, actor)
         return self._store(session, step.row, step.workflow, step.events, step.error, actor, step.before, step.ready)
 
-    def prepare_complete(self, session: Session, task_id: str, data: dict, actor: str | None = None) -> PendingStep:
+    def prepare_complete(self, session: Session, task_id: str, data: dict, actor: str | None = None,
+                         check_fields: bool = False) -> PendingStep:
         """Run a task's completion in memory, writing nothing (``session`` may be read-only), so
         that ``complete_task(..., prepared=...)`` need not run it under the write lock. Raises as
-        ``complete_task`` would for a task that cannot be completed with this data. Takes no lock:
-        ``complete_task`` checks under its lock that the instance is still in the state it ran from."""
+        ``complete_task`` would for a task that cannot be completed with this data (with
+        ``check_fields``, as it would with ``sent=data``). Takes no lock: ``complete_task`` checks
+        under its lock that the instance is still in the state it ran from."""
         projected, row = self._open(session, task_id, actor, lock=False)
+        if check_fields:
+            self._check_fields(session, projected, row, data)
         return self._complete_step(session, projected, row, task_id, data, actor, keep=True)
 
     def _open(self, session: Session, task_id: str, actor: str | None, lock: bool) -> tuple[dict, InstanceRow]:
@@ -235,13 +243,16 @@ class Runtime:
 
     def check_fields(self, session: Session, task_id: str, data: dict) -> None:
         """Refuse fields the task's form does not define: a client fills the form, it does not set
-        other process data (``level``, ``sla``, ...). Call it in the completing transaction."""
+        other process data (``level``, ``sla``, ...). ``complete_task(..., sent=data)`` does this too."""
         projected = self._projected(session, task_id)
         row = store.load_instance(session, projected.instance_id, lock=False)
-        schema = self.form_schema(session, row.process_version_id, projected.form_schema)
+        self._check_fields(session, {"form_schema": projected.form_schema, "name": projected.name}, row, data)
+
+    def _check_fields(self, session: Session, projected: dict, row: InstanceRow, data: dict) -> None:
+        schema = self.form_schema(session, row.process_version_id, projected["form_schema"])
         unknown = forms.unknown_fields(schema, data) if schema and isinstance(data, dict) else []
         if unknown:
-            raise InvalidTaskData(f"{len(unknown)} field(s) are not part of the form of {projected.name!r}: "
+            raise InvalidTaskData(f"{len(unknown)} field(s) are not part of the form of {projected['name']!r}: "
                                   + "; ".join(e["message"] for e in unknown), unknown)
 
     def form_schema(self, session: Session, version_id: int, filename: str | None) -> str | None:

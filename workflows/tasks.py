@@ -140,8 +140,7 @@ def _run_ahead(reads: Session, system, user: User, task: HumanTask, data) -> Pen
     if not isinstance(data, dict) or (kind, data.get("decision") if kind == "handle" else None) in _NOT_AHEAD:
         return None
     try:
-        system.runtime.check_fields(reads, task.id, data)
-        return system.runtime.prepare_complete(reads, task.id, data, actor=user.username)
+        return system.runtime.prepare_complete(reads, task.id, data, actor=user.username, check_fields=True)
     except EngineError:
         return None
 
@@ -169,8 +168,7 @@ def _complete(session: Session, system, actor, task_id: str, data: dict, guess: 
     sent = dict(data)
     data = prepare(step, dict(data)) if prepare else dict(data)
     with engine_errors():  # after the decision's own checks, whose messages say more; same transaction
-        system.runtime.check_fields(session, task_id, sent)
-        result = system.runtime.complete_task(session, task_id, data, actor=user.username, prepared=guess)
+        result = system.runtime.complete_task(session, task_id, data, actor=user.username, prepared=guess, sent=sent)
     check_step(result)
     session.flush()
     return step.case.number

@@ -204,6 +204,23 @@ def test_a_client_may_fill_the_form_but_not_set_other_process_data(runtime, sess
         assert runtime.data(session, instance)["rounds"] == 1
 
 
+def test_completing_with_the_fields_as_sent_refuses_those_the_form_does_not_define(runtime, sessions, deployed):
+    instance = start(runtime, sessions).instance_id
+    task = only_task(sessions, instance)
+    sent = {"decision": "resolve", "rounds": 99}
+    with pytest.raises(InvalidTaskData) as caught, sessions() as session:
+        runtime.prepare_complete(session, task.id, sent, "alice", check_fields=True)
+    assert [d["field"] for d in caught.value.details] == ["rounds"]
+    with pytest.raises(InvalidTaskData), sessions() as session, session.begin():
+        runtime.complete_task(session, task.id, {"decision": "resolve"}, "alice", sent=sent)
+    assert only_task(sessions, instance).id == task.id  # nothing was completed
+    with sessions() as session, session.begin():  # the caller may add process data to what was sent
+        runtime.complete_task(session, task.id, {"decision": "resolve", "note": "done", "rounds": 7}, "alice",
+                              sent={"decision": "resolve", "note": "done"})
+    with sessions() as session:
+        assert runtime.data(session, instance)["rounds"] == 7
+
+
 def test_a_suspended_instance_accepts_no_work_until_resumed(runtime, sessions, deployed):
     instance = start(runtime, sessions).instance_id
     task = only_task(sessions, instance)
