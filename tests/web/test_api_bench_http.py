@@ -19,3 +19,52 @@ def test_the_http_bench_drives_the_real_server_and_reports_throughput_and_percen
     assert set(http["met"]) == set(http["targets"])
     assert http["baseline_8_clients"]["healthz"]["errors"] == 0
     assert http["baseline_8_clients"]["api_read"]["errors"] == 0
+
+
+def test_the_load_client_reuses_a_kept_alive_connection_and_reopens_a_closed_one():
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from web.bench_http import LoadConnection
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            reply = b"got " + body + f" on {self.client_address[1]}".encode()
+            self.send_response(201)
+            if body == b"close":
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            if body != b"unsized":
+                self.send_header("Content-Length", str(len(reply)))
+            else:
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        conn = LoadConnection(port, timeout=5)
+
+        def post(body: bytes):
+            return conn.exchange(LoadConnection.encode(
+                {"method": "POST", "path": "/x", "body": body, "headers": {"Content-Type": "text/plain"}}, port))
+
+        first, second = post(b"one"), post(b"two")
+        assert first[0] == second[0] == 201 and first[1].split()[-1] == second[1].split()[-1]  # same port
+        closed = post(b"close")
+        assert conn.sock is None and closed[1].startswith(b"got close")
+        assert post(b"unsized")[1].startswith(b"got unsized") and conn.sock is None
+        assert post(b"three")[1].split()[-1] != first[1].split()[-1]  # a new connection
+        conn.close()
+    finally:
+        server.shutdown()
+        server.server_close()
