@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import bindparam, func, insert, or_, select
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
 from engine.models import HumanTask
-from engine.prepared import Prepared, Row
+from engine.prepared import Prepared, Row, adopt
 from engine.runtime import PendingStart
 from workflows import geo
 from workflows.attachments import check_photo, store_photo
@@ -112,10 +112,7 @@ def _insert_case(session: Session, plan: _Report, entries: list[dict], **values)
     columns["id"] = _INSERT_CASE.run(session, columns).first()["id"]
     _INSERT_ENTRIES.run_many(session, [dict(entry, case_id=columns["id"]) for entry in entries])
     # the session's object for the row just written (every other column is NULL), without reading it back
-    case = Case(**{column.key: columns.get(column.key) for column in Case.__table__.columns})
-    make_transient_to_detached(case)
-    session.add(case)
-    return case
+    return adopt(session, Case, {column.key: columns.get(column.key) for column in Case.__table__.columns})
 
 
 @dataclass
