@@ -4,15 +4,15 @@ What it does, as a user would:
 
 1. ``gridlink init`` on a fresh SQLite database in a temporary instance folder, then an
    integration user (admin) with an API token;
-2. ``gridlink run`` (gunicorn, single-threaded sync workers, 2 per CPU; timer scheduler) on a
+2. ``gridlink run`` (gunicorn, single-threaded workers, 2 per CPU; timer scheduler) on a
    free loopback port, and wait for ``/healthz``;
 3. load processes (one per client, ``multiprocessing`` spawn), each with one connection of a
-   minimal HTTP/1.1 client (``LoadConnection``: requests encoded before the run; the server's sync
-   workers close the connection after each response and the client reconnects), drive: case
-   intake (``POST /api/v1/cases``), the Open311 POST (``POST /open311/v2/requests.json``), and
-   task completions (``POST /api/v1/tasks/<id>/complete`` of the registration tasks the intake
-   created), each with 1 and 8 concurrent clients, bounded
-   by a request count and a time limit. Reports go round-robin over the 156 grids and the
+   minimal HTTP/1.1 client (``LoadConnection``: requests encoded before the run; the server's
+   single-threaded workers close the connection after each response and the client reconnects),
+   drive: case intake (``POST /api/v1/cases``), the Open311 POST
+   (``POST /open311/v2/requests.json``), and task completions (``POST /api/v1/tasks/<id>/complete``
+   of the registration tasks the intake created), each with 1 and 8 concurrent clients, bounded by
+   a request count and a time limit. Reports go round-robin over the 156 grids and the
    categories, as real reports do (duplicate detection looks at the same grid and category).
 
 Reported per run: requests, errors, seconds, requests per second, p50/p95/p99/max latency (ms).
@@ -40,7 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .server import default_workers, worker_class
+from .server import default_workers, worker_options
 
 TARGETS = {"case_intake_per_s_8_clients": 200, "case_intake_p95_ms_8_clients": 50,
            "task_completion_per_s_8_clients": 200}
@@ -188,8 +188,8 @@ class LoadConnection:
     bench machine's CPUs with the server: on the 2-CPU bench machine ``http.client`` spent 0.5 ms of
     CPU per case intake, this 0.27 ms (most of it the kernel's connect and close), which leaves the
     server that much more of the CPUs it is measured on.
-    A connection is reused while the server keeps it open (gthread workers) and reopened after
-    the server closes it (sync workers close after every response)."""
+    A connection is reused while the server keeps it open (workers of several threads) and reopened
+    after the server closes it (single-threaded workers close it after every response)."""
 
     def __init__(self, port: int, timeout: float = 60):
         self.address = ("127.0.0.1", port)
@@ -377,7 +377,7 @@ def run_http_bench(quick: bool = False, workers: int | None = None,
     return {"http": {
         "server": {"command": "gridlink run" + (f" --workers {workers}" if workers else ""),
                    "workers": workers or default_workers(), "threads_per_worker": 1,
-                   "worker_class": worker_class(1),
+                   **{f"gunicorn_{k}": v for k, v in worker_options(1).items()},
                    "database": "sqlite (WAL, fresh)", "cpus": os.cpu_count(), "python": platform.python_version(),
                    "load": "one spawned process per client, minimal HTTP/1.1 client (LoadConnection), loopback"},
         **figures,

@@ -66,16 +66,21 @@ def _after_worker_init(worker) -> None:
     gc.freeze()
 
 
-def worker_class(threads: int) -> str:
-    """gunicorn's ``sync`` worker for single-threaded workers, ``gthread`` for more threads.
+def worker_options(threads: int) -> dict:
+    """gunicorn's gthread worker; a single-threaded one takes one connection at a time, without keep-alive.
 
-    A sync worker takes a connection only when it is free and closes it after the response, so the
-    kernel hands each request to an idle worker. A gthread worker keeps connections alive and
-    accepts more while it is busy: under load one worker ended up serving six keep-alive clients on
-    one CPU while the other three sat idle (bench machine: a third of the CPU time idle, p95 up to
-    80 ms; with sync workers 7 % idle). Without keep-alive a slow client holds a worker for its whole
-    request, so in production put a buffering proxy (nginx) in front, as for any gunicorn server."""
-    return "sync" if threads == 1 else "gthread"
+    A worker that keeps connections alive, or accepts more while it is busy, queues requests behind
+    its own: under load one single-threaded worker ended up serving six keep-alive clients on one
+    CPU while the other three sat idle (bench machine: a third of the CPU time idle, p95 up to 80 ms).
+    With one connection at a time, closed after the response, the kernel hands each new connection
+    to a free worker. gunicorn's sync worker balances alike and measured the same, but it waits
+    without limit for a request on a connection a browser opened ahead (a worker lost until the
+    60 s timeout kills it) and cannot report to the master during a long request; gthread waits at
+    most 5 s for a request's first bytes and reports every second. Several threads keep gunicorn's
+    defaults (1,000 connections, 2 s keep-alive)."""
+    if threads == 1:
+        return {"worker_class": "gthread", "threads": 1, "worker_connections": 1, "keepalive": 0}
+    return {"worker_class": "gthread", "threads": threads}
 
 
 def serve(host: str, port: int, workers: int, threads: int = 1) -> None:
@@ -91,7 +96,7 @@ def serve(host: str, port: int, workers: int, threads: int = 1) -> None:
             scheduler_app["scheduler"].shutdown(wait=False)
 
     GridlinkServer({
-        "bind": f"{host}:{port}", "workers": workers, "worker_class": worker_class(threads), "threads": threads,
+        "bind": f"{host}:{port}", "workers": workers, **worker_options(threads),
         "accesslog": "-", "when_ready": when_ready, "on_exit": on_exit, "timeout": 60,
         "post_worker_init": _after_worker_init,
     }).run()

@@ -19,7 +19,8 @@ def test_run_serves_single_threaded_workers_two_per_cpu_by_default(monkeypatch):
     monkeypatch.setattr(server.os, "cpu_count", lambda: 3)
     result = CliRunner().invoke(main, ["run", "--port", "5099"])
     assert result.exit_code == 0, result.output
-    assert (seen["workers"], seen["threads"], seen["worker_class"]) == (6, 1, "sync")
+    assert (seen["workers"], seen["threads"], seen["worker_class"]) == (6, 1, "gthread")
+    assert (seen["worker_connections"], seen["keepalive"]) == (1, 0)  # one connection at a time, no keep-alive
     assert seen["bind"] == "127.0.0.1:5099"
 
 
@@ -27,6 +28,7 @@ def test_run_takes_workers_and_threads_and_refuses_zero(monkeypatch):
     seen = _captured(monkeypatch)
     assert CliRunner().invoke(main, ["run", "--workers", "3", "--threads", "2"]).exit_code == 0
     assert (seen["workers"], seen["threads"], seen["worker_class"]) == (3, 2, "gthread")
+    assert "worker_connections" not in seen and "keepalive" not in seen  # gunicorn's defaults
     refused = CliRunner().invoke(main, ["run", "--workers", "0"])
     assert refused.exit_code == 2 and "--workers" in refused.output
 
