@@ -14,9 +14,10 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import Column
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DBAPIError, InvalidRequestError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, configure_mappers
 from sqlalchemy.orm.attributes import instance_state
 
 
@@ -216,13 +217,27 @@ _LAYOUTS: dict[type, _Layout] = {}
 def _layout(model: type) -> _Layout:
     layout = _LAYOUTS.get(model)
     if layout is None:
+        configure_mappers()
         mapper = sa_inspect(model)
-        if mapper.inherits is not None or mapper.polymorphic_on is not None:
-            raise InvalidRequestError(f"adopt: {model.__name__} is an inheriting or polymorphic mapping")
+        _check_adoptable(mapper)
         layout = _LAYOUTS[model] = _Layout(
             manager=mapper.class_manager, primary_key=tuple(column.key for column in mapper.primary_key),
             columns=tuple((attr.key, attr.columns[0].key) for attr in mapper.column_attrs))
     return layout
+
+
+def _check_adoptable(mapper) -> None:
+    """``adopt`` skips what the ORM does beyond placing the object: refuse mappings that rely on it."""
+    name = mapper.class_.__name__
+    if mapper.inherits is not None or mapper.polymorphic_on is not None:
+        raise InvalidRequestError(f"adopt: {name} is an inheriting or polymorphic mapping")
+    if mapper.class_manager.dispatch.load or mapper.class_manager.dispatch.refresh:
+        raise InvalidRequestError(f"adopt: {name} has load or refresh listeners (a reconstructor, a mutable "
+                                  "column)")
+    for attr in mapper.column_attrs:
+        column = attr.columns[0]
+        if len(attr.columns) != 1 or not isinstance(column, Column) or column.table is not mapper.local_table:
+            raise InvalidRequestError(f"adopt: {name}.{attr.key} is not a plain column of {mapper.local_table}")
 
 
 def flushed(session: Session) -> Session:

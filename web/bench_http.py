@@ -223,19 +223,27 @@ class LoadConnection:
             data += self._recv()
         head, _, body = data.partition(b"\r\n\r\n")
         status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        status = int(status_line.split(" ", 2)[1])
         headers = {name.strip().lower(): value.strip()
                    for name, _, value in (line.partition(":") for line in header_lines)}
-        if "content-length" in headers:
+        closing = status_line.startswith("HTTP/1.0") or "close" in {
+            token.strip().lower() for token in headers.get("connection", "").split(",")}
+        if status < 200 or status in (204, 304):
+            body = b""
+        elif "chunked" in headers.get("transfer-encoding", "").lower():
+            raise ValueError("the load client reads Content-Length bodies only, not chunked ones")
+        elif "content-length" in headers:
             length = int(headers["content-length"])
             while len(body) < length:
                 body += self._recv()
-        else:  # no length: the body runs to the end of the connection
+        elif closing:  # no length: the body runs to the end of the connection
             while chunk := self.sock.recv(65536):
                 body += chunk
-            headers["connection"] = "close"
-        if headers.get("connection", "").lower() == "close" or status_line.startswith("HTTP/1.0"):
+        else:
+            raise ValueError("a response without Content-Length on a connection kept open")
+        if closing:
             self.close()
-        return int(status_line.split(" ", 2)[1]), body
+        return status, body
 
     def _recv(self) -> bytes:
         chunk = self.sock.recv(65536)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from web.bench_http import run_http_bench
 
 TINY = {"intake": (4, 16), "open311": (2, 8), "complete": (4, 16), "baseline": 16, "seconds": 20}
@@ -35,9 +37,11 @@ def test_the_load_client_reuses_a_kept_alive_connection_and_reopens_a_closed_one
             reply = b"got " + body + f" on {self.client_address[1]}".encode()
             self.send_response(201)
             if body == b"close":
-                self.send_header("Connection", "close")
+                self.send_header("Connection", "close, upgrade")
                 self.close_connection = True
-            if body != b"unsized":
+            if body == b"chunked":
+                self.send_header("Transfer-Encoding", "chunked")
+            if body not in (b"unsized", b"chunked"):
                 self.send_header("Content-Length", str(len(reply)))
             else:
                 self.send_header("Connection", "close")
@@ -64,6 +68,9 @@ def test_the_load_client_reuses_a_kept_alive_connection_and_reopens_a_closed_one
         assert conn.sock is None and closed[1].startswith(b"got close")
         assert post(b"unsized")[1].startswith(b"got unsized") and conn.sock is None
         assert post(b"three")[1].split()[-1] != first[1].split()[-1]  # a new connection
+        with pytest.raises(ValueError, match="chunked"):
+            post(b"chunked")
+        assert conn.sock is None
         conn.close()
     finally:
         server.shutdown()
