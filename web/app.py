@@ -50,6 +50,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     def healthz():
         return jsonify(status="ok")
 
+    @app.get("/favicon.ico")
+    def favicon():  # pages link the SVG; this answers clients that ask the old address
+        return app.send_static_file("favicon.svg")
+
     register_blueprints(app)
     init_web(app)
     return app

@@ -21,7 +21,7 @@ from engine.specs import SERIALIZER, new_parser
 from .conftest import BPMN_DIR, LiveServer, _prepare, login, shot
 
 pytestmark = pytest.mark.browser
-IGNORED_CONSOLE = ("Inferno", "favicon", "404 (NOT FOUND)")
+IGNORED_CONSOLE = ("Inferno",)
 PROCESSES = ["case_handling", "department_dispatch", "joint_meeting"]
 
 

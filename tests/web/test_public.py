@@ -115,3 +115,12 @@ def test_refusals_from_the_domain_are_worded_in_the_readers_language(anonymous, 
     english.get("/lang/en")
     refused = english.post("/report", report_form(grid="", lat="10", lon="10"), token_from="/report")
     assert "That position lies outside every grid of this area" in refused.data.decode()
+
+
+def test_pages_link_the_icon_and_the_old_icon_address_answers(anonymous):
+    page = anonymous.get("/report").data.decode()
+    assert 'rel="icon" type="image/svg+xml" href="/static/favicon.svg' in page
+    for path in ("/static/favicon.svg", "/favicon.ico"):
+        response = anonymous.get(path)
+        assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+        assert response.data.startswith(b"<svg")
