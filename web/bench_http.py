@@ -15,7 +15,8 @@ What it does, as a user would:
    a request count and a time limit. Reports go round-robin over the 156 grids and the
    categories, as real reports do (duplicate detection looks at the same grid and category).
 
-Reported per run: requests, errors, seconds, requests per second, p50/p95/p99/max latency (ms).
+Reported per run: requests, errors, seconds, requests per second, p50/p95/p99/max latency (ms),
+and a CPU reference taken before and after it (``cpu_reference_ms``).
 A baseline (``GET /healthz`` and an authenticated API read, 8 clients) shows what the HTTP stack
 itself sustains, apart from the write transactions.
 Everything stays on 127.0.0.1.
@@ -293,13 +294,33 @@ def _percentile(values: list[float], share: float) -> float | None:
     return round(ordered[index] * 1000, 2)
 
 
+def _reference_work(_: int) -> float:
+    """A fixed piece of plain Python work (JSON round trips of a list page); its wall time in ms."""
+    page = {"items": [{"id": i, "number": f"GL20261204{i:04d}", "title": f"楼道堆物{i}", "level": "grid",
+                       "tags": ["a", "b"], "weight": i * 1.5} for i in range(200)]}
+    began = time.perf_counter()
+    for _ in range(40):
+        json.loads(json.dumps(page, ensure_ascii=False))
+    return (time.perf_counter() - began) * 1000
+
+
+def cpu_reference_ms(pool) -> float:
+    """The reference work run at once on as many load processes as there are CPUs, while the server
+    is idle: the slowest, in ms. It shows how fast the machine's CPUs ran next to a phase (a host
+    that shares its cores with other guests slows them without reporting it as stolen time)."""
+    return round(max(pool.map(_reference_work, range(os.cpu_count() or 1), chunksize=1)), 1)
+
+
 def drive(pool, port: int, requests: list[dict], clients: int, expect: int, seconds: float) -> dict:
-    """Split ``requests`` over ``clients`` load processes of ``pool``; the combined figures."""
+    """Split ``requests`` over ``clients`` load processes of ``pool``; the combined figures, with the
+    CPU reference (see ``cpu_reference_ms``) taken just before and just after the load."""
+    before = cpu_reference_ms(pool)
     slices = [requests[i::clients] for i in range(clients)]
     start_at = time.time() + 0.5
     jobs = [{"port": port, "requests": part, "expect": expect, "seconds": seconds, "start_at": start_at}
             for part in slices]
     results = pool.map(_client, jobs, chunksize=1)
+    after = cpu_reference_ms(pool)
     latencies = [t for r in results for t in r["latencies"]]
     errors = sum(r["errors"] for r in results)
     wall = max(r["seconds"] for r in results)
@@ -308,6 +329,7 @@ def drive(pool, port: int, requests: list[dict], clients: int, expect: int, seco
             "per_second": round(done / wall, 1) if wall else None, "p50_ms": _percentile(latencies, 0.50),
             "p95_ms": _percentile(latencies, 0.95), "p99_ms": _percentile(latencies, 0.99),
             "max_ms": round(max(latencies) * 1000, 2) if latencies else None,
+            "cpu_reference_ms": {"before": before, "after": after},
             **({"error_sample": next(r["sample"] for r in results if r["sample"])} if errors else {})}
 
 

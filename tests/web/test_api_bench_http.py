@@ -18,6 +18,7 @@ def test_the_http_bench_drives_the_real_server_and_reports_throughput_and_percen
             assert run["requests"] == TINY[{"case_intake": "intake", "open311_post": "open311",
                                             "task_completion": "complete"}[part]][clients == "8"]
             assert run["per_second"] > 0 and run["p50_ms"] <= run["p95_ms"] <= run["p99_ms"] <= run["max_ms"]
+            assert run["cpu_reference_ms"]["before"] > 0 and run["cpu_reference_ms"]["after"] > 0
     assert set(http["met"]) == set(http["targets"])
     assert http["baseline_8_clients"]["healthz"]["errors"] == 0
     assert http["baseline_8_clients"]["api_read"]["errors"] == 0
