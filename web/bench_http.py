@@ -371,6 +371,7 @@ def run_http_bench(quick: bool = False, workers: int | None = None,
         for _ in range(WARMUP):  # load specs and caches in the workers before measuring
             warm = _json_post("/api/v1/cases", case_body(world, next(counter)), admin)
             request("POST", port, warm["path"], warm["body"], warm["headers"])
+        pool.map(_reference_work, range(8), chunksize=1)  # every load process started and warm
         figures: dict = {"baseline_8_clients": {}}
         reads = {"healthz": ("/healthz", {}),
                  "api_read": ("/api/v1/categories?per_page=5", {"Authorization": f"Bearer {admin}"})}
