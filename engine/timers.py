@@ -38,7 +38,12 @@ HINT = "write a positive ISO-8601 duration of at most 10 years, e.g. PT24H, P5D 
 
 
 class TimerValueError(ValueError):
-    """A timer value that is malformed or out of bounds; the message says what to write instead."""
+    """A timer value that is malformed or out of bounds; the message says what to write instead.
+    ``reason`` is ``malformed``, ``zero``, ``too_long`` or ``too_far`` (for a user interface's wording)."""
+
+    def __init__(self, message: str, reason: str = "malformed"):
+        super().__init__(message)
+        self.reason = reason
 
 
 def duration_span(value) -> timedelta:
@@ -54,9 +59,9 @@ def duration_span(value) -> timedelta:
     amounts = {name: float(amount.replace(",", ".")) for name, amount in match.groupdict().items() if amount}
     seconds = sum(amount * _UNIT[name].total_seconds() for name, amount in amounts.items())
     if seconds <= 0:
-        raise TimerValueError(f"{value!r} is zero: a timer or time limit must be longer than zero; {HINT}")
+        raise TimerValueError(f"{value!r} is zero: a timer or time limit must be longer than zero; {HINT}", "zero")
     if seconds > MAX_SPAN.total_seconds():
-        raise TimerValueError(f"{value!r} is longer than {MAX_YEARS} years: {HINT}")
+        raise TimerValueError(f"{value!r} is longer than {MAX_YEARS} years: {HINT}", "too_long")
     return timedelta(seconds=seconds)
 
 
@@ -75,7 +80,7 @@ def check_date(value, need_zone: bool = True) -> datetime:
     limit = now() + MAX_SPAN
     if moment.replace(tzinfo=moment.tzinfo or UTC) > limit:
         raise TimerValueError(f"{value!r} is more than {MAX_YEARS} years ahead: choose a date before "
-                              f"{limit.date().isoformat()}")
+                              f"{limit.date().isoformat()}", "too_far")
     return moment
 
 
@@ -100,7 +105,7 @@ def _cycle_date(part: str, whole: str) -> None:
     except ValueError:
         raise TimerValueError(f"{whole!r}: {part!r} is neither a duration nor an ISO-8601 date-time") from None
     if moment.tzinfo is not None and moment > now() + MAX_SPAN:
-        raise TimerValueError(f"{whole!r}: {part!r} is more than {MAX_YEARS} years ahead")
+        raise TimerValueError(f"{whole!r}: {part!r} is more than {MAX_YEARS} years ahead", "too_far")
 
 
 def check_timer_value(kind: str, value) -> None:
