@@ -235,7 +235,8 @@ def test_a_post_script_where_the_engine_never_runs_it_is_refused(sessions, host)
               "boundaryEvent": '<bpmn:boundaryEvent id="withdrawn" attachedToRef="handle" cancelActivity="true">',
               "intermediateThrowEvent": '<bpmn:endEvent id="reminded"/>',
               "exclusiveGateway": '<bpmn:exclusiveGateway id="decide" default="f8"/>'}[host]
-    script = "<bpmn:extensionElements><spiffworkflow:postScript>x = 1</spiffworkflow:postScript></bpmn:extensionElements>"
+    script = ("<bpmn:extensionElements><spiffworkflow:postScript>x = 1</spiffworkflow:postScript>"
+              "</bpmn:extensionElements>")
     if host == "boundaryEvent":
         broken = loop_with(needle, needle + script)
     elif host == "intermediateThrowEvent":
