@@ -52,7 +52,14 @@ def _pattern(pattern: str) -> jsonschema_rs.Draft202012Validator:
 
 
 def matches(pattern: str, text: str) -> bool:
-    return _pattern(pattern).is_valid(text)
+    """Whether ``text`` matches; a form deployed before patterns were checked may hold one that the
+    linear-time engine refuses: the task then reports it instead of running a backtracking engine."""
+    try:
+        matcher = _pattern(pattern)
+    except ValueError:
+        raise InvalidTaskData(f"the form's pattern {pattern!r} cannot be checked: {pattern_problem(pattern)}; "
+                              "an administrator must deploy the form again without it") from None
+    return matcher.is_valid(text)
 
 
 def pattern_problem(pattern) -> str | None:

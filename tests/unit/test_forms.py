@@ -131,3 +131,9 @@ def test_patterns_mean_the_same_in_both_validators():
         "digits": {"type": "string", "pattern": "^\\d+$"}, "word": {"type": "string", "pattern": "^\\S+$"}}})
     for data in ({"digits": "٣"}, {"digits": "12", "word": "a\x1cb"}, {"word": "a b"}):
         assert forms.fast_valid(text, data) == (not forms.field_errors(text, data)), data
+
+
+def test_a_form_deployed_before_patterns_were_checked_reports_its_backreference_instead_of_backtracking():
+    text = json.dumps({"type": "object", "properties": {"x": {"type": "string", "pattern": "^(a+)\\1$"}}})
+    with pytest.raises(forms.InvalidTaskData, match="cannot be checked"):
+        forms.validate(text, {"x": "a" * 30 + "!"}, "task")
