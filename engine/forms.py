@@ -2,10 +2,10 @@
 
 Two validators of the same draft (2020-12) and the same ``date-time`` rule. For a form built only
 from keywords both read alike (types, enums, required, lengths, counts, bounds, the combinators,
-``date-time`` and patterns, which both match with the same engine), jsonschema-rs (compiled Rust, a few microseconds) decides that data is
-valid, which it nearly always is. Everything else, and all data it refuses, goes through
-jsonschema (Python, ~0.2 ms), which also words the per-field errors. A unit test checks on
-generated data that the two agree on every shipped form.
+``date-time`` and patterns, which both match with the same engine), jsonschema-rs (compiled Rust,
+a few microseconds) decides that data is valid, which it nearly always is. Everything else, and
+all data it refuses, goes through jsonschema (Python, ~0.2 ms), which also words the per-field
+errors. A unit test checks on generated data that the two agree on every shipped form.
 
 Patterns never run on Python's backtracking ``re``: ``pattern``, ``patternProperties`` and the
 ``additionalProperties`` beside them are matched by Rust's ``regex`` crate (linear time, through

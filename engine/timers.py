@@ -2,7 +2,7 @@
 
 SpiffWorkflow's own duration parser is lenient (``-PT1H`` reads as one hour, ``xPT1H`` too) and
 turns years and months into days one month at a time: ``P99999999Y`` is a loop of 1.2 billion
-steps that holds the process for minutes. So every duration is read by ``check_duration`` first:
+steps that holds the process for minutes. So every duration is read by ``duration_span`` first:
 strict ISO-8601, longer than zero, at most ten years. Deployed literals and SLA settings are
 refused with that message; at run time ``install_guards`` makes a timer whose expression computed
 an out-of-bounds value fail its step with an engine error naming the element, before
@@ -96,7 +96,10 @@ def check_cycle(value) -> None:
     if len(durations) != 1:
         raise TimerValueError(f"{value!r} needs exactly one duration: write e.g. R3/PT1H")
     for part in parts[1:]:
-        duration_span(part) if part.startswith("P") else _cycle_date(part, value)
+        if part.startswith("P"):
+            duration_span(part)
+        else:
+            _cycle_date(part, value)
 
 
 def _cycle_date(part: str, whole: str) -> None:
