@@ -2,22 +2,27 @@
 
 Two validators of the same draft (2020-12) and the same ``date-time`` rule. For a form built only
 from keywords both read alike (types, enums, required, lengths, counts, bounds, the combinators,
-``date-time`` and patterns without classes whose meaning differs between Python's and Rust's
-regular expressions), jsonschema-rs (compiled Rust, a few microseconds) decides that data is
-valid, which it nearly always is. Everything else, and all data it refuses, goes through
-jsonschema (Python, ~0.2 ms), which also words the per-field errors. A unit test checks on
-generated data that the two agree on every shipped form.
+``date-time`` and patterns, which both match with the same engine), jsonschema-rs (compiled Rust,
+a few microseconds) decides that data is valid, which it nearly always is. Everything else, and
+all data it refuses, goes through jsonschema (Python, ~0.2 ms), which also words the per-field
+errors. A unit test checks on generated data that the two agree on every shipped form.
+
+Patterns never run on Python's backtracking ``re``: ``pattern``, ``patternProperties`` and the
+``additionalProperties`` beside them are matched by Rust's ``regex`` crate (linear time, through
+jsonschema-rs with ``RegexOptions``) in both validators, so ``^(a+)+$`` against a long ``aaa...!``
+answers in microseconds. A pattern that engine cannot run (backreferences, lookaround) is refused
+when the form is deployed (``pattern_problem``, from ``engine.validation``).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime
 from functools import lru_cache
 
 import jsonschema_rs
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator, FormatChecker, validators
+from jsonschema.exceptions import ValidationError
 
 from .errors import InvalidTaskData
 
@@ -34,9 +39,97 @@ def _is_datetime(value) -> bool:
     return True
 
 
+# ----- patterns in linear time ----------------------------------------------------------------
+LINEAR = jsonschema_rs.RegexOptions()
+
+
+@lru_cache(maxsize=1024)
+def _pattern(pattern: str) -> jsonschema_rs.Draft202012Validator:
+    """A matcher of one ECMA-262 pattern (search semantics, as JSON Schema means it) in linear time;
+    ValueError when the linear-time engine cannot run it."""
+    return jsonschema_rs.Draft202012Validator({"pattern": pattern}, pattern_options=LINEAR)
+
+
+def matches(pattern: str, text: str) -> bool:
+    """Whether ``text`` matches; a form deployed before patterns were checked may hold one that the
+    linear-time engine refuses: the task then reports it instead of running a backtracking engine."""
+    try:
+        matcher = _pattern(pattern)
+    except ValueError:
+        raise InvalidTaskData(f"the form's pattern {pattern!r} cannot be checked: {pattern_problem(pattern)}; "
+                              "an administrator must deploy the form again without it") from None
+    return matcher.is_valid(text)
+
+
+def pattern_problem(pattern) -> str | None:
+    """Why ``pattern`` cannot be used in a form, or None."""
+    if not isinstance(pattern, str):
+        return "a pattern must be a string"
+    try:
+        _pattern(pattern)
+    except ValueError:
+        return ("it needs a backtracking regular expression engine (backreferences or lookaround), which "
+                "a long input can keep busy for minutes; rewrite it without them")
+    return None
+
+
+def schema_patterns(node, where: str = "") -> list[tuple[str, str]]:
+    """Every ``(JSON pointer, pattern)`` of a schema: ``pattern`` values and ``patternProperties`` keys."""
+    found: list[tuple[str, str]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            here = f"{where}/{key}"
+            if key == "pattern" and not isinstance(value, dict):
+                found.append((here, value))
+            elif key == "patternProperties" and isinstance(value, dict):
+                found += [(f"{here}/{name}", name) for name in value]
+            if key not in ("enum", "const", "default", "examples"):
+                found += schema_patterns(value, here)
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            found += schema_patterns(item, f"{where}/{index}")
+    return found
+
+
+def _pattern_keyword(validator, pattern, instance, schema):
+    if validator.is_type(instance, "string") and not matches(pattern, instance):
+        shown = instance if len(instance) <= 60 else instance[:57] + "..."
+        yield ValidationError(f"{shown!r} does not match {pattern!r}")
+
+
+def _pattern_properties(validator, pattern_properties, instance, schema):
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in pattern_properties.items():
+        for name, value in instance.items():
+            if matches(pattern, name):
+                yield from validator.descend(value, subschema, path=name, schema_path=pattern)
+
+
+def _additional_properties(validator, additional, instance, schema):
+    if not validator.is_type(instance, "object"):
+        return
+    known = schema.get("properties", {})
+    patterns = list(schema.get("patternProperties", {}))
+    extras = [name for name in instance
+              if name not in known and not any(matches(p, name) for p in patterns)]
+    if validator.is_type(additional, "object"):
+        for extra in extras:
+            yield from validator.descend(instance[extra], additional, path=extra)
+    elif not additional and extras:
+        yield ValidationError(f"{', '.join(repr(e) for e in sorted(extras))}: not a field of this form "
+                              "(additional properties are not allowed)")
+
+
+FormValidator = validators.extend(Draft202012Validator, {
+    "pattern": _pattern_keyword, "patternProperties": _pattern_properties,
+    "additionalProperties": _additional_properties,
+})
+
+
 @lru_cache(maxsize=256)
 def compiled(schema_text: str) -> Draft202012Validator:
-    return Draft202012Validator(json.loads(schema_text), format_checker=FORMATS)
+    return FormValidator(json.loads(schema_text), format_checker=FORMATS)
 
 
 @lru_cache(maxsize=256)
@@ -47,7 +140,7 @@ def fast(schema_text: str) -> jsonschema_rs.Draft202012Validator | None:
         return None
     try:
         return jsonschema_rs.Draft202012Validator(schema, formats={"date-time": _datetime_ok},
-                                                  validate_formats=True)
+                                                  validate_formats=True, pattern_options=LINEAR)
     except Exception:  # a schema it cannot compile is judged by jsonschema alone
         return None
 
@@ -59,17 +152,10 @@ _PLAIN = {"type", "enum", "const", "required", "minItems", "maxItems", "uniqueIt
 _ONE_SCHEMA = {"items", "then", "else", "additionalProperties", "contains", "propertyNames"}
 _SCHEMA_LISTS = {"allOf", "anyOf", "prefixItems"}
 _INVERTING = {"not", "if"}  # a stricter subschema here makes the whole more lenient (oneOf too)
-# Patterns: literal characters, ASCII classes, \d (ASCII in Rust, so only ever stricter: allowed
-# where strictness cannot invert), escaped punctuation. No negated classes, \D \s \S \w \W \b,
-# groups with "(?", other escapes, nor Rust's class set operations (nested classes, &&, --, ~~),
-# which Python reads as literal characters.
-_SAME_IN_BOTH = re.compile(r"(?:[^\\(\[]|\\[d.\-+*?()\[\]{}^$|/:]|\((?!\?)|\[(?!\^))*")
-_RUST_ONLY = ("[[", "&&", "--", "~~")
-
-
 def _shared_meaning(node, positive: bool = True) -> bool:
     """Whether jsonschema-rs can only be as strict as jsonschema on this schema, or stricter where
-    that cannot make the whole more lenient (patterns never under ``not``, ``if`` or ``oneOf``)."""
+    that cannot make the whole more lenient. Patterns mean the same in both: both match them with
+    the same linear-time engine (``matches``)."""
     if isinstance(node, bool):
         return True
     if not isinstance(node, dict):
@@ -84,8 +170,7 @@ def _shared_meaning(node, positive: bool = True) -> bool:
         elif key in _SCHEMA_LISTS or key == "oneOf":
             ok = isinstance(value, list) and all(_shared_meaning(v, positive and key != "oneOf") for v in value)
         elif key == "pattern":
-            ok = positive and isinstance(value, str) and _SAME_IN_BOTH.fullmatch(value) is not None \
-                and not any(rust_only in value for rust_only in _RUST_ONLY)
+            ok = isinstance(value, str)
         elif key == "format":
             ok = value == "date-time"
         else:

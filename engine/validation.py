@@ -38,6 +38,12 @@ NON_NODES = {
     "dataOutputAssociation", "standardLoopCharacteristics", "multiInstanceLoopCharacteristics", "group",
     "category", "incoming", "outgoing",
 }
+# The elements SpiffWorkflow 3.2 builds as SpiffBpmnTask, the only ones whose preScript and
+# postScript it runs (spiff/parser/process.py). Events and gateways parse them and drop them.
+SCRIPT_HOSTS = {
+    "task", "userTask", "manualTask", "scriptTask", "subProcess", "transaction", "callActivity", "serviceTask",
+    "sendTask", "receiveTask", "businessRuleTask",
+}
 ISO_LITERAL = re.compile(r"^(R\d*|P(\d|T\d)|\d{4}-\d{2}-\d{2})", re.IGNORECASE)
 
 
@@ -112,7 +118,7 @@ def _check_element_expressions(name, el, known_decisions, known_files) -> list[P
     if tag == "script" and local(el.getparent().tag) == "scriptTask":
         problems += _lint(name, owner, el, el.text or "", "exec", "script")
     elif tag in ("preScript", "postScript"):
-        problems += _lint(name, owner, el, el.text or "", "exec", tag)
+        problems += _check_script_host(name, owner, el, tag) or _lint(name, owner, el, el.text or "", "exec", tag)
     elif tag in ("conditionExpression", "completionCondition", "loopCardinality", "loopCondition"):
         problems += _lint(name, owner, el, el.text or "", "eval", tag)
     elif tag in ("timeDuration", "timeDate", "timeCycle"):
@@ -161,8 +167,23 @@ def _check_timer_literal(name, owner, el, tag, value) -> list[Problem]:
     try:
         parse_timer_literal(tag, value)
     except ValueError as exc:
-        return [Problem(name, owner, el.sourceline, f"timer {tag} {value!r}: {exc}")]
+        return [Problem(name, owner, el.sourceline, f"timer {tag}: {exc}")]
     return []
+
+
+def _check_script_host(name, owner, el, tag) -> list[Problem]:
+    """A pre- or post-script on an element SpiffWorkflow never runs it on (events, gateways...)."""
+    host = el.getparent()
+    if host is not None and local(host.tag) == "extensionElements":
+        host = host.getparent()
+    host_tag = local(host.tag) if host is not None else ""
+    if host_tag in SCRIPT_HOSTS:
+        return []
+    where = f"bpmn:{host_tag}" if host_tag else "this element"
+    return [Problem(name, owner, el.sourceline,
+                    f"{tag} on {where} is never run by the engine (only tasks, sub-processes and call "
+                    f"activities run pre- and post-scripts): move the script into a script task, or onto "
+                    f"the task before or after")]
 
 
 def check_dmn(name: str, root: etree._Element) -> list[Problem]:
@@ -198,7 +219,34 @@ def check_form_schema(name: str, text: str) -> list[Problem]:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
         return [Problem(name, None, None, f"not a valid JSON Schema: {exc.message}")]
-    return []
+    return _check_patterns(name, text, schema)
+
+
+def _check_patterns(name: str, text: str, schema) -> list[Problem]:
+    """Patterns the linear-time engine cannot run are refused (forms.matches never backtracks)."""
+    from .forms import pattern_problem, schema_patterns
+
+    problems = []
+    for pointer, pattern in schema_patterns(schema):
+        why = pattern_problem(pattern)
+        if why:
+            problems.append(Problem(name, pointer, _line_of(text, json.dumps(pattern)),
+                                    f"pattern {pattern!r}: {why}"))
+    if problems or not _has_key(schema, "unevaluatedProperties") or not _has_key(schema, "patternProperties"):
+        return problems
+    return [Problem(name, None, None, "unevaluatedProperties beside patternProperties is not supported (its "
+                    "checker matches patterns with a backtracking engine): use additionalProperties")]
+
+
+def _has_key(node, key: str) -> bool:
+    if isinstance(node, dict):
+        return key in node or any(_has_key(v, key) for v in node.values())
+    return isinstance(node, list) and any(_has_key(v, key) for v in node)
+
+
+def _line_of(text: str, needle: str) -> int | None:
+    at = text.find(needle)
+    return text.count("\n", 0, at) + 1 if at >= 0 else None
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:

@@ -177,7 +177,8 @@ def sla_group() -> None:
 @click.option("--category", default=None, help="Category code (default: the level's default).")
 @with_appcontext
 def sla_set_command(level: str, duration: str, category: str | None) -> None:
-    """Set the time limit of LEVEL (or SLA stage) to an ISO-8601 DURATION, e.g. PT24H or PT5S."""
+    """Set the time limit of LEVEL (or SLA stage) to an ISO-8601 DURATION, e.g. PT24H or PT5S
+    (longer than zero, at most 10 years)."""
     from workflows.admin import set_sla
 
     try:

@@ -80,6 +80,12 @@ ERROR_REASONS = {
     "not_below": _l("%(unit)s is not below your unit: assign down to a unit under yours."),
     "department_twice": _l("A department is chosen twice: choose each department once."),
     "date_out_of_range": _l("Give a date between the years %(first)s and %(last)s."),
+    "duration_malformed": _l("%(setting)s: '%(value)s' is not an ISO-8601 duration: write a positive duration of "
+                             "at most 10 years, e.g. PT24H, P5D or P1Y."),
+    "duration_zero": _l("%(setting)s: '%(value)s' is zero: a time limit must be longer than zero, e.g. PT24H or "
+                        "P5D."),
+    "duration_too_long": _l("%(setting)s: '%(value)s' is longer than 10 years: write at most 10 years, e.g. "
+                            "PT24H, P5D or P1Y."),
 }
 
 

@@ -146,8 +146,9 @@ def set_sla(system, stage: str, duration: str, category: str | None = None,
     try:
         parse_timer_literal("timeDuration", duration)
     except ValueError as exc:
-        raise invalid(f"duration {duration!r} is not an ISO-8601 duration ({exc}); write e.g. PT24H or P5D",
-                           field="duration") from None
+        raise invalid(f"SLA {stage} duration: {exc}", field="duration",
+                      reason=f"duration_{getattr(exc, 'reason', 'malformed')}",
+                      setting=f"SLA {stage}", value=duration) from None
     if reminder_share is not None and not 0 < reminder_share < 1:
         raise invalid(f"reminder share {reminder_share!r} must lie between 0 and 1", field="reminder_share")
     with system.sessions() as session, session.begin():

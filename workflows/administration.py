@@ -14,7 +14,7 @@ from werkzeug.security import generate_password_hash
 
 from engine.timers import parse_timer_literal
 from workflows import admin, admin_audit
-from workflows.common import get_department, get_unit, local_today
+from workflows.common import get_department, get_unit, invalid, local_today
 from workflows.errors import Conflict, InvalidInput, NotFound
 from workflows.models import (
     CATEGORY_KINDS,
@@ -50,8 +50,8 @@ def _duration(value, field: str = "time_limit") -> str:
     try:
         parse_timer_literal("timeDuration", value)
     except ValueError as exc:
-        raise InvalidInput(f"{field} {value!r} is not an ISO-8601 duration ({exc}); write e.g. PT24H or P5D",
-                           field=field) from None
+        raise invalid(f"{field}: {exc}", field=field, reason=f"duration_{getattr(exc, 'reason', 'malformed')}",
+                      setting=field, value=value) from None
     return value
 
 

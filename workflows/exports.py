@@ -4,6 +4,11 @@ Excel files are built with openpyxl (bold, filled, frozen header rows, Chinese c
 percentages formatted as such but stored as the same 0..1 numbers the dashboard shows); CSV is
 UTF-8 with a byte-order mark so Excel opens the Chinese text correctly. Reporters' names and
 phone numbers are never exported.
+
+Titles come from anonymous reports and names from admins, so no text may become a formula (OWASP,
+CSV injection): a text a spreadsheet would read as one (``formula_like``: starting with = + - @,
+a tab, CR or LF, or their full-width forms, also after blanks) is written as an explicit string
+cell in Excel and with a leading single quote in CSV.
 """
 
 from __future__ import annotations
@@ -86,6 +91,43 @@ LEVEL_COLUMNS = (
     ("name", "层级", False), ("closed", "在本级结案数", False), ("closed_share", "结案占比", True),
     ("overdue", "本级超期次数", False),
 )
+
+
+# --- text that a spreadsheet must not read as a formula -------------------------------------
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def formula_like(value: Any) -> bool:
+    """Whether a spreadsheet could take this text for a formula (or, for a tab or CR, split it so)."""
+    return isinstance(value, str) and (value.startswith(FORMULA_TRIGGERS)
+                                       or value.lstrip().startswith(FORMULA_TRIGGERS))
+
+
+def csv_safe(value: Any) -> Any:
+    """A CSV field that no spreadsheet evaluates: formula-like text behind a single quote."""
+    return "'" + value if formula_like(value) else value
+
+
+def _csv_row(values) -> list:
+    return [csv_safe(value) for value in values]
+
+
+def _as_text(cell) -> None:
+    """Keep a formula-like text a string: openpyxl would otherwise store it as a formula."""
+    if formula_like(cell.value):
+        cell.data_type = "s"
+
+
+def _text_cells(sheet, values: list) -> list:
+    """A write-only row in which formula-like texts are explicit string cells."""
+    row = []
+    for value in values:
+        if formula_like(value):
+            value = WriteOnlyCell(sheet, value=value)
+            value.data_type = "s"
+        row.append(value)
+    return row
 
 
 # --- the cases list -------------------------------------------------------------------------
@@ -187,7 +229,7 @@ def cases_csv(session: Session, filters: dict | None = None, scope_unit: str | N
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([name for _, name, _ in CASE_COLUMNS])
-    writer.writerows(case_rows(session, filters, scope_unit))
+    writer.writerows(_csv_row(row) for row in case_rows(session, filters, scope_unit))
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -212,9 +254,9 @@ def cases_xlsx(session: Session, filters: dict | None = None, scope_unit: str | 
         sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.append(_header_cells(sheet, [name for _, name, _ in CASE_COLUMNS]))
     if first is not None:
-        sheet.append(first)
+        sheet.append(_text_cells(sheet, first))
         for row in rows:
-            sheet.append(row)
+            sheet.append(_text_cells(sheet, row))
     return _save(book)
 
 
@@ -266,6 +308,7 @@ def _table(sheet, top: int, columns: tuple, rows: list[dict]) -> int:
     for offset, row in enumerate(rows, 1):
         for col, (key, _, rate) in enumerate(columns, 1):
             cell = sheet.cell(row=top + offset, column=col, value=_cell_value(row, key))
+            _as_text(cell)
             if rate:
                 cell.number_format = PERCENT
     for col, (_, name, _) in enumerate(columns, 1):
@@ -282,6 +325,7 @@ def monthly_report_xlsx(session: Session, month: Any, scope_unit: str | None = N
     summary.title = "总体指标"
     summary["A1"] = f"{_title(data['scope'])}（{data['month']}）"
     summary["A1"].font = TITLE_FONT
+    _as_text(summary["A1"])
     as_of = _local(datetime.fromisoformat(data["period"]["as_of"]))
     summary["A2"] = f"统计口径：{data['month']} 上报的工单，状态截至 {as_of}；应结案数 = 结案数 + 超期未结数"
     _table(summary, 4, (("name", "指标", False), ("value", "数值", False)),
@@ -317,11 +361,11 @@ def monthly_report_csv(session: Session, month: Any, scope_unit: str | None = No
     data = monthly_report_data(session, month, scope_unit)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([f"{_title(data['scope'])}（{data['month']}）"])
+    writer.writerow(_csv_row([f"{_title(data['scope'])}（{data['month']}）"]))
     writer.writerow(["总体指标"])
     writer.writerow(["指标", "数值"])
     for key, name, rate in SUMMARY_FIGURES:
-        writer.writerow([name, _csv_value(data["totals"].get(key), rate)])
+        writer.writerow(_csv_row([name, _csv_value(data["totals"].get(key), rate)]))
     for title, columns, rows in (("社区考核", UNIT_COLUMNS, data["communities"]),
                                  ("部门考核", DEPARTMENT_COLUMNS, data["departments"]),
                                  ("层级分布", LEVEL_COLUMNS, data["levels"]), ("红榜", UNIT_COLUMNS, data["red"]),
@@ -330,7 +374,7 @@ def monthly_report_csv(session: Session, month: Any, scope_unit: str | None = No
         writer.writerow([title])
         writer.writerow([name for _, name, _ in columns])
         for row in rows:
-            writer.writerow([_csv_value(row.get(key), rate) for key, _, rate in columns])
+            writer.writerow(_csv_row(_csv_value(row.get(key), rate) for key, _, rate in columns))
     return out.getvalue().encode("utf-8-sig")
 
 

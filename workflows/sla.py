@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from engine.prepared import Prepared
+from engine.timers import TimerValueError, duration_span
 from workflows.common import duration_seconds, format_duration
 from workflows.errors import Conflict
 from workflows.models import DEFAULT_REMINDER_SHARE, LEVELS, URGENCIES, Category, SlaPolicy
@@ -38,6 +39,16 @@ class _Policies:
         return found
 
 
+def _usable(stage: str, limit: str) -> str:
+    """A stored limit within bounds; one saved before the bounds were checked is named, not run."""
+    try:
+        duration_span(limit)
+    except TimerValueError as exc:
+        raise Conflict(f"the SLA policy of stage {stage!r} is unusable ({exc}): fix it on the SLA page or with "
+                       f"`gridlink sla set {stage} PT24H`") from None
+    return limit
+
+
 def _with_reminder(limit: str, share: float | None) -> dict:
     share = share if share is not None else DEFAULT_REMINDER_SHARE
     return {"limit": limit, "remind": format_duration(duration_seconds(limit) * share)}
@@ -46,9 +57,10 @@ def _with_reminder(limit: str, share: float | None) -> dict:
 def _dispatch_result(policies: _Policies, category: Category) -> dict:
     own = policies.own.get("dispatch_result")
     if own is not None:
-        return _with_reminder(own.limit, own.reminder_share)
+        return _with_reminder(_usable("dispatch_result", own.limit), own.reminder_share)
     default = policies.required("dispatch_result", own=False)
-    return _with_reminder(category.time_limit or default.limit, default.reminder_share)
+    limit = _usable("dispatch_result", category.time_limit or default.limit)
+    return _with_reminder(limit, default.reminder_share)
 
 
 def sla_data(session: Session, category: Category) -> dict:
@@ -57,8 +69,9 @@ def sla_data(session: Session, category: Category) -> dict:
     data: dict = {}
     for level in LEVELS:
         found = policies.required(level)
-        data[level] = _with_reminder(found.limit, found.reminder_share)
-    data["dispatch_accept"] = {"limit": policies.required("dispatch_accept").limit}
+        data[level] = _with_reminder(_usable(level, found.limit), found.reminder_share)
+    data["dispatch_accept"] = {"limit": _usable("dispatch_accept", policies.required("dispatch_accept").limit)}
     data["dispatch_result"] = _dispatch_result(policies, category)
-    data["duty"] = {urgency: policies.required(f"duty_{urgency}").limit for urgency in URGENCIES}
+    data["duty"] = {urgency: _usable(f"duty_{urgency}", policies.required(f"duty_{urgency}").limit)
+                    for urgency in URGENCIES}
     return data

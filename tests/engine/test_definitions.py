@@ -186,3 +186,90 @@ def test_nothing_is_deployed_when_anything_is_wrong(sessions):
     assert "nowhere" in str(caught.value)
     with sessions() as session:
         assert session.query(ProcessVersion).count() == 0
+
+
+@pytest.mark.parametrize(("literal", "says"), [
+    ('"P99999999Y"', "longer than 10 years"), ('"P99999D"', "longer than 10 years"),
+    ('"PT0S"', "zero"), ('"P0D"', "zero"), ('"-PT1H"', "not an ISO-8601 duration"),
+    ('"xPT1H"', "not an ISO-8601 duration"), ('"P1Y2W"', "not a valid ISO-8601 duration"),
+])
+def test_a_timer_literal_out_of_bounds_is_refused_with_its_element_and_line(sessions, literal, says):
+    broken = loop_with('<bpmn:timeDuration>limits["remind"]</bpmn:timeDuration>',
+                       f"<bpmn:timeDuration>{literal}</bpmn:timeDuration>")
+    [problem] = problems_of(sessions, files(broken))
+    assert problem.file == "loop.bpmn" and problem.element_id == "remind", problem
+    assert problem.line == line_of(broken, literal) and says in problem.message, problem
+    assert "at most 10 years" in problem.message or "ISO-8601" in problem.message
+
+
+def test_timer_literals_up_to_ten_years_deploy(sessions):
+    for literal in ('"P10Y"', '"P120M"', '"PT1S"', '"P3652D"'):
+        bundle = loop_with('<bpmn:timeDuration>limits["remind"]</bpmn:timeDuration>',
+                           f"<bpmn:timeDuration>{literal}</bpmn:timeDuration>")
+        assert problems_of(sessions, files(bundle)) == [], literal
+
+
+def test_a_cycle_or_date_literal_beyond_ten_years_is_refused(sessions):
+    for timer, says in (('<bpmn:timeCycle>"R/PT0S"</bpmn:timeCycle>', "zero"),
+                        ('<bpmn:timeCycle>"R3/P20Y"</bpmn:timeCycle>', "longer than 10 years"),
+                        ('<bpmn:timeDate>"2999-01-01T00:00:00+08:00"</bpmn:timeDate>', "years ahead")):
+        broken = loop_with('<bpmn:timeDuration>limits["remind"]</bpmn:timeDuration>', timer)
+        [problem] = problems_of(sessions, files(broken))
+        assert problem.element_id == "remind" and says in problem.message, problem
+
+
+def test_a_pre_script_on_an_end_event_is_refused_with_its_element_and_line(sessions):
+    broken = loop_with('<bpmn:endEvent id="reminded"/>',
+                       '<bpmn:endEvent id="reminded"><bpmn:extensionElements>\n'
+                       '<spiffworkflow:preScript>reminded = True</spiffworkflow:preScript>\n'
+                       '</bpmn:extensionElements></bpmn:endEvent>')
+    [problem] = problems_of(sessions, files(broken))
+    assert problem.file == "loop.bpmn" and problem.element_id == "reminded"
+    assert problem.line == line_of(broken, "spiffworkflow:preScript")
+    assert "preScript on bpmn:endEvent is never run" in problem.message and "script task" in problem.message
+
+
+@pytest.mark.parametrize("host", ["startEvent", "boundaryEvent", "intermediateThrowEvent", "exclusiveGateway"])
+def test_a_post_script_where_the_engine_never_runs_it_is_refused(sessions, host):
+    needle = {"startEvent": '<bpmn:startEvent id="start"/>',
+              "boundaryEvent": '<bpmn:boundaryEvent id="withdrawn" attachedToRef="handle" cancelActivity="true">',
+              "intermediateThrowEvent": '<bpmn:endEvent id="reminded"/>',
+              "exclusiveGateway": '<bpmn:exclusiveGateway id="decide" default="f8"/>'}[host]
+    script = ("<bpmn:extensionElements><spiffworkflow:postScript>x = 1</spiffworkflow:postScript>"
+              "</bpmn:extensionElements>")
+    if host == "boundaryEvent":
+        broken = loop_with(needle, needle + script)
+    elif host == "intermediateThrowEvent":
+        broken = loop_with('<bpmn:sequenceFlow id="f3" sourceRef="remind" targetRef="reminded"/>',
+                           '<bpmn:sequenceFlow id="f3" sourceRef="remind" targetRef="note"/>'
+                           f'<bpmn:intermediateThrowEvent id="note">{script}</bpmn:intermediateThrowEvent>'
+                           '<bpmn:sequenceFlow id="f3b" sourceRef="note" targetRef="reminded"/>')
+    else:
+        broken = loop_with(needle, needle[:-2] + ">" + script + f"</bpmn:{host}>")
+    problems = problems_of(sessions, files(broken))
+    assert any(f"postScript on bpmn:{host} is never run" in p.message for p in problems), problems
+
+
+def test_pre_and_post_scripts_on_tasks_still_deploy(sessions):
+    bundle = loop_with('<bpmn:scriptTask id="count" name="Count round">',
+                       '<bpmn:scriptTask id="count" name="Count round"><bpmn:extensionElements>'
+                       '<spiffworkflow:preScript>before = 1</spiffworkflow:preScript>'
+                       '<spiffworkflow:postScript>after = 1</spiffworkflow:postScript>'
+                       '</bpmn:extensionElements>')
+    assert problems_of(sessions, files(bundle)) == []
+
+
+def test_a_form_pattern_that_needs_backtracking_is_refused_with_its_place(sessions):
+    schema = ('{\n  "type": "object",\n  "properties": {\n'
+              '    "code": {"type": "string", "pattern": "^(a)\\\\1$"}\n  },\n'
+              '  "patternProperties": {"^(?=x)x": {"type": "string"}}\n}\n')
+    problems = problems_of(sessions, files(**{FORM: schema}))
+    found = {p.element_id: p for p in problems}
+    assert set(found) == {"/properties/code/pattern", "/patternProperties/^(?=x)x"}, problems
+    assert found["/properties/code/pattern"].file == FORM and found["/properties/code/pattern"].line == 4
+    assert "backtracking" in found["/properties/code/pattern"].message
+
+
+def test_a_form_with_a_nested_quantifier_deploys_because_it_is_matched_in_linear_time(sessions):
+    schema = '{"type": "object", "properties": {"decision": {"type": "string", "pattern": "^(a+)+$"}}}'
+    assert problems_of(sessions, files(**{FORM: schema})) == []

@@ -123,3 +123,23 @@ def test_a_failing_instance_does_not_block_the_rest_of_the_batch(runtime, sessio
     with sessions() as session:
         broken = session.get(ProcessInstance, instance)
         assert broken.status == "error" and "timer sweep failed" in broken.error_message
+
+
+@pytest.mark.parametrize(("limits", "element", "says"), [
+    ({"remind": "P99999999Y", "escalate": "PT2H"}, "remind", "longer than 10 years"),
+    ({"remind": "PT1H", "escalate": "-PT2H"}, "escalate", "not an ISO-8601 duration"),
+    ({"remind": "PT0S", "escalate": "PT2H"}, "remind", "zero"),
+])
+def test_a_timer_computed_out_of_bounds_fails_its_step_quickly_instead_of_spinning(runtime, sessions, limits,
+                                                                                   element, says):
+    import time
+
+    deploy_fixtures(sessions, "loop.bpmn", "decide.schema.json")
+    started = time.perf_counter()
+    with freeze_time(T0), sessions() as session, session.begin():
+        result = runtime.start(session, "loop", {"rounds": 0, "limits": limits})
+    assert time.perf_counter() - started < 5
+    assert result.status == "error" and f"timer {element}" in result.error and says in result.error, result.error
+    with sessions() as session:
+        row = session.get(ProcessInstance, result.instance_id)
+        assert (row.status, row.error_element) == ("error", element)

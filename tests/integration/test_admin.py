@@ -87,6 +87,11 @@ def test_sla_policies_change_the_data_of_new_cases(system):
     ("grid", "24 hours", None, "'24 hours'"),
     ("lunch", "PT1H", None, "'lunch'"),
     ("grid", "PT1H", "weather", "'weather'"),
+    ("grid", "P99999999Y", None, "'P99999999Y' is longer than 10 years"),
+    ("grid", "P99999D", None, "longer than 10 years"),
+    ("grid", "-PT1H", None, "'-PT1H' is not an ISO-8601 duration"),
+    ("grid", "PT0S", None, "'PT0S' is zero"),
+    ("duty_emergency", "P0D", None, "zero"),
 ])
 def test_bad_sla_values_are_refused_and_nothing_changes(system, stage, duration, category, message):
     with pytest.raises(InvalidInput, match=message):
@@ -110,3 +115,17 @@ def test_an_operator_lists_and_revokes_tokens_by_id_or_user_without_knowing_them
         admin.revoke_tokens(system, token_id=999)
     with pytest.raises(InvalidInput):
         admin.revoke_tokens(system)
+
+
+def test_a_policy_stored_out_of_bounds_before_the_check_is_named_instead_of_failing_new_cases(system):
+    """A database written by an earlier version may hold P99999999Y: new cases get a clear conflict."""
+    from sqlalchemy import update
+
+    from workflows.common import get_category
+
+    with system.sessions() as session, session.begin():
+        session.execute(update(SlaPolicy).where(SlaPolicy.stage == "community", SlaPolicy.category_id.is_(None))
+                        .values(limit="P99999999Y"))
+    with system.sessions() as session, pytest.raises(Conflict) as refused:
+        sla_data(session, get_category(session, "drain_blocked"))
+    assert "'community'" in refused.value.message and "gridlink sla set community" in refused.value.message

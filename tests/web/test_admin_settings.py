@@ -8,6 +8,8 @@ from __future__ import annotations
 import html
 import re
 
+import pytest
+
 from .conftest import Client
 
 pytest_plugins = ["tests.web.admin_world"]  # the admin, admin_app and admin_system fixtures
@@ -91,7 +93,7 @@ def test_categories_need_a_department_and_a_valid_time_limit(admin):
     page = send(admin, "/admin/categories", {"code": "noise", "name": "噪声扰民", "parent": "event",
                                              "department": "police", "time_limit": "P2D"})
     assert 'data-category="noise"' in page
-    assert "'5 days' is not an ISO-8601 duration" in send(admin, "/admin/categories", {
+    assert "time_limit：“5 days”不是 ISO-8601 时长" in send(admin, "/admin/categories", {
         "code": "noise2", "name": "x", "parent": "event", "department": "police", "time_limit": "5 days"})
     assert "needs a default department" in send(admin, "/admin/categories", {
         "code": "noise3", "name": "x", "parent": "event", "time_limit": "P1D"})
@@ -103,9 +105,29 @@ def test_sla_limits_are_set_per_stage_and_category_and_bad_durations_refused(adm
     page = send(admin, "/admin/sla", {"stage": "grid", "limit": "PT12H", "category": "illegal_parking",
                                       "reminder_share": "0.5"})
     assert 'data-stage="grid" data-category="illegal_parking"' in page and "PT12H" in page
-    assert "'12 hours' is not an ISO-8601 duration" in send(admin, "/admin/sla", {"stage": "grid",
-                                                                                   "limit": "12 hours"})
+    assert "SLA grid：“12 hours”不是 ISO-8601 时长" in send(admin, "/admin/sla", {"stage": "grid",
+                                                                                 "limit": "12 hours"})
     assert "unknown SLA stage 'lunch'" in send(admin, "/admin/sla", {"stage": "lunch", "limit": "PT1H"})
+
+
+@pytest.mark.parametrize(("limit", "says"), [
+    ("P99999999Y", "“P99999999Y”超过 10 年"), ("P99999D", "“P99999D”超过 10 年"),
+    ("-PT1H", "“-PT1H”不是 ISO-8601 时长"), ("PT0S", "“PT0S”为零"),
+])
+def test_an_sla_or_time_limit_out_of_bounds_is_refused_and_nothing_is_saved(admin, limit, says):
+    page = send(admin, "/admin/sla", {"stage": "grid", "limit": limit, "category": "illegal_parking"})
+    assert "SLA grid：" + says in page
+    assert limit not in page.split("</form>")[-1], "the refused value is not listed as a policy"
+    page = send(admin, "/admin/categories", {"code": "noise9", "name": "x", "parent": "event",
+                                             "department": "police", "time_limit": limit})
+    assert "time_limit：" + says in page and 'data-category="noise9"' not in page
+
+
+def test_an_sla_out_of_bounds_is_refused_in_english_when_asked(admin):
+    with admin.flask.session_transaction() as session:
+        session["lang"] = "en"
+    page = send(admin, "/admin/sla", {"stage": "grid", "limit": "P99999999Y"})
+    assert "SLA grid: 'P99999999Y' is longer than 10 years: write at most 10 years" in page
 
 
 def test_fund_budgets_belong_to_workstations(admin):

@@ -34,6 +34,14 @@ def test_cli_errors_name_the_value_and_exit_non_zero(web_app):
     assert result.exit_code != 0 and "PT1H-bad" in result.output
 
 
+def test_cli_refuses_an_sla_out_of_bounds_and_says_what_to_write(web_app):
+    for duration, says in (("P99999999Y", "longer than 10 years"), ("-PT1H", "not an ISO-8601 duration"),
+                           ("PT0S", "is zero"), ("P99999D", "longer than 10 years")):
+        result = run(web_app, "sla", "set", "--", "grid", duration)  # "--": -PT1H is not an option
+        assert result.exit_code != 0 and duration in result.output and says in result.output, result.output
+        assert "e.g. PT24H" in result.output
+
+
 def test_timers_tick_reports_how_many_fired(web_app, system):
     report(system)
     result = run(web_app, "timers", "tick")
