@@ -19,6 +19,7 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         SECRET_KEY=os.environ.get("GRIDLINK_SECRET_KEY") or _instance_secret(instance),
         TIMER_INTERVAL=float(os.environ.get("GRIDLINK_TIMER_INTERVAL", "10")),
         UPLOAD_DIR=os.environ.get("GRIDLINK_UPLOAD_DIR") or str(instance / "uploads"),
+        MAP_TILES=os.environ.get("GRIDLINK_MAP_TILES", "").strip(),
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
