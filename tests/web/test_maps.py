@@ -131,8 +131,9 @@ def test_a_refused_point_is_not_sent_back_so_the_typed_address_goes_through(anon
 
 def test_a_grid_chosen_with_a_point_keeps_the_point(anonymous, system):
     lat, lon = inside("hq-c04-g03")
-    response = anonymous.post("/report", {"category": "drain_blocked", "description": "路灯不亮了", "grid": "hq-c04-g03",
-                                          "address": "", "lat": f"{lat:.6f}", "lon": f"{lon:.6f}"},
+    response = anonymous.post("/report", {"category": "drain_blocked", "description": "路灯不亮了",
+                                          "grid": "hq-c04-g03", "address": "", "lat": f"{lat:.6f}",
+                                          "lon": f"{lon:.6f}"},
                               token_from="/report")
     number = response.headers["Location"].split("number=")[1].split("&")[0]
     assert case_row(system, number) == (round(lat, 6), round(lon, 6), "hq-c04-g03")
