@@ -147,7 +147,7 @@
     loadGrids(box).then(function (data) {
       collection = data;
       var layer = L.geoJSON(data, {
-        style: function () { return OUTLINE; },
+        style: function (feature) { return L.Util.extend({ className: "gl-grid gl-grid-" + feature.id }, OUTLINE); },
         onEachFeature: function (feature, shape) { shape.bindTooltip(feature.properties.name, { sticky: true }); }
       }).addTo(map);
       layer.on("click", function (event) { choose(event.latlng.lat, event.latlng.lng, "map"); });
@@ -156,6 +156,7 @@
       if (focus) { map.fitBounds(focus.getBounds().pad(0.5)); }
       else if (data.features.length) { map.fitBounds(layer.getBounds(), { padding: [8, 8] }); } else { map.setView([0, 0], 2); }
       if (lat.value && lon.value) { choose(parseFloat(lat.value), parseFloat(lon.value), "kept"); }
+      box.setAttribute("data-ready", "1");
     }).catch(function (error) { failed(box, error); });
   }
 
@@ -168,7 +169,8 @@
       var home = null;
       var layer = L.geoJSON(data, {
         style: function (feature) {
-          return feature.id === code ? { color: "#0b6e69", weight: 3, fillColor: "#0b6e69", fillOpacity: 0.18 } : OUTLINE;
+          var look = feature.id === code ? { color: "#0b6e69", weight: 3, fillColor: "#0b6e69", fillOpacity: 0.18 } : OUTLINE;
+          return L.Util.extend({ className: "gl-grid gl-grid-" + feature.id + (feature.id === code ? " gl-home" : "") }, look);
         },
         onEachFeature: function (feature, shape) {
           shape.bindTooltip(feature.properties.name, { sticky: true });
@@ -188,6 +190,7 @@
       } else if (data.features.length) {
         map.fitBounds(layer.getBounds());
       }
+      box.setAttribute("data-ready", "1");
     }).catch(function (error) { failed(box, error); });
   }
 
