@@ -52,6 +52,7 @@
   }
 
   function failed(box, error) {
+    if (window.console) { window.console.error("gridlink map:", error); }
     var note = document.createElement("p");
     note.className = "gl-map-failed";
     note.textContent = words(box).failed || String(error);
@@ -72,7 +73,7 @@
     var lon = document.getElementById(box.getAttribute("data-lon") || "lon");
     var status = document.getElementById(box.getAttribute("data-status"));
     var nearbyUrl = box.getAttribute("data-nearby-url");
-    var map = baseMap(box), marker = null, nearbyLayer = L.layerGroup().addTo(map), collection = null;
+    var map = baseMap(box), marker = null, nearbyLayer = L.layerGroup(), collection = null, pending = null;
 
     function say(message) { if (status) { status.textContent = message; } }
 
@@ -84,8 +85,9 @@
     }
 
     function choose(pointLat, pointLon, how) {
-      var feature = collection ? gridAt(collection, pointLat, pointLon) : null;
-      if (collection && !feature && !box.hasAttribute("data-any-point")) {
+      if (!collection) { pending = [pointLat, pointLon, how]; return; } // shown once the grids are drawn
+      var feature = gridAt(collection, pointLat, pointLon);
+      if (!feature && !box.hasAttribute("data-any-point")) {
         clear();
         say(t.outside);
         return;
@@ -145,17 +147,20 @@
     if (clearButton) { clearButton.addEventListener("click", function () { clear(); say(""); }); }
 
     loadGrids(box).then(function (data) {
-      collection = data;
       var layer = L.geoJSON(data, {
         style: function (feature) { return L.Util.extend({ className: "gl-grid gl-grid-" + feature.id }, OUTLINE); },
         onEachFeature: function (feature, shape) { shape.bindTooltip(feature.properties.name, { sticky: true }); }
-      }).addTo(map);
+      });
       layer.on("click", function (event) { choose(event.latlng.lat, event.latlng.lng, "map"); });
       var focus = null, code = box.getAttribute("data-focus");
       layer.eachLayer(function (shape) { if (code && shape.feature.id === code) { focus = shape; } });
       if (focus) { map.fitBounds(focus.getBounds().pad(0.5)); }
       else if (data.features.length) { map.fitBounds(layer.getBounds(), { padding: [8, 8] }); } else { map.setView([0, 0], 2); }
-      if (lat.value && lon.value) { choose(parseFloat(lat.value), parseFloat(lon.value), "kept"); }
+      layer.addTo(map);
+      nearbyLayer.addTo(map);
+      collection = data;
+      if (pending) { choose(pending[0], pending[1], pending[2]); }
+      else if (lat.value && lon.value) { choose(parseFloat(lat.value), parseFloat(lon.value), "kept"); }
       box.setAttribute("data-ready", "1");
     }).catch(function (error) { failed(box, error); });
   }
@@ -176,19 +181,23 @@
           shape.bindTooltip(feature.properties.name, { sticky: true });
           if (feature.id === code) { home = shape; }
         }
-      }).addTo(map);
+      });
       var hasPoint = !isNaN(pointLat) && !isNaN(pointLon);
-      if (hasPoint) {
-        L.circleMarker([pointLat, pointLon], { radius: 8, color: "#b4232a", weight: 3, fillColor: "#fff", fillOpacity: 1, className: "gl-case-point" }).addTo(map);
-      }
+      // the view first: Leaflet draws vector layers only on a map that has one
       if (home) {
-        var bounds = home.getBounds();
+        var bounds = L.latLngBounds(home.getBounds().getSouthWest(), home.getBounds().getNorthEast());
         if (hasPoint) { bounds.extend([pointLat, pointLon]); }
         map.fitBounds(bounds.pad(0.6));
       } else if (hasPoint) {
         map.setView([pointLat, pointLon], 16);
       } else if (data.features.length) {
         map.fitBounds(layer.getBounds());
+      } else {
+        map.setView([0, 0], 2);
+      }
+      layer.addTo(map);
+      if (hasPoint) {
+        L.circleMarker([pointLat, pointLon], { radius: 8, color: "#b4232a", weight: 3, fillColor: "#fff", fillOpacity: 1, className: "gl-case-point" }).addTo(map);
       }
       box.setAttribute("data-ready", "1");
     }).catch(function (error) { failed(box, error); });
@@ -264,8 +273,9 @@
             window.location.href = casesUrl + "?org_unit=" + encodeURIComponent(feature.id) + "&status=open";
           });
         }
-      }).addTo(map);
-      if (data.features.length) { map.fitBounds(layer.getBounds(), { padding: [6, 6] }); }
+      });
+      if (data.features.length) { map.fitBounds(layer.getBounds(), { padding: [6, 6] }); } else { map.setView([0, 0], 2); }
+      layer.addTo(map);
       refresh();
       var seconds = parseInt(box.getAttribute("data-refresh") || "0", 10);
       if (seconds > 0) { window.setInterval(refresh, Math.max(15, seconds) * 1000); }
