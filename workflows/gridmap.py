@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from workflows.cases import OPEN_STATUSES
 from workflows.common import invalid, now
 from workflows.dashboard import viewer_scope
-from workflows.geo import EARTH_RADIUS_M, haversine_m
+from workflows.geo import EARTH_RADIUS_M, haversine_m, point_in_polygon, polygon_centroid
 from workflows.models import Case, Category, OrgUnit
 from workflows.queries import subtree_ids
 from workflows.reads import read_sessions
@@ -35,14 +35,24 @@ def grid_features(system) -> dict[str, Any]:
     with read_sessions(system)() as session:
         communities = dict(session.execute(select(OrgUnit.id, OrgUnit.name)
                                            .where(OrgUnit.level == "community")).all())
-        rows = session.execute(select(OrgUnit.code, OrgUnit.name, OrgUnit.parent_id, OrgUnit.polygon)
+        rows = session.execute(select(OrgUnit.code, OrgUnit.name, OrgUnit.parent_id, OrgUnit.polygon, OrgUnit.lat,
+                                      OrgUnit.lon)
                                .where(OrgUnit.level == "grid", OrgUnit.polygon.is_not(None))
                                .order_by(OrgUnit.code)).all()
     features = [{"type": "Feature", "id": code,
-                 "properties": {"code": code, "name": name, "community": communities.get(parent, "")},
+                 "properties": {"code": code, "name": name, "community": communities.get(parent, ""),
+                                "label": _label_point(polygon, lat, lon)},
                  "geometry": {"type": "Polygon", "coordinates": polygon}}
-                for code, name, parent, polygon in rows if polygon]
+                for code, name, parent, polygon, lat, lon in rows if polygon]
     return {"type": "FeatureCollection", "features": features}
+
+
+def _label_point(polygon, lat, lon) -> list[float]:
+    """``[lat, lon]`` where a grid's count is written: its own point when it lies inside, else the
+    centroid of its outer ring."""
+    if lat is not None and lon is not None and point_in_polygon(polygon, lat, lon):
+        return [lat, lon]
+    return list(polygon_centroid(polygon))
 
 
 def point_of(lat: Any, lon: Any) -> tuple[float, float]:

@@ -33,7 +33,8 @@ def test_grid_outlines_are_public_geojson_with_names_and_no_counts(anonymous):
     assert data["type"] == "FeatureCollection" and len(data["features"]) == len(GRIDS)
     first = data["features"][0]
     assert first["geometry"]["type"] == "Polygon" and first["geometry"]["coordinates"] == GRIDS[first["id"]]["polygon"]
-    assert set(first["properties"]) == {"code", "name", "community"}
+    assert set(first["properties"]) == {"code", "name", "community", "label"}
+    assert first["properties"]["label"] == [GRIDS[first["id"]]["lat"], GRIDS[first["id"]]["lon"]]
 
 
 def test_nearby_open_reports_show_category_status_age_and_a_rough_place_but_nothing_private(anonymous, system):

@@ -96,8 +96,8 @@
       if (marker) { marker.setLatLng([pointLat, pointLon]); } else {
         marker = L.circleMarker([pointLat, pointLon], { radius: 8, color: "#b4232a", weight: 3, fillColor: "#fff", fillOpacity: 1, className: "gl-picked" }).addTo(map);
       }
-      say((how === "position" ? t.position_found : t.point_chosen) + (feature ? " " + t.grid + ": " + feature.properties.name : ""));
-      if (how === "position") { map.setView([pointLat, pointLon], Math.max(map.getZoom(), 16)); }
+      say((how === "position" ? t.position_found : t.point_chosen) + (feature ? " " + t.grid_is.replace("{name}", feature.properties.name) : ""));
+      if (how !== "kept" && map.getZoom() < 17) { map.setView([pointLat, pointLon], 17); } // close enough to check the spot
       if (nearbyUrl) { fetchNearby(pointLat, pointLon); }
     }
 
@@ -216,8 +216,8 @@
     var map = baseMap(box);
     var casesUrl = box.getAttribute("data-cases-url");
     var countsUrl = box.getAttribute("data-counts-url");
-    var shapes = {};
-    var layer = null;
+    var shapes = {}, labels = {};
+    var layer = null, countLayer = L.layerGroup();
 
     function paint(counts) {
       var byCode = {};
@@ -235,6 +235,14 @@
           path.setAttribute("data-overdue", String(g.overdue));
           path.setAttribute("aria-label", label);
         }
+      });
+      countLayer.clearLayers();
+      counts.grids.forEach(function (g) {
+        if (!g.open || !labels[g.code]) { return; }
+        var level = shade(g.open, counts.max_open);
+        L.marker(labels[g.code], { interactive: false, keyboard: false,
+          icon: L.divIcon({ className: "gl-count" + (level >= 3 ? " hot" : ""), html: String(g.open), iconSize: [24, 18] }) })
+          .addTo(countLayer);
       });
       var visible = Object.keys(shapes).filter(function (code) { return byCode[code]; }).map(function (code) { return shapes[code]; });
       if (visible.length && !box.hasAttribute("data-fitted")) {
@@ -269,6 +277,7 @@
         },
         onEachFeature: function (feature, shape) {
           shapes[feature.id] = shape;
+          if (feature.properties.label) { labels[feature.id] = feature.properties.label; }
           shape.on("click", function () {
             window.location.href = casesUrl + "?org_unit=" + encodeURIComponent(feature.id) + "&status=open";
           });
@@ -276,6 +285,7 @@
       });
       if (data.features.length) { map.fitBounds(layer.getBounds(), { padding: [6, 6] }); } else { map.setView([0, 0], 2); }
       layer.addTo(map);
+      countLayer.addTo(map);
       refresh();
       var seconds = parseInt(box.getAttribute("data-refresh") || "0", 10);
       if (seconds > 0) { window.setInterval(refresh, Math.max(15, seconds) * 1000); }
