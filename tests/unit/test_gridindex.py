@@ -140,3 +140,31 @@ def test_the_database_index_is_built_once_and_rebuilt_when_a_grid_changes(databa
     with sessions() as session:
         assert grid_index(session).find(31.325, 120.585) is None
         assert grid_index(session).find(31.325, 120.705).code == "g2"
+
+
+def test_a_grid_changed_by_another_process_is_seen_within_seconds(database, monkeypatch):
+    from sqlalchemy import insert, update
+
+    from workflows import gridindex
+
+    sessions, OrgUnit = database
+    clock = [1000.0]
+    monkeypatch.setattr(gridindex.time, "monotonic", lambda: clock[0])
+    with sessions() as session, session.begin():
+        session.add(OrgUnit(code="g1", name="一网格", level="grid", polygon=WEST["polygon"]))
+    with sessions() as session:
+        assert grid_index(session).find(31.325, 120.585) is None
+    with sessions() as session, session.begin():  # Core statements: what another process's write looks like here
+        session.execute(insert(OrgUnit).values(code="g2", name="二网格", level="grid", polygon=EAST["polygon"]))
+    with sessions() as session:
+        assert grid_index(session).find(31.325, 120.585) is None  # within 5 s the index is kept
+        clock[0] += gridindex.SET_CHECK_S + 1
+        assert grid_index(session).find(31.325, 120.585).code == "g2"
+    with sessions() as session, session.begin():
+        session.execute(update(OrgUnit).where(OrgUnit.code == "g2").values(polygon=_square(120.7, 31.32, 0.0125)))
+    with sessions() as session:
+        clock[0] += gridindex.SET_CHECK_S + 1
+        assert grid_index(session).find(31.325, 120.585).code == "g2"  # same grids: shapes checked every 30 s
+        clock[0] += gridindex.SHAPES_CHECK_S
+        assert grid_index(session).find(31.325, 120.585) is None
+        assert grid_index(session).find(31.325, 120.705).code == "g2"
