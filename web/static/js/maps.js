@@ -59,6 +59,7 @@
     box.replaceChildren(note);
   }
 
+  // Leaflet writes tooltip strings as HTML: names from the database go in as text nodes instead.
   function text(tag, value, className) {
     var el = document.createElement(tag);
     el.textContent = value;
@@ -107,7 +108,7 @@
         nearbyLayer.clearLayers();
         data.reports.forEach(function (r) {
           L.circleMarker([r.lat, r.lon], { radius: 6, color: "#c2410c", weight: 2, fillColor: "#fb923c", fillOpacity: 0.8, className: "gl-nearby-dot" })
-            .bindTooltip(categoryName(r) + " · " + (t.status[r.status] || r.status)).addTo(nearbyLayer);
+            .bindTooltip(text("span", categoryName(r) + " · " + (t.status[r.status] || r.status))).addTo(nearbyLayer);
         });
         showNearby(data.reports);
       }).catch(function () { showNearby(null); });
@@ -149,7 +150,7 @@
     loadGrids(box).then(function (data) {
       var layer = L.geoJSON(data, {
         style: function (feature) { return L.Util.extend({ className: "gl-grid gl-grid-" + feature.id }, OUTLINE); },
-        onEachFeature: function (feature, shape) { shape.bindTooltip(feature.properties.name, { sticky: true }); }
+        onEachFeature: function (feature, shape) { shape.bindTooltip(text("span", feature.properties.name), { sticky: true }); }
       });
       layer.on("click", function (event) { choose(event.latlng.lat, event.latlng.lng, "map"); });
       var focus = null, code = box.getAttribute("data-focus");
@@ -178,7 +179,7 @@
           return L.Util.extend({ className: "gl-grid gl-grid-" + feature.id + (feature.id === code ? " gl-home" : "") }, look);
         },
         onEachFeature: function (feature, shape) {
-          shape.bindTooltip(feature.properties.name, { sticky: true });
+          shape.bindTooltip(text("span", feature.properties.name), { sticky: true });
           if (feature.id === code) { home = shape; }
         }
       });
@@ -228,7 +229,7 @@
         var level = shade(g.open, counts.max_open);
         shape.setStyle({ fillColor: SCALE[level], fillOpacity: level ? 0.75 : 0.25, color: g.overdue ? "#ff4d4f" : "#5eead4", weight: g.overdue ? 2 : 0.6, opacity: 0.9 });
         var label = g.name + " · " + t.open + " " + g.open + " · " + t.overdue + " " + g.overdue;
-        shape.bindTooltip(label, { sticky: true });
+        shape.bindTooltip(text("span", label), { sticky: true });
         var path = shape.getElement && shape.getElement();
         if (path) {
           path.setAttribute("data-open", String(g.open));
