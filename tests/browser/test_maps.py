@@ -132,3 +132,36 @@ def test_the_dashboard_map_and_the_case_point_on_a_phone(new_page, live_server):
     assert page.locator("[data-testid=case-map] path.gl-home").count() == 1
     page.locator("[data-testid=case-place]").scroll_into_view_if_needed()
     shot(page, "maps-case-point-phone-zh", full_page=False)
+
+
+def test_the_phones_position_picks_the_point_and_a_failed_one_leaves_no_stale_point(browser, live_server):
+    code = "hq-c04-g02"
+    seed_report(live_server.system, code)
+    grid = GRIDS[code]
+    allowed = browser.new_context(base_url=live_server.url, locale="zh-CN", permissions=["geolocation"],
+                                  geolocation={"latitude": grid["lat"], "longitude": grid["lon"]})
+    denied = browser.new_context(base_url=live_server.url, locale="zh-CN")
+    try:
+        page = allowed.new_page()
+        page.goto("/report")
+        page.wait_for_selector("[data-testid=report-map][data-ready='1']")
+        page.locator("#locate").click()
+        page.locator("[data-testid=nearby-report]").first.wait_for()
+        assert grid["name"] in page.locator("#locate-status").inner_text()
+        assert abs(float(page.locator("#lat").input_value()) - grid["lat"]) < 1e-5
+
+        page = denied.new_page()
+        page.goto("/report")
+        page.wait_for_selector("[data-testid=report-map][data-ready='1']")
+        page.evaluate("document.getElementById('lat').value = '39.9'; document.getElementById('lon').value = '116.4'")
+        page.locator("#locate").click()
+        page.wait_for_function("document.getElementById('lat').value === ''")
+        assert "无法获取位置" in page.locator("#locate-status").inner_text()
+        page.select_option("#category", "drain_blocked")
+        page.fill("#description", "路口井盖缺失")
+        page.fill("#address", "虎丘路88号")
+        page.locator("[data-testid=submit-report]").click()
+        page.wait_for_url("**/track?number=*")
+    finally:
+        allowed.close()
+        denied.close()
