@@ -46,7 +46,8 @@ def test_a_resident_clicks_the_map_sees_a_nearby_open_report_and_reports(new_pag
     click_on_map(page, "report-map", code, GRIDS[code]["lat"], GRIDS[code]["lon"])
     nearby = page.locator("[data-testid=nearby-report]").first
     nearby.wait_for()
-    assert "下水道堵塞" in nearby.inner_text() or nearby.inner_text().strip()
+    listed = nearby.inner_text()
+    assert "下水管道堵塞" in listed and "已上报" in listed and "今天" in listed
     assert "不应公开的门牌" not in page.locator("[data-testid=nearby]").inner_text()
     assert GRIDS[code]["name"] in page.locator("#locate-status").inner_text()
     assert page.locator("#lat").input_value() and page.locator("#lon").input_value()
