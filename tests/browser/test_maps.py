@@ -166,3 +166,26 @@ def test_the_phones_position_picks_the_point_and_a_failed_one_leaves_no_stale_po
     finally:
         allowed.close()
         denied.close()
+
+
+def test_a_grid_worker_taps_the_map_on_patrol_and_the_case_keeps_the_point(new_page, live_server):
+    code = "hq-c04-g03"
+    grid = GRIDS[code]
+    page = new_page(phone=True)
+    login(page, "gw-hq-c04-g03")
+    page.goto("/patrol")
+    page.wait_for_selector("[data-testid=patrol-map][data-ready='1']")
+    assert page.locator("[data-testid=patrol-map] path.gl-grid-hq-c04-g03").count() == 1
+    click_on_map(page, "patrol-map", code, grid["lat"], grid["lon"])
+    assert grid["name"] in page.locator("#locate-status").inner_text()
+    page.locator("[data-testid=patrol-map]").scroll_into_view_if_needed()
+    shot(page, "maps-patrol-phone-zh", full_page=False)
+    page.select_option("#category", "exposed_rubbish")
+    page.fill("#title", "路边垃圾堆放")
+    page.locator("[data-testid=submit-patrol]").click()
+    page.wait_for_url("**/cases/GL*")
+    number = page.url.rsplit("/", 1)[-1]
+    with live_server.system.sessions() as session:
+        case = session.query(Case).filter_by(number=number).one()
+        assert case.lat is not None and abs(case.lat - grid["lat"]) < 0.0005
+    page.wait_for_selector("[data-testid=case-map][data-ready='1']")

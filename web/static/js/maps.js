@@ -98,7 +98,8 @@
         marker = L.circleMarker([pointLat, pointLon], { radius: 8, color: "#b4232a", weight: 3, fillColor: "#fff", fillOpacity: 1, className: "gl-picked" }).addTo(map);
       }
       say((how === "position" ? t.position_found : t.point_chosen) + (feature ? " " + t.grid_is.replace("{name}", feature.properties.name) : ""));
-      if (how !== "kept" && map.getZoom() < 17) { map.setView([pointLat, pointLon], 17); } // close enough to check the spot
+      // from the whole street's outlines, come close enough to check the spot
+      if (how !== "kept" && !box.hasAttribute("data-focus") && map.getZoom() < 16) { map.setView([pointLat, pointLon], 17); }
       if (nearbyUrl) { fetchNearby(pointLat, pointLon); }
     }
 
