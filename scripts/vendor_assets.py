@@ -66,6 +66,12 @@ ASSETS: dict[str, list[str]] = {
     "echarts": [
         "dist/echarts.min.js",
     ],
+    # The grid maps: no tile server, grid outlines on a plain background (tiles optional).
+    "leaflet": [
+        "dist/leaflet.js",
+        "dist/leaflet.css",
+        "dist/images/**",
+    ],
 }
 
 # Never vendored even when under a "/**" folder.

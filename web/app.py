@@ -19,6 +19,7 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         SECRET_KEY=os.environ.get("GRIDLINK_SECRET_KEY") or _instance_secret(instance),
         TIMER_INTERVAL=float(os.environ.get("GRIDLINK_TIMER_INTERVAL", "10")),
         UPLOAD_DIR=os.environ.get("GRIDLINK_UPLOAD_DIR") or str(instance / "uploads"),
+        MAP_TILES=os.environ.get("GRIDLINK_MAP_TILES", ""),
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -29,6 +30,16 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     )
     if test_config:
         app.config.update(test_config)
+    app.config["MAP_TILES"] = map_tiles(app.config["MAP_TILES"])
+
+
+def map_tiles(url: str | None) -> str:
+    """The optional tile URL of the maps (GRIDLINK_MAP_TILES), checked; "" draws grid outlines only."""
+    url = (url or "").strip()
+    if url and (not url.startswith(("https://", "http://", "/")) or not all(f"{{{k}}}" in url for k in "zxy")):
+        raise ValueError(f"GRIDLINK_MAP_TILES={url!r} is not a tile URL; give one like "
+                         "https://tiles.example.org/{z}/{x}/{y}.png (or leave it empty for outlines only)")
+    return url
 
 
 def _instance_secret(instance: Path) -> str:

@@ -12,4 +12,5 @@ BLUEPRINT_MODULES: list[str] = [
     "web.dashboard",
     "web.inbox",
     "web.public",
+    "web.maps",
 ]

@@ -30,8 +30,10 @@ def index():
     status = status if status in STATUS_FILTERS or status == "all" else "open"
     query = (request.args.get("q") or "").strip()[:100]
     page = _page_number()
+    place = (request.args.get("org_unit") or "").strip()[:100]
     data = webviews.case_list(system_of(current_app), current_user.id,
-                              {"status": None if status == "all" else status, "q": query}, page=page)
+                              {"status": None if status == "all" else status, "q": query, "org_unit": place},
+                              page=page)
     return render_template("cases/index.html", data=data, status=status, q=query, statuses=STATUS_FILTERS)
 
 

@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from workflows import cases, webviews
+from workflows import cases, gridmap, webviews
 from workflows.errors import InvalidInput
 
 from .app import system_of
@@ -34,7 +34,8 @@ def index():
 @roles_required("grid_worker")
 def submit():
     form = request.form
-    values = {key: (form.get(key) or "").strip() for key in ("category", "title", "description", "address", "result")}
+    values = {key: (form.get(key) or "").strip()
+              for key in ("category", "title", "description", "address", "result", "lat", "lon")}
     values["self_close"] = form.get("self_close") == "1"
     photos = [(f.filename, f.read()) for f in request.files.getlist("photos") if f and f.filename][:10]
     errors = {}
@@ -47,16 +48,21 @@ def submit():
             errors["result"] = _("Say what you did on the spot.")
         if not photos:
             errors["photos"] = _("A self-closed matter needs a photo of the result.")
+    point = _point(values)
+    if point is None and (values["lat"] or values["lon"]):
+        errors["lat"] = _("The position %(lat)s, %(lon)s is not a point; tap the map again or clear it.",
+                          lat=values["lat"][:20], lon=values["lon"][:20])
+        values["lat"] = values["lon"] = ""
     if errors:
         return _page(values, errors, 422)
     try:
         result = cases.report_case(
             system_of(current_app), title=values["title"], description=values["description"],
             category=values["category"], source="patrol", grid=current_user.org_unit,
-            address=values["address"] or None, actor=current_user.id, photos=photos,
+            address=values["address"] or None, actor=current_user.id, photos=photos, **(point or {}),
             self_closed={"result": values["result"]} if values["self_close"] else None)
     except InvalidInput as error:
-        field = {"self_closed.result": "result", "lat": "address"}.get(error.field or "", error.field or "")
+        field = {"self_closed.result": "result"}.get(error.field or "", error.field or "")
         errors[field] = error_text(error)
         return _page(values, errors, 422)
     if values["self_close"]:
@@ -66,3 +72,12 @@ def submit():
         flash(_("Case %(number)s is reported; handle it from your inbox or escalate it.", number=result["number"]),
               "success")
     return redirect(url_for("cases.detail", number=result["number"]))
+
+
+def _point(values: dict) -> dict | None:
+    """lat/lon as the map or the phone gave them: both numbers in degrees, else None."""
+    try:
+        point = gridmap.point_of(values["lat"], values["lon"])
+    except InvalidInput:
+        return None
+    return {"lat": point[0], "lon": point[1]}

@@ -51,11 +51,13 @@ def submit_report():
         result = cases.report_case(
             system_of(current_app), title=_title(values["description"]), description=values["description"],
             category=values["category"], source="snapshot", grid=values["grid"] or None,
-            address=values["address"] or None, **({} if values["grid"] or point is None else point),
+            address=values["address"] or None, **(point or {}),
             reporter={k: v for k, v in (("name", values["name"]), ("phone", values["phone"])) if v} or None,
             photos=photos)
     except InvalidInput as error:
         errors[_field_of(error)] = error_text(error)
+        if error.field == "lat":  # a refused point is not sent again: the grid or address typed next must count
+            values["lat"] = values["lon"] = ""
         return _report_page(values, errors, 422)
     return redirect(url_for("public.track", number=result["number"], new=1))
 

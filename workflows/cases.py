@@ -32,6 +32,7 @@ from workflows.common import (
     require_text,
 )
 from workflows.errors import Conflict, Forbidden
+from workflows.gridindex import grid_index
 from workflows.models import (
     CASE_SOURCES,
     CASE_STATUSES,
@@ -180,7 +181,7 @@ def _grid_at(session: Session, lat, lon) -> UnitRef:
     numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lat, lon))
     if not numbers or not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise invalid(f"lat/lon ({lat!r}, {lon!r}) is not a point; give both in degrees", field="lat")
-    found = geo.find_grid(_GRIDS_WITH_SHAPES.run(session).all(), lat, lon)
+    found = grid_index(session).find(lat, lon)
     if found is None:
         raise invalid(f"the point lat={lat}, lon={lon} lies outside every grid; check the position "
                            "or give an address", field="lat", reason="point_outside_grids")
@@ -195,8 +196,6 @@ def _district(session: Session) -> UnitRef:
 
 
 _UNIT_COLUMNS = (OrgUnit.id, OrgUnit.code, OrgUnit.level, OrgUnit.parent_id)
-_GRIDS_WITH_SHAPES = Prepared(select(*_UNIT_COLUMNS, OrgUnit.polygon).where(OrgUnit.level == "grid")
-                              .order_by(OrgUnit.code))
 _DISTRICT = Prepared(select(*_UNIT_COLUMNS).where(OrgUnit.level == "district").order_by(OrgUnit.id).limit(1))
 _USER_COLUMNS = (User.id, User.username, User.display_name, User.role, User.org_unit_id, User.active,
                  OrgUnit.level.label("org_unit_level"))

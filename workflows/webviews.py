@@ -303,6 +303,9 @@ def case_list(system, actor, filters: dict, page: int = 1, per_page: int = 30) -
             query = query.where((Case.number == text) | Case.title.contains(text, autoescape=True))
         if filters.get("grid_only") and user.org_unit_id is not None:
             query = query.where(Case.grid_id == user.org_unit_id)
+        place = _place_filter(session, filters.get("org_unit"))
+        if place is not None:
+            query = query.where(Case.grid_id.in_(subtree_ids(place.id)))
         total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
         rows = session.scalars(query.order_by(Case.created_at.desc(), Case.id.desc())
                                .offset((page - 1) * per_page).limit(per_page))
@@ -314,7 +317,18 @@ def case_list(system, actor, filters: dict, page: int = 1, per_page: int = 30) -
             item["org_unit_name"] = case.org_unit.name
             item["overdue"] = case.due_at is not None and case.due_at <= now() and case.status in OPEN_STATUSES
             items.append(item)
-        return {"items": items, "total": total, "page": page, "per_page": per_page}
+        return {"items": items, "total": total, "page": page, "per_page": per_page,
+                "org_unit": {"code": place.code, "name": place.name} if place is not None else None}
+
+
+def _place_filter(session: Session, code) -> OrgUnit | None:
+    """The unit ``?org_unit=`` names (cases located in its grids), None when not given."""
+    if not code:
+        return None
+    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == str(code)[:100]))
+    if unit is None:
+        raise NotFound(f"there is no org unit {str(code)[:100]!r}; pick a grid on the map or clear the filter")
+    return unit
 
 
 # --- meetings -------------------------------------------------------------------------------

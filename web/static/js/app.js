@@ -48,17 +48,25 @@
     });
   });
 
-  // Residents' report: fill the position from the phone (the server finds the grid from it).
+  // Residents' report and patrol: fill the position from the phone (the server finds the grid from it).
   var locate = document.getElementById("locate");
   if (locate && navigator.geolocation) {
     locate.hidden = false;
     locate.addEventListener("click", function () {
       var status = document.getElementById("locate-status");
+      var lat = document.getElementById("lat"), lon = document.getElementById("lon");
       navigator.geolocation.getCurrentPosition(function (pos) {
-        document.getElementById("lat").value = pos.coords.latitude.toFixed(6);
-        document.getElementById("lon").value = pos.coords.longitude.toFixed(6);
+        lat.value = pos.coords.latitude.toFixed(6);
+        lon.value = pos.coords.longitude.toFixed(6);
         status.textContent = locate.getAttribute("data-found");
-      }, function () { status.textContent = locate.getAttribute("data-failed"); }, { timeout: 10000 });
+        // a map on the page (js/maps.js) checks the point against the grids and shows reports nearby
+        document.dispatchEvent(new CustomEvent("gridlink:position",
+          { detail: { lat: pos.coords.latitude, lon: pos.coords.longitude } }));
+      }, function () {
+        // no position: no stale point may stay behind to block the grid or address typed instead
+        lat.value = ""; lon.value = "";
+        status.textContent = locate.getAttribute("data-failed");
+      }, { timeout: 10000 });
     });
   }
 
