@@ -67,6 +67,9 @@ LABELS = {
 DEPARTMENT_NAMES_EN = {code: english for code, _name, english in DEPARTMENTS}
 
 ERROR_REASONS = {
+    "bad_email": _l("The e-mail address %(value)s is not usable: write it as name@example.org."),
+    "bad_phone": _l("The phone number %(value)s is not usable: give 5 to 20 digits, e.g. 13800001234."),
+    "bad_url": _l("The address %(value)s is not usable: give an http:// or https:// URL."),
     "photo_empty": _l("The photo %(name)s is empty: choose a JPEG, PNG, GIF or WebP image."),
     "photo_too_large": _l("The photo %(name)s is %(size)s MB; the limit is %(limit)s MB. Send a smaller photo."),
     "photo_not_image": _l("%(name)s is not an image: send a JPEG, PNG, GIF or WebP photo."),
