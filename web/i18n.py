@@ -62,6 +62,12 @@ LABELS = {
     "notification": {"new_task": _l("New task"), "reminder": _l("Reminder"), "overdue": _l("Overdue"),
                      "returned_dispatch": _l("Returned dispatch"), "meeting": _l("Meeting"),
                      "rework": _l("Rework"), "closed": _l("Closed")},
+    "channel": {"email": _l("E-mail"), "sms": _l("SMS"), "webhook": _l("Webhook")},
+    "event": {"new_task": _l("New task"), "reminder": _l("Reminder"), "overdue": _l("Overdue"),
+              "returned_dispatch": _l("Returned dispatch"), "rework": _l("Rework"), "closed": _l("Closed"),
+              "case_reported": _l("Report received (to the reporter)"),
+              "case_closed": _l("Case closed (to the reporter)"),
+              "case_rejected": _l("Report not accepted (to the reporter)")},
 }
 
 DEPARTMENT_NAMES_EN = {code: english for code, _name, english in DEPARTMENTS}

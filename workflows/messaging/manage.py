@@ -156,5 +156,5 @@ def check_url(value: str | None) -> str:
     return value
 
 
-__all__ = ["DEFAULT_KINDS", "preferences", "save_preferences", "deliveries", "retry", "webhooks", "add_webhook",
-           "remove_webhook"]
+__all__ = ["DEFAULT_KINDS", "USER_KINDS", "preferences", "save_preferences", "deliveries", "retry", "webhooks",
+           "add_webhook", "remove_webhook"]

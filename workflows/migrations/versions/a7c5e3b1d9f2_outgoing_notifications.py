@@ -12,7 +12,6 @@ from alembic import op
 
 import engine.db
 
-
 revision = 'a7c5e3b1d9f2'
 down_revision = '8a89b45e3c73'
 branch_labels = None
