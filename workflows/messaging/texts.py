@@ -29,7 +29,7 @@ KIND_NAMES = {"new_task": "新任务", "reminder": "催办", "overdue": "逾期"
 
 _TEMPLATES = {
     "new_task": "新任务：{task}，案件 {number}「{title}」，请及时处理。",
-    "reminder": "催办：{task}（案件 {number}「{title}」）将于 {due} 到期，请尽快处理。",
+    "reminder": "催办：{task}（案件 {number}「{title}」）将于 {due}到期，请尽快处理。",
     "overdue": "逾期：案件 {number}「{title}」已超过处置时限。",
     "closed": "已结案：案件 {number}「{title}」。",
     "case_reported": "您反映的问题「{title}」已收到，案件编号 {number}{query}。我们处理后会再通知您。",
