@@ -76,6 +76,8 @@ ERROR_REASONS = {
     "bad_email": _l("The e-mail address %(value)s is not usable: write it as name@example.org."),
     "bad_phone": _l("The phone number %(value)s is not usable: give 5 to 20 digits, e.g. 13800001234."),
     "bad_url": _l("The address %(value)s is not usable: give an http:// or https:// URL."),
+    "delivery_not_dead": _l("Delivery %(ids)s is no longer dead-lettered (sent or queued again): reload the list."),
+    "webhook_gone": _l("Webhook %(id)s is already switched off: reload the list."),
     "photo_empty": _l("The photo %(name)s is empty: choose a JPEG, PNG, GIF or WebP image."),
     "photo_too_large": _l("The photo %(name)s is %(size)s MB; the limit is %(limit)s MB. Send a smaller photo."),
     "photo_not_image": _l("%(name)s is not an image: send a JPEG, PNG, GIF or WebP photo."),

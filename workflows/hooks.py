@@ -20,6 +20,7 @@ from engine.runtime import Assignment, StepEvent, TaskView
 from engine.store import InstanceRow
 from workflows.common import now
 from workflows.messaging.reporter import reporter_outcome
+from workflows.messaging.texts import local_time
 from workflows.models import (
     LEVELS,
     Case,
@@ -153,7 +154,7 @@ def _reminded(session: Session, case: Case, event: StepEvent) -> None:
               data={"stage": stage})
     for task in _host_tasks(session, case, event):
         notify(session, user_ids_of(session, task.org_unit, task.department), "reminder", case,
-               f"催办：{task.name}（{case.number}）将于 {task.due_at:%Y-%m-%d %H:%M} UTC 到期",
+               f"催办：{task.name}（{case.number}）将于 {local_time(task.due_at)}到期",
                data={"task": task.name, "due_at": task.due_at.isoformat() if task.due_at else None})
 
 

@@ -106,8 +106,9 @@ def retry(system, actor, delivery_ids: list[int] | None = None) -> int:
             query = query.where(Delivery.id.in_(delivery_ids))
         count = session.execute(query.values(status="pending", attempts=0, next_attempt_at=now())).rowcount
         if delivery_ids is not None and count == 0:
-            raise NotFound(f"no dead-lettered delivery {', '.join(map(str, delivery_ids))}: it was sent or "
-                           "retried already; reload the list")
+            ids = ", ".join(map(str, delivery_ids))
+            raise NotFound(f"no dead-lettered delivery {ids}: it was sent or retried already; reload the list",
+                           reason="delivery_not_dead", params={"ids": ids})
         admin_audit.record(session, user.username, "delivery.retry", None, ids=delivery_ids or "all", count=count)
         return count
 
@@ -142,7 +143,8 @@ def remove_webhook(system, actor, webhook_id: int) -> None:
         user = _admin(session, actor)
         hook = session.get(Webhook, webhook_id)
         if hook is None or not hook.active:
-            raise NotFound(f"no active webhook {webhook_id}; reload the list")
+            raise NotFound(f"no active webhook {webhook_id}; reload the list", reason="webhook_gone",
+                           params={"id": webhook_id})
         hook.active = False
         admin_audit.record(session, user.username, "webhook.remove", hook.url)
 
