@@ -9,6 +9,8 @@ from workflows.errors import DomainError
 from workflows.messaging.worker import deliver_due
 
 log = logging.getLogger("gridlink.notifications")
+SWEEP_DELIVERY_BUDGET = 20.0
+"""Seconds a sweep spends sending at most (then the timers' next sweep is not held up)."""
 
 
 def tick(system) -> SweepReport:
@@ -16,7 +18,7 @@ def tick(system) -> SweepReport:
     Then send the due e-mails, SMS and webhook events (what this sweep and the requests queued)."""
     report = sweep(system.runtime, system.sessions)
     try:
-        deliveries = deliver_due(system)
+        deliveries = deliver_due(system, budget_seconds=SWEEP_DELIVERY_BUDGET)
     except DomainError as exc:  # a delivery setting that cannot be used: the timers still run
         log.error("notifications not sent: %s", exc.message)
     else:

@@ -19,6 +19,7 @@ from workflows.errors import Forbidden, InvalidInput
 from workflows.messaging import manage
 from workflows.messaging.models import Delivery
 from workflows.messaging.worker import deliver_due
+from workflows.models import Notification
 
 SMS_TOKEN = "gateway-secret-token"
 
@@ -72,6 +73,9 @@ def test_an_sla_reminder_reaches_a_coordinator_by_email_in_beijing_time(world, s
     body = mail.get_content()
     assert number in body and "无人处理的垃圾" in body
     assert "将于 2026-11-05 09:00（北京时间）到期" in body  # 01:00 UTC
+    with world.system.sessions() as session:  # the in-app reminder says the same time
+        in_app = session.scalar(select(Notification.message).where(Notification.kind == "reminder"))
+    assert "2026-11-05 09:00（北京时间）" in in_app and "UTC" not in in_app
     assert [d.status for d in deliveries(world, channel="email")] == ["sent"]
 
 
@@ -179,3 +183,13 @@ def test_two_workers_never_send_one_row_twice(world, http):
     assert worker._claim(world.system, delivery_id, attempts) is True
     assert worker._claim(world.system, delivery_id, attempts) is False  # another worker holds it
     assert deliver_due(world.system).sent == 0
+
+
+def test_events_queued_for_a_webhook_switched_off_are_dead_lettered_at_once(world, http):
+    hook = manage.add_webhook(world.system, "admin", http.url("/hook"), ["case_reported"])
+    world.report(title="井盖缺失", grid="hq-c04-g03", actor="gw")
+    manage.remove_webhook(world.system, "admin", hook["id"])
+    assert deliver_due(world.system).dead == 1
+    [row] = deliveries(world)
+    assert (row.status, row.attempts, row.last_error) == ("dead", 1, "the webhook was removed or switched off")
+    assert http.requests == []

@@ -24,7 +24,12 @@ TIMESTAMP_HEADER = "X-Gridlink-Timestamp"
 
 
 class DeliveryFailed(Exception):
-    """A message was not accepted; the text says why (kept on the outbox row)."""
+    """A message was not accepted; the text says why (kept on the outbox row). ``final``: trying
+    again cannot help (the row is dead-lettered at once)."""
+
+    def __init__(self, message: str, final: bool = False):
+        super().__init__(message)
+        self.final = final
 
 
 def send_email(settings: DeliverySettings, to: str, subject: str, body: str) -> None:

@@ -26,7 +26,12 @@ EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 PHONE = re.compile(r"^\+?[0-9][0-9 -]{4,19}$")
 
 
-def chosen_kinds(contact: ContactSettings, channel: str) -> tuple[str, ...]:
+_CONTACT_COLUMNS = (ContactSettings.user_id, ContactSettings.email, ContactSettings.phone, ContactSettings.email_kinds,
+                    ContactSettings.sms_kinds)
+
+
+def chosen_kinds(contact, channel: str) -> tuple[str, ...]:
+    """The kinds a user gets on ``channel`` (a ContactSettings or a row of its columns)."""
     chosen = contact.email_kinds if channel == "email" else contact.sms_kinds
     return tuple(chosen) if chosen is not None else DEFAULT_KINDS[channel]
 
@@ -38,7 +43,9 @@ def queue_for_users(session: Session, user_ids: list[int], kind: str, case_id: i
     rows = []
     channels = [c for c in ("email", "sms") if config.configured(c)]
     if channels and user_ids:
-        for contact in session.scalars(select(ContactSettings).where(ContactSettings.user_id.in_(user_ids))):
+        # on the connection (Core): no pending change of the session needs flushing first
+        contacts = session.connection().execute(select(*_CONTACT_COLUMNS).where(ContactSettings.user_id.in_(user_ids)))
+        for contact in contacts:
             for channel in channels:
                 address = contact.email if channel == "email" else contact.phone
                 if address and kind in chosen_kinds(contact, channel):
@@ -54,7 +61,9 @@ def queue_for_reporter(session: Session, case, kind: str, data: dict | None = No
     phone = (case.reporter_phone or "").strip()
     if config.configured("sms") and PHONE.match(phone):
         rows.append(_row("sms", kind, phone, case.id, "", data))
-    email = email or session.scalar(select(ReporterContact.email).where(ReporterContact.case_id == case.id))
+    if email is None and config.configured("email"):
+        email = session.connection().execute(select(ReporterContact.email)
+                                             .where(ReporterContact.case_id == case.id)).scalar()
     if email and config.configured("email"):
         rows.append(_row("email", kind, email, case.id, "", data))
     _write(session, rows + _webhook_rows(session, kind, case.id, "", data))
@@ -66,7 +75,7 @@ def remember_reporter_email(session: Session, case_id: int, email: str | None) -
 
 
 def _webhook_rows(session: Session, kind: str, case_id: int | None, message: str, data: dict | None) -> list[dict]:
-    hooks = session.execute(select(Webhook.id, Webhook.url, Webhook.kinds).where(Webhook.active)).all()
+    hooks = session.connection().execute(select(Webhook.id, Webhook.url, Webhook.kinds).where(Webhook.active)).all()
     return [_row("webhook", kind, url, case_id, message, data, webhook_id=hook_id)
             for hook_id, url, kinds in hooks if not kinds or kind in kinds]
 

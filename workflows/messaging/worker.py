@@ -7,6 +7,7 @@ send one row twice; it is then sent outside any transaction, and the outcome wri
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -38,15 +39,19 @@ def backoff(settings: delivery_settings.DeliverySettings, attempts: int) -> time
     return min(timedelta(seconds=settings.backoff_seconds * 2 ** (attempts - 1)), MAX_BACKOFF)
 
 
-def deliver_due(system, limit: int = BATCH) -> DeliveryReport:
-    """Send every due outbox row (at most ``limit``); returns what happened."""
+def deliver_due(system, limit: int = BATCH, budget_seconds: float | None = None) -> DeliveryReport:
+    """Send every due outbox row (at most ``limit``, and no new one after ``budget_seconds``, so a
+    slow receiver does not hold up the timer sweep: the rest wait for the next run)."""
     config = delivery_settings.load()
     report = DeliveryReport()
     with system.sessions() as session:
         due = session.execute(select(Delivery.id, Delivery.attempts)
                               .where(Delivery.status == "pending", Delivery.next_attempt_at <= now())
                               .order_by(Delivery.next_attempt_at, Delivery.id).limit(limit)).all()
+    started = time.monotonic()
     for delivery_id, attempts in due:
+        if budget_seconds is not None and time.monotonic() - started > budget_seconds:
+            break
         if _claim(system, delivery_id, attempts):
             _deliver_one(system, config, delivery_id, report)
     return report
@@ -65,20 +70,21 @@ def _deliver_one(system, config, delivery_id: int, report: DeliveryReport) -> No
         delivery = session.get(Delivery, delivery_id)
         send = _sender(session, config, delivery)
         attempts = delivery.attempts
-    error = None
+    error, final = None, False
     try:
         send()
     except channels.DeliveryFailed as exc:
-        error = str(exc)[:2000]
-    _record(system, config, delivery_id, attempts + 1, error, report)
+        error, final = str(exc)[:2000], exc.final
+    _record(system, config, delivery_id, attempts + 1, error, report, final)
 
 
-def _record(system, config, delivery_id: int, attempts: int, error: str | None, report: DeliveryReport) -> None:
+def _record(system, config, delivery_id: int, attempts: int, error: str | None, report: DeliveryReport,
+            final: bool = False) -> None:
     at = now()
     if error is None:
         values = {"status": "sent", "sent_at": at, "last_error": None}
         report.sent += 1
-    elif attempts >= config.max_attempts:
+    elif final or attempts >= config.max_attempts:
         values = {"status": "dead", "last_error": error}
         report.dead += 1
         report.errors.append(f"#{delivery_id}: {error}")
@@ -108,7 +114,7 @@ def _sender(session, config, delivery: Delivery):
 
 def _refuse(reason: str):
     def fail() -> None:
-        raise channels.DeliveryFailed(reason)
+        raise channels.DeliveryFailed(reason, final=True)
     return fail
 
 
