@@ -193,3 +193,16 @@ def test_events_queued_for_a_webhook_switched_off_are_dead_lettered_at_once(worl
     [row] = deliveries(world)
     assert (row.status, row.attempts, row.last_error) == ("dead", 1, "the webhook was removed or switched off")
     assert http.requests == []
+
+
+def test_a_mistyped_setting_never_fails_a_use_case_and_the_sweep_still_fires_timers(world, smtp, monkeypatch):
+    manage.save_preferences(world.system, "gw", email="gw@example.org")
+    monkeypatch.setenv("GRIDLINK_DELIVERY_MAX_ATTEMPTS", "zero")
+    world.report(title="占道经营", category="exposed_rubbish", grid="hq-c04-g03", actor="gw-other")
+    with pytest.raises(InvalidInput, match="GRIDLINK_DELIVERY_MAX_ATTEMPTS='zero'"):
+        deliver_due(world.system)
+    world.tick()  # logs the setting and goes on
+    [row] = deliveries(world)
+    assert (row.status, row.attempts) == ("pending", 0)  # waits for the setting to be fixed
+    monkeypatch.setenv("GRIDLINK_DELIVERY_MAX_ATTEMPTS", "2")
+    assert deliver_due(world.system).sent == 1 and len(smtp.to("gw@example.org")) == 1

@@ -63,3 +63,10 @@ def test_a_kind_without_a_template_or_without_its_data_falls_back_to_the_in_app_
 def test_the_signature_is_hmac_sha256_over_timestamp_dot_body():
     expected = hmac.new(b"secret", b'1700000000.{"a":1}', hashlib.sha256).hexdigest()
     assert signature("secret", "1700000000", b'{"a":1}') == f"sha256={expected}"
+
+
+def test_a_channel_is_queued_for_when_its_setting_is_present_even_before_its_value_is_checked():
+    assert settings.enabled_channels({"GRIDLINK_SMTP_URL": "http://mail", "GRIDLINK_SMS_URL": "https://sms"}) == (
+        "email", "sms")
+    assert settings.enabled_channels({"GRIDLINK_SMTP_HOST": "mail"}) == ("email",)
+    assert settings.enabled_channels({}) == ()

@@ -39,9 +39,8 @@ def chosen_kinds(contact, channel: str) -> tuple[str, ...]:
 def queue_for_users(session: Session, user_ids: list[int], kind: str, case_id: int | None, message: str,
                     data: dict | None = None) -> None:
     """The e-mails and SMS the users chose for ``kind``, and the event for matching webhooks."""
-    config = delivery_settings.load()
     rows = []
-    channels = [c for c in ("email", "sms") if config.configured(c)]
+    channels = delivery_settings.enabled_channels()
     if channels and user_ids:
         # on the connection (Core): no pending change of the session needs flushing first
         contacts = session.connection().execute(select(*_CONTACT_COLUMNS).where(ContactSettings.user_id.in_(user_ids)))
@@ -56,15 +55,15 @@ def queue_for_users(session: Session, user_ids: list[int], kind: str, case_id: i
 def queue_for_reporter(session: Session, case, kind: str, data: dict | None = None, email: str | None = None) -> None:
     """Tell the reporter on the channel they gave: SMS to their phone, e-mail to their address
     (``email``, or the one kept with the case)."""
-    config = delivery_settings.load()
     rows = []
+    channels = delivery_settings.enabled_channels()
     phone = (case.reporter_phone or "").strip()
-    if config.configured("sms") and PHONE.match(phone):
+    if "sms" in channels and PHONE.match(phone):
         rows.append(_row("sms", kind, phone, case.id, "", data))
-    if email is None and config.configured("email"):
+    if email is None and "email" in channels:
         email = session.connection().execute(select(ReporterContact.email)
                                              .where(ReporterContact.case_id == case.id)).scalar()
-    if email and config.configured("email"):
+    if email and "email" in channels:
         rows.append(_row("email", kind, email, case.id, "", data))
     _write(session, rows + _webhook_rows(session, kind, case.id, "", data))
 

@@ -39,6 +39,18 @@ class DeliverySettings:
         return channel == "webhook"
 
 
+def enabled_channels(environ: dict | None = None) -> tuple[str, ...]:
+    """The channels an address is queued for: those with their setting present (``load`` checks
+    the values when sending, so a mistyped setting never fails the use case that queues)."""
+    env = os.environ if environ is None else environ
+    found = []
+    if env.get("GRIDLINK_SMTP_URL") or env.get("GRIDLINK_SMTP_HOST"):
+        found.append("email")
+    if env.get("GRIDLINK_SMS_URL"):
+        found.append("sms")
+    return tuple(found)
+
+
 def load(environ: dict | None = None) -> DeliverySettings:
     """The settings from ``GRIDLINK_*`` variables; a value that cannot be used names itself."""
     env = os.environ if environ is None else environ
