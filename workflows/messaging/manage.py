@@ -29,10 +29,14 @@ def preferences(system, actor) -> dict:
                 "email_kinds": list(chosen_kinds(contact, "email")), "sms_kinds": list(chosen_kinds(contact, "sms"))}
 
 
-def save_preferences(system, actor, *, email: str = "", phone: str = "", email_kinds: list[str] = (),
-                     sms_kinds: list[str] = ()) -> None:
+def save_preferences(system, actor, *, email: str = "", phone: str = "", email_kinds: list[str] | None = None,
+                     sms_kinds: list[str] | None = None) -> None:
+    """Save the user's addresses and chosen kinds (None: the defaults, ``DEFAULT_KINDS``)."""
     email, phone = check_email(email), check_phone(phone)
-    email_kinds, sms_kinds = _kinds(email_kinds, "email_kinds"), _kinds(sms_kinds, "sms_kinds")
+    if email_kinds is not None:
+        email_kinds = _kinds(email_kinds, "email_kinds")
+    if sms_kinds is not None:
+        sms_kinds = _kinds(sms_kinds, "sms_kinds")
     with system.sessions() as session, session.begin():
         user = get_user(session, actor)
         contact = session.get(ContactSettings, user.id)
