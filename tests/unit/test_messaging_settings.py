@@ -70,3 +70,11 @@ def test_a_channel_is_queued_for_when_its_setting_is_present_even_before_its_val
         "email", "sms")
     assert settings.enabled_channels({"GRIDLINK_SMTP_HOST": "mail"}) == ("email",)
     assert settings.enabled_channels({}) == ()
+
+
+@pytest.mark.parametrize("value", [5, ["a@b.cn"], "a@b", "two@@example.org"])
+def test_an_unusable_email_address_is_refused_naming_it(value):
+    from workflows.messaging.manage import check_email
+
+    with pytest.raises(InvalidInput, match="e-mail address"):
+        check_email(value)

@@ -49,6 +49,9 @@ def save_preferences(system, actor, *, email: str = "", phone: str = "", email_k
 
 
 def check_email(value: str | None, field: str = "email") -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise invalid(f"e-mail address {value!r} is not text: write it as name@example.org", field=field,
+                      reason="bad_email", value=value)
     value = (value or "").strip()
     if not value:
         return None
@@ -59,6 +62,9 @@ def check_email(value: str | None, field: str = "email") -> str | None:
 
 
 def check_phone(value: str | None, field: str = "phone") -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise invalid(f"phone number {value!r} is not text: give 5 to 20 digits", field=field, reason="bad_phone",
+                      value=value)
     value = (value or "").strip()
     if not value:
         return None
@@ -69,7 +75,9 @@ def check_phone(value: str | None, field: str = "phone") -> str | None:
 
 
 def _kinds(values, field: str, allowed: tuple[str, ...] = USER_KINDS) -> list[str]:
-    unknown = [v for v in values if v not in allowed]
+    if not isinstance(values, list | tuple):
+        raise invalid(f"{field} {values!r} is not a list of kinds; use any of: {', '.join(allowed)}", field=field)
+    unknown = [v for v in values if not isinstance(v, str) or v not in allowed]
     if unknown:
         raise invalid(f"unknown notification kind {unknown[0]!r}; use any of: {', '.join(allowed)}",
                       field=field)
@@ -154,7 +162,7 @@ def remove_webhook(system, actor, webhook_id: int) -> None:
 
 
 def check_url(value: str | None) -> str:
-    value = (value or "").strip()
+    value = value.strip() if isinstance(value, str) else ""
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname or len(value) > 500:
         raise invalid(f"webhook URL {value!r} is not usable: give an http:// or https:// address of at most "
