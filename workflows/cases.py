@@ -84,7 +84,8 @@ def report_case(system, *, title: str, description: str = "", category: str, sou
         case = _insert_case(session, plan, entries, number=number, source=source, lat=lat, lon=lon, address=address,
                             created_at=at)
         remember_case(session, case)
-        reporter_received(session, case, plan.reporter.get("email"))  # the receipt to the reporter, via the outbox
+        # the receipt to the reporter, via the outbox (pass query_code= here once the case has one)
+        reporter_received(session, case, plan.reporter.get("email"))
         for filename, content in photos or []:
             store_photo(session, system.upload_dir, case, filename, content,
                         "self_close" if self_closed else "report", user)

@@ -18,8 +18,9 @@ from workflows import admin
 from workflows.errors import Forbidden, InvalidInput
 from workflows.messaging import manage
 from workflows.messaging.models import Delivery
+from workflows.messaging.reporter import reporter_received
 from workflows.messaging.worker import deliver_due
-from workflows.models import Notification
+from workflows.models import Case, Notification
 
 SMS_TOKEN = "gateway-secret-token"
 
@@ -206,3 +207,16 @@ def test_a_mistyped_setting_never_fails_a_use_case_and_the_sweep_still_fires_tim
     assert (row.status, row.attempts) == ("pending", 0)  # waits for the setting to be fixed
     monkeypatch.setenv("GRIDLINK_DELIVERY_MAX_ATTEMPTS", "2")
     assert deliver_due(world.system).sent == 1 and len(smtp.to("gw@example.org")) == 1
+
+
+def test_the_query_code_reaches_only_the_reporter_and_is_wiped_once_sent(world, smtp, http):
+    manage.add_webhook(world.system, "admin", http.url("/hook"), ["case_reported"])
+    number = world.report(title="井盖缺失", grid="hq-c04-g03", actor="gw")
+    with world.system.sessions() as session, session.begin():  # what report_case does once it makes a code
+        case = session.scalar(select(Case).where(Case.number == number))
+        reporter_received(session, case, "resident@example.org", query_code="7KQ2ABCD")
+    deliver_due(world.system)
+    [mail] = smtp.to("resident@example.org")
+    assert "查询码 7KQ2ABCD" in mail.get_content()
+    assert all(b"7KQ2ABCD" not in r.body for r in http.to("/hook")) and len(http.to("/hook")) == 2
+    assert all("query_code" not in d.data for d in deliveries(world))

@@ -52,19 +52,22 @@ def queue_for_users(session: Session, user_ids: list[int], kind: str, case_id: i
     _write(session, rows + _webhook_rows(session, kind, case_id, message, data))
 
 
-def queue_for_reporter(session: Session, case, kind: str, data: dict | None = None, email: str | None = None) -> None:
+def queue_for_reporter(session: Session, case, kind: str, data: dict | None = None, email: str | None = None,
+                       private: dict | None = None) -> None:
     """Tell the reporter on the channel they gave: SMS to their phone, e-mail to their address
-    (``email``, or the one kept with the case)."""
+    (``email``, or the one kept with the case). ``private`` data (the query code) goes to the
+    reporter's own rows only, not to webhooks."""
+    own = {**(data or {}), **(private or {})}
     rows = []
     channels = delivery_settings.enabled_channels()
     phone = (case.reporter_phone or "").strip()
     if "sms" in channels and PHONE.match(phone):
-        rows.append(_row("sms", kind, phone, case.id, "", data))
+        rows.append(_row("sms", kind, phone, case.id, "", own))
     if email is None and "email" in channels:
         email = session.connection().execute(select(ReporterContact.email)
                                              .where(ReporterContact.case_id == case.id)).scalar()
     if email and "email" in channels:
-        rows.append(_row("email", kind, email, case.id, "", data))
+        rows.append(_row("email", kind, email, case.id, "", own))
     _write(session, rows + _webhook_rows(session, kind, case.id, "", data))
 
 

@@ -13,20 +13,18 @@ from .texts import CaseFacts
 OUTCOME_ENTRIES = {"closed": "closed", "rejected": "rejected"}
 
 
-def query_code_of(case: Case) -> str | None:
-    """THE HOOK FOR THE QUERY CODE: the code a reporter uses with the number on the public track
-    page. It is read from ``Case.query_code`` once the case carries one (added on another branch);
-    until then there is none and the messages give the number alone."""
-    code = getattr(case, "query_code", None)
-    return code if isinstance(code, str) and code else None
+def reporter_received(session: Session, case: Case, email: str | None, query_code: str | None = None) -> None:
+    """In the report's transaction: keep the reporter's e-mail, queue the receipt (number, and the
+    query code when the case has one).
 
-
-def reporter_received(session: Session, case: Case, email: str | None) -> None:
-    """In the report's transaction: keep the reporter's e-mail, queue the receipt."""
+    THE QUERY CODE HOOK: ``report_case`` passes the plain query code here when it makes one (only
+    its hash is kept on the case, so the receipt is the one place it travels). It goes into the
+    receipt's SMS and e-mail rows only (never to webhooks) and is wiped from a row once it is sent."""
     if case.id is None:
         session.flush()
     outbox.remember_reporter_email(session, case.id, email)
-    outbox.queue_for_reporter(session, case, "case_reported", email=email)
+    outbox.queue_for_reporter(session, case, "case_reported", email=email,
+                              private={"query_code": query_code} if query_code else None)
 
 
 def reporter_outcome(session: Session, case: Case, outcome: str) -> None:
@@ -45,5 +43,4 @@ def case_facts(session: Session, case_id: int) -> CaseFacts | None:
         outcome = session.scalar(select(TimelineEntry.note).where(TimelineEntry.case_id == case_id,
                                                                   TimelineEntry.kind == kind)
                                  .order_by(TimelineEntry.id.desc()).limit(1))
-    return CaseFacts(number=case.number, title=case.title, status=case.status, query_code=query_code_of(case),
-                     outcome=outcome)
+    return CaseFacts(number=case.number, title=case.title, status=case.status, outcome=outcome)

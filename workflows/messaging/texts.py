@@ -45,7 +45,6 @@ class CaseFacts:
     number: str
     title: str
     status: str
-    query_code: str | None
     outcome: str | None
 
 
@@ -82,7 +81,7 @@ def _values(case: CaseFacts | None, data: dict) -> dict:
         values["due"] = local_time(data["due_at"])
     if case is not None:
         values.update(number=case.number, title=case.title,
-                      query=f"，查询码 {case.query_code}，可在“进度查询”页凭编号和查询码查看进度" if case.query_code
-                      else "，可在“进度查询”页凭编号查看进度",
+                      query=f"，查询码 {data['query_code']}，可在“进度查询”页凭编号和查询码查看进度"
+                      if data.get("query_code") else "，可在“进度查询”页凭编号查看进度",
                       outcome=case.outcome or ("已办结" if case.status == "closed" else "不符合受理条件"))
     return values

@@ -84,6 +84,7 @@ def _record(system, config, delivery_id: int, attempts: int, error: str | None, 
     if error is None:
         values = {"status": "sent", "sent_at": at, "last_error": None}
         report.sent += 1
+        _wipe_private(system, delivery_id)
     elif final or attempts >= config.max_attempts:
         values = {"status": "dead", "last_error": error}
         report.dead += 1
@@ -94,6 +95,17 @@ def _record(system, config, delivery_id: int, attempts: int, error: str | None, 
         report.errors.append(f"#{delivery_id}: {error}")
     with system.sessions() as session, session.begin():
         session.execute(update(Delivery).where(Delivery.id == delivery_id).values(attempts=attempts, **values))
+
+
+def _wipe_private(system, delivery_id: int) -> None:
+    """A sent row keeps no secret: the query code travelled once, to the reporter."""
+    with system.sessions() as session, session.begin():
+        delivery = session.get(Delivery, delivery_id)
+        if delivery is not None and PRIVATE_KEYS & set(delivery.data or {}):
+            delivery.data = {k: v for k, v in delivery.data.items() if k not in PRIVATE_KEYS}
+
+
+PRIVATE_KEYS = {"query_code"}
 
 
 def _sender(session, config, delivery: Delivery):
@@ -123,8 +135,6 @@ def webhook_event(delivery: Delivery, facts: CaseFacts | None, text: str) -> dic
     case = None
     if facts is not None:
         case = {"number": facts.number, "title": facts.title, "status": facts.status}
-        if facts.query_code:
-            case["query_code"] = facts.query_code
     return {"id": delivery.id, "kind": delivery.kind, "created_at": delivery.created_at.isoformat(), "case": case,
             "data": delivery.data or {}, "text": text}
 
