@@ -102,3 +102,21 @@ def _dead_event(system, number: str) -> int:
     with system.sessions() as session:
         return session.scalar(select(Delivery.id).where(Delivery.channel == "webhook", Delivery.status == "dead")
                               .order_by(Delivery.id.desc()).limit(1))
+
+
+def test_gridlink_notifications_deliver_sends_what_is_due_and_names_a_bad_setting(web_app, system, monkeypatch):
+    from web.cli import main
+
+    def run(*args):
+        return web_app.test_cli_runner().invoke(cli=main, args=list(args))
+
+    with HttpReceiver() as receiver:
+        monkeypatch.setenv("GRIDLINK_SMS_URL", receiver.url("/sms"))
+        number = report(system, grid="hq-c04-g03", reporter={"phone": "13700001111"})
+        monkeypatch.setenv("GRIDLINK_DELIVERY_BACKOFF_SECONDS", "later")
+        refused = run("notifications", "deliver")
+        assert refused.exit_code != 0 and "GRIDLINK_DELIVERY_BACKOFF_SECONDS='later'" in refused.output
+        monkeypatch.delenv("GRIDLINK_DELIVERY_BACKOFF_SECONDS")
+        done = run("notifications", "deliver")
+        assert done.exit_code == 0 and "sent" in done.output
+        assert any(number in r.json()["text"] for r in receiver.to("/sms"))
