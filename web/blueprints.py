@@ -6,6 +6,7 @@ BLUEPRINT_MODULES: list[str] = [
     "web.open311",
     "web.auth",
     "web.notifications",
+    "web.notification_settings",
     "web.patrol",
     "web.meetings",
     "web.cases",

@@ -90,6 +90,26 @@ def tick_command() -> None:
                + (f"; {len(report.failed)} failed: {report.failed}" if report.failed else ""))
 
 
+@main.group("notifications")
+def notifications_group() -> None:
+    """Outgoing notifications (e-mail, SMS, webhooks)."""
+
+
+@notifications_group.command("deliver")
+@with_appcontext
+def deliver_command() -> None:
+    """Send the due e-mails, SMS and webhook events now (the timer sweep does it too)."""
+    from workflows.messaging.worker import deliver_due
+
+    try:
+        report = deliver_due(_system())
+    except DomainError as exc:
+        _fail(exc.message)
+    click.echo(f"{report.sent} sent, {report.retried} to retry, {report.dead} dead-lettered")
+    for error in report.errors:
+        click.echo(f"  {error}", err=True)
+
+
 @main.group("user")
 def user_group() -> None:
     """Users."""

@@ -62,11 +62,22 @@ LABELS = {
     "notification": {"new_task": _l("New task"), "reminder": _l("Reminder"), "overdue": _l("Overdue"),
                      "returned_dispatch": _l("Returned dispatch"), "meeting": _l("Meeting"),
                      "rework": _l("Rework"), "closed": _l("Closed")},
+    "channel": {"email": _l("E-mail"), "sms": _l("SMS"), "webhook": _l("Webhook")},
+    "event": {"new_task": _l("New task"), "reminder": _l("Reminder"), "overdue": _l("Overdue"),
+              "returned_dispatch": _l("Returned dispatch"), "rework": _l("Rework"), "closed": _l("Closed"),
+              "case_reported": _l("Report received (to the reporter)"),
+              "case_closed": _l("Case closed (to the reporter)"),
+              "case_rejected": _l("Report not accepted (to the reporter)")},
 }
 
 DEPARTMENT_NAMES_EN = {code: english for code, _name, english in DEPARTMENTS}
 
 ERROR_REASONS = {
+    "bad_email": _l("The e-mail address %(value)s is not usable: write it as name@example.org."),
+    "bad_phone": _l("The phone number %(value)s is not usable: give 5 to 20 digits, e.g. 13800001234."),
+    "bad_url": _l("The address %(value)s is not usable: give an http:// or https:// URL."),
+    "delivery_not_dead": _l("Delivery %(ids)s is no longer dead-lettered (sent or queued again): reload the list."),
+    "webhook_gone": _l("Webhook %(id)s is already switched off: reload the list."),
     "photo_empty": _l("The photo %(name)s is empty: choose a JPEG, PNG, GIF or WebP image."),
     "photo_too_large": _l("The photo %(name)s is %(size)s MB; the limit is %(limit)s MB. Send a smaller photo."),
     "photo_not_image": _l("%(name)s is not an image: send a JPEG, PNG, GIF or WebP photo."),

@@ -38,7 +38,7 @@ def _report_page(values: dict, errors: dict, status: int = 200):
 def submit_report():
     form = request.form
     values = {key: (form.get(key) or "").strip() for key in
-              ("category", "description", "grid", "address", "name", "phone", "website", "lat", "lon")}
+              ("category", "description", "grid", "address", "name", "phone", "email", "website", "lat", "lon")}
     point = _point(values)
     errors = _check_report(values)
     photo = request.files.get("photo")
@@ -52,7 +52,8 @@ def submit_report():
             system_of(current_app), title=_title(values["description"]), description=values["description"],
             category=values["category"], source="snapshot", grid=values["grid"] or None,
             address=values["address"] or None, **(point or {}),
-            reporter={k: v for k, v in (("name", values["name"]), ("phone", values["phone"])) if v} or None,
+            reporter={k: v for k, v in (("name", values["name"]), ("phone", values["phone"]),
+                                        ("email", values["email"])) if v} or None,
             photos=photos)
     except InvalidInput as error:
         errors[_field_of(error)] = error_text(error)
@@ -93,7 +94,7 @@ def _check_report(values: dict) -> dict:
 
 def _field_of(error: DomainError) -> str:
     field = error.field or ""
-    return {"lat": "grid", "photos": "photo", "title": "description"}.get(field, field)
+    return {"lat": "grid", "photos": "photo", "title": "description", "reporter_email": "email"}.get(field, field)
 
 
 def _title(description: str) -> str:

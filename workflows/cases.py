@@ -33,6 +33,8 @@ from workflows.common import (
 )
 from workflows.errors import Conflict, Forbidden
 from workflows.gridindex import grid_index
+from workflows.messaging.manage import check_email
+from workflows.messaging.reporter import reporter_received
 from workflows.models import (
     CASE_SOURCES,
     CASE_STATUSES,
@@ -83,6 +85,8 @@ def report_case(system, *, title: str, description: str = "", category: str, sou
         case = _insert_case(session, plan, entries, number=number, source=source, lat=lat, lon=lon, address=address,
                             created_at=at)
         remember_case(session, case)
+        # the receipt to the reporter, via the outbox (pass query_code= here once the case has one)
+        reporter_received(session, case, plan.reporter.get("email"))
         for filename, content in photos or []:
             store_photo(session, system.upload_dir, case, filename, content,
                         "self_close" if self_closed else "report", user)
@@ -155,8 +159,10 @@ def _plan_report(session: Session, *, title, description, category, source, grid
 def _reporter(reporter) -> dict:
     if reporter is None:
         return {}
-    if not isinstance(reporter, dict) or set(reporter) - {"name", "phone"}:
-        raise invalid("reporter must be an object with optional name and phone", field="reporter")
+    if not isinstance(reporter, dict) or set(reporter) - {"name", "phone", "email"}:
+        raise invalid("reporter must be an object with optional name, phone and email", field="reporter")
+    if reporter.get("email") is not None:
+        reporter = dict(reporter, email=check_email(reporter["email"], "reporter_email"))
     return reporter
 
 

@@ -19,6 +19,8 @@ from engine.models import HumanTask
 from engine.runtime import Assignment, StepEvent, TaskView
 from engine.store import InstanceRow
 from workflows.common import now
+from workflows.messaging.reporter import reporter_outcome
+from workflows.messaging.texts import local_time
 from workflows.models import (
     LEVELS,
     Case,
@@ -103,7 +105,7 @@ def _task_ready(session: Session, case: Case, event: StepEvent, events: list[Ste
     elif kind in ("dept_accept", "dept_result"):
         _set_dispatch_due(session, case, task, kind)
     message = f"新任务：{event.name}（{case.number} {case.title}）"
-    notify(session, recipients, "new_task", case, message)
+    notify(session, recipients, "new_task", case, message, data={"task": event.name})
 
 
 def _set_dispatch_due(session: Session, case: Case, task: dict, kind: str) -> None:
@@ -152,7 +154,8 @@ def _reminded(session: Session, case: Case, event: StepEvent) -> None:
               data={"stage": stage})
     for task in _host_tasks(session, case, event):
         notify(session, user_ids_of(session, task.org_unit, task.department), "reminder", case,
-               f"催办：{task.name}（{case.number}）将于 {task.due_at:%Y-%m-%d %H:%M} UTC 到期")
+               f"催办：{task.name}（{case.number}）将于 {local_time(task.due_at)}到期",
+               data={"task": task.name, "due_at": task.due_at.isoformat() if task.due_at else None})
 
 
 def _escalated(session: Session, case: Case, event: StepEvent) -> None:
@@ -240,8 +243,10 @@ def _completed(session: Session, case: Case, event: StepEvent, events: list[Step
                   note=_verifier_comment(events) or "已结案")
         if case.created_by is not None:
             notify(session, [case.created_by], "closed", case, f"已结案：{case.number} {case.title}")
+        reporter_outcome(session, case, "closed")
     elif outcome == "rejected" and case.status != "merged":
         case.status, case.due_at = "rejected", None
+        reporter_outcome(session, case, "rejected")
 
 
 def _verifier_comment(events: list[StepEvent]) -> str | None:

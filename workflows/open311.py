@@ -138,7 +138,8 @@ def create_request(system, actor: str, params: dict, attributes: dict) -> dict:
     if params.get("media_url"):
         description = f"{description}\n照片：{params['media_url']}".strip()
     name = " ".join(p for p in (params.get("last_name"), params.get("first_name")) if p) or None
-    reporter = {k: v for k, v in (("name", name), ("phone", params.get("phone"))) if v}
+    reporter = {k: v for k, v in (("name", name), ("phone", params.get("phone")), ("email", params.get("email")))
+                if v}
     created = report_case(system, title=_title(params, attributes, category), description=description,
                           category=category.code, source="platform", grid=grid, lat=lat, lon=lon,
                           address=(address or None) and address[:300], reporter=reporter or None, actor=actor)

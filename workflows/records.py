@@ -12,6 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from engine.prepared import Prepared
 from workflows.common import CASE_IDS, now, remember_case
 from workflows.errors import InvalidInput
+from workflows.messaging.outbox import queue_for_users
 from workflows.models import (
     LEVELS,
     Case,
@@ -89,8 +90,10 @@ def user_ids_of(session: Session, org_unit: str | None = None, department: str |
     return ids
 
 
-def notify(session: Session, users: list[User | int], kind: str, case: Case | None, message: str) -> None:
-    """One notification per distinct recipient (a User or a user id), written in one statement."""
+def notify(session: Session, users: list[User | int], kind: str, case: Case | None, message: str,
+           data: dict | None = None) -> None:
+    """One notification per distinct recipient (a User or a user id), written in one statement, and
+    the e-mails, SMS and webhook events they chose in the outbox (``data``: what those texts need)."""
     recipients = dict.fromkeys(u if isinstance(u, int) else u.id for u in users if u is not None)
     if not recipients:
         return
@@ -101,6 +104,7 @@ def notify(session: Session, users: list[User | int], kind: str, case: Case | No
     session.connection().execute(insert(Notification.__table__), [
         {"user_id": user_id, "kind": kind, "case_id": case.id if case else None, "message": message, "link": link,
          "created_at": at} for user_id in recipients])
+    queue_for_users(session, list(recipients), kind, case.id if case else None, message, data)
 
 
 def record_overdue(session: Session, case: Case, stage: str, *, level: str | None = None,

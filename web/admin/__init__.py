@@ -22,4 +22,4 @@ def index():
     return redirect(url_for("admin.processes"))
 
 
-from . import modeller, processes, settings  # noqa: E402,F401  (registers the views on bp)
+from . import deliveries, modeller, processes, settings  # noqa: E402,F401  (registers the views on bp)

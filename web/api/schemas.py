@@ -34,7 +34,8 @@ CASE_CREATE = {
             "type": "object",
             "additionalProperties": False,
             "properties": {"name": {"type": "string", "maxLength": 100},
-                           "phone": {"type": "string", "maxLength": 40}},
+                           "phone": {"type": "string", "maxLength": 40},
+                           "email": {"type": "string", "maxLength": 254}},
         },
         "self_closed": {
             "type": "object",

@@ -6,6 +6,7 @@ from alembic import context
 
 import engine.models  # noqa: F401  (registers the engine tables)
 import workflows.drafts  # noqa: F401  (registers the modeller drafts and the admin audit trail)
+import workflows.messaging.models  # noqa: F401  (registers the outbox, webhooks and contact settings)
 import workflows.models  # noqa: F401  (registers the domain tables)
 from engine.db import Base
 
