@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 
 from workflows import drafts, versions
 
+from ..security import redirect_target
 from . import bp
 from .common import actor, system
 
@@ -71,5 +72,5 @@ def reverse(batch: str):
             batch=batch, n=len(result["restored"]), refused=len(result["refused"])), "success")
     for item in result["refused"]:
         flash(f"{item['case_number']}: {item['reason']}", "warning")
-    target = request.form.get("next") or ""
+    target = redirect_target(request.form.get("next")) or ""
     return redirect(target if target.startswith("/admin/") else url_for("admin.processes"))
