@@ -81,7 +81,7 @@ def test_a_lone_surrogate_is_found_wherever_it_sits_in_a_document():
 
     assert lone_surrogate_field({"a": [{"b": "ok"}, {"c": "x\udc00"}]}) == "a[1].c"
     assert lone_surrogate_field({"\ud800": 1}) == "body"
-    assert lone_surrogate_field({"a": ["\ud83d\ude00", 1, None]}) is None
+    assert lone_surrogate_field({"a": ["\U0001F600", 1, None]}) is None
 
 
 @pytest.mark.parametrize("body", ['{"title": "\\ud800"}', '{"title": "ok", "data": {"x": ["\\udfff"]}}',
