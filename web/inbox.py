@@ -41,17 +41,19 @@ def index():
 @bp.post("/tasks/<task_id>/claim")
 @roles_required(*ACTING_ROLES)
 def claim(task_id: str):
+    target = _back(task_id)
     tasks.claim(system_of(current_app), current_user.id, task_id)
     flash(_("You claimed the task; colleagues see that you are on it."), "success")
-    return redirect(_back(task_id))
+    return redirect(target)
 
 
 @bp.post("/tasks/<task_id>/unclaim")
 @roles_required(*ACTING_ROLES)
 def unclaim(task_id: str):
+    target = _back(task_id)
     tasks.unclaim(system_of(current_app), current_user.id, task_id)
     flash(_("You released the task."), "success")
-    return redirect(_back(task_id))
+    return redirect(target)
 
 
 def _back(task_id: str) -> str:

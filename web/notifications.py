@@ -47,6 +47,6 @@ def read_all():
 @login_required
 def open_one(notification_id: int):
     """Mark one notification read and follow its link (only links inside this site)."""
-    system = system_of(current_app)
-    notifications.mark_read(system, current_user.id, [notification_id])
-    return redirect(redirect_target(request.form.get("link"), "link") or url_for("notifications.index"))
+    target = redirect_target(request.form.get("link"), "link") or url_for("notifications.index")
+    notifications.mark_read(system_of(current_app), current_user.id, [notification_id])
+    return redirect(target)

@@ -9,11 +9,13 @@ marked ``Secure`` over HTTPS, and client addresses from trusted proxies only.
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -34,17 +36,19 @@ CONTENT_SECURITY_POLICY = "; ".join((
 """No inline or remote script runs: templates keep their scripts in web/static."""
 
 JSON_TYPES = ("application/json",)
+MACHINE_PREFIXES = ("/api/", "/open311/")
+"""Machine clients read English messages, as in the rest of the API."""
 
 
 # --- redirect targets -------------------------------------------------------------------------
 
 def is_local_path(target: str) -> bool:
     """True for a same-site relative path such as ``/inbox?x=1``: it starts with one ``/``, has no
-    scheme or host, no backslash and no control or whitespace character (browsers drop tabs and
-    newlines, so ``/\\t/evil.example`` would become ``//evil.example``)."""
+    scheme or host, no backslash and no control character (browsers drop tabs and newlines, so
+    ``/\\t/evil.example`` would become ``//evil.example``)."""
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
         return False
-    if any(ch.isspace() or ord(ch) < 32 or 127 <= ord(ch) < 160 or 0xD800 <= ord(ch) <= 0xDFFF for ch in target):
+    if any(ord(ch) < 32 or 127 <= ord(ch) < 160 or 0xD800 <= ord(ch) <= 0xDFFF for ch in target):
         return False
     parts = urlsplit(target)
     return not parts.scheme and not parts.netloc
@@ -57,9 +61,18 @@ def redirect_target(target: str | None, field: str = "next") -> str | None:
         return None
     if is_local_path(target):
         return target
-    raise BadRequest(description=_(
-        "%(field)s=%(value)s is not a page of this site; give a path that starts with a single /, "
-        "without spaces, tabs, line breaks or backslashes.", field=field, value=ascii(target[:200])))
+    with _reader_locale():
+        message = _("%(field)s=%(value)s is not a page of this site; give a path that starts with a single /, "
+                    "without tabs, line breaks, other control characters or backslashes.",
+                    field=field, value=ascii(target[:200]))
+    raise BadRequest(description=message)
+
+
+def _reader_locale():
+    """English for API and Open311 clients, the reader's language for pages."""
+    if request.path.startswith(MACHINE_PREFIXES):
+        return force_locale("en")
+    return nullcontext()
 
 
 def referrer_target() -> str | None:
@@ -116,9 +129,10 @@ def refuse_unstorable_text() -> None:
     for name, values in sources:
         field = lone_surrogate_field(values, name)
         if field is not None:
-            raise BadRequest(description=_(
-                "%(field)s contains a lone UTF-16 surrogate (such as \\ud800), which is not text; "
-                "send valid Unicode.", field=field))
+            with _reader_locale():
+                message = _("%(field)s contains a lone UTF-16 surrogate (such as \\ud800), which is not "
+                            "text; send valid Unicode.", field=field)
+            raise BadRequest(description=message)
 
 
 def _json_document() -> Any:

@@ -20,7 +20,7 @@ def test_only_same_site_relative_paths_are_redirect_targets(target):
     assert not is_local_path(target)
 
 
-@pytest.mark.parametrize("target", ["/", "/inbox", "/cases?q=a%20b&x=1#top", "/admin/processes/x"])
+@pytest.mark.parametrize("target", ["/", "/inbox", "/cases?q=a%20b&x=1#top", "/admin/processes/x", "/no/such page", "/案件"])
 def test_ordinary_paths_of_this_site_are_redirect_targets(target):
     assert is_local_path(target)
 
@@ -43,6 +43,7 @@ def test_a_bad_next_on_claiming_a_task_is_a_400_and_the_task_stays_open(client_f
     coordinator = client_for("coord-hq-c04")
     response = coordinator.post(f"/inbox/tasks/{task.id}/claim", {"next": target}, token_from="/inbox")
     assert response.status_code == 400 and "Location" not in response.headers
+    assert task_of(system, number, "handle").claimed_by is None  # refused before claiming
     good = coordinator.post(f"/inbox/tasks/{task.id}/claim", {"next": "/inbox"}, token_from="/inbox")
     assert good.status_code == 302 and good.headers["Location"] == "/inbox"
 
