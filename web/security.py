@@ -48,10 +48,15 @@ def is_local_path(target: str) -> bool:
     ``/\\t/evil.example`` would become ``//evil.example``)."""
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
         return False
-    if any(ord(ch) < 32 or 127 <= ord(ch) < 160 or 0xD800 <= ord(ch) <= 0xDFFF for ch in target):
+    if _has_control(target):
         return False
     parts = urlsplit(target)
     return not parts.scheme and not parts.netloc
+
+
+def _has_control(text: str) -> bool:
+    """Control characters (C0, DEL, C1) or lone surrogates."""
+    return any(ord(ch) < 32 or 127 <= ord(ch) < 160 or 0xD800 <= ord(ch) <= 0xDFFF for ch in text)
 
 
 def redirect_target(target: str | None, field: str = "next") -> str | None:
@@ -78,7 +83,7 @@ def _reader_locale():
 def referrer_target() -> str | None:
     """The page the user came from, when it is a page of this site (None otherwise)."""
     referrer = request.referrer
-    if not referrer:
+    if not referrer or _has_control(referrer):  # urlsplit would silently drop tabs and line breaks
         return None
     parts = urlsplit(referrer)
     if parts.netloc and parts.netloc != request.host:
@@ -117,8 +122,12 @@ def _has_surrogate(text: str) -> bool:
 
 
 def refuse_unstorable_text() -> None:
-    """Before every request: 400 when the JSON body, the form or the query holds a lone surrogate
-    (a ``\\ud800`` escape in JSON); bodies that are not valid JSON are left to the handler."""
+    """Before every page request: 400 when the JSON body, the form or the query holds a lone
+    surrogate (a ``\\ud800`` escape in JSON); bodies that are not valid JSON are left to the handler.
+    The API and Open311 read their bodies under their own size limits and check them there
+    (web/api/support.py refuses surrogates with the NUL characters), so their bodies are not read here."""
+    if request.path.startswith(MACHINE_PREFIXES):
+        return
     sources = [("query", request.args.to_dict(flat=False))]
     if request.mimetype in JSON_TYPES or request.mimetype.endswith("+json"):
         document = _json_document()

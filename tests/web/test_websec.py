@@ -20,7 +20,8 @@ def test_only_same_site_relative_paths_are_redirect_targets(target):
     assert not is_local_path(target)
 
 
-@pytest.mark.parametrize("target", ["/", "/inbox", "/cases?q=a%20b&x=1#top", "/admin/processes/x", "/no/such page", "/案件"])
+@pytest.mark.parametrize("target", ["/", "/inbox", "/cases?q=a%20b&x=1#top", "/admin/processes/x", "/no/such page",
+                                    "/案件"])
 def test_ordinary_paths_of_this_site_are_redirect_targets(target):
     assert is_local_path(target)
 
@@ -57,10 +58,13 @@ def test_a_bad_link_on_opening_a_notification_is_a_400(client_for):
 @pytest.mark.parametrize("referrer", ["http://localhost/cases\r\nX: y", "http://localhost/\t/evil.example",
                                       "http://evil.example/x", "http://localhost//evil.example"])
 def test_switching_language_never_follows_an_odd_or_foreign_referrer(anonymous, referrer):
-    response = anonymous.flask.get("/lang/en", headers={"Referer": referrer.replace("\r\n", "%0d%0a")})
+    response = anonymous.flask.get("/lang/en", environ_base={"HTTP_REFERER": referrer})
     assert response.status_code == 302 and response.headers["Location"] == "/"
-    raw = anonymous.flask.get("/lang/en", environ_base={"HTTP_REFERER": referrer})
-    assert raw.status_code == 302 and response.headers["Location"] == "/"
+
+
+def test_an_escaped_line_break_in_the_referrer_stays_escaped(anonymous):
+    response = anonymous.flask.get("/lang/en", headers={"Referer": "http://localhost/cases%0d%0aX:%20y"})
+    assert response.headers["Location"] == "/cases%0d%0aX:%20y" and "X" not in response.headers
 
 
 def test_switching_language_returns_to_the_page_of_this_site_it_came_from(anonymous):
@@ -87,12 +91,21 @@ def test_a_lone_surrogate_is_found_wherever_it_sits_in_a_document():
 
 @pytest.mark.parametrize("body", ['{"title": "\\ud800"}', '{"title": "ok", "data": {"x": ["\\udfff"]}}',
                                   '{"\\ud83d": 1}', '{"title": "\\ud83d\\u0041"}'])
-def test_a_lone_surrogate_anywhere_in_an_api_body_is_a_400_in_the_error_shape(api_client, body):
+def test_a_lone_surrogate_anywhere_in_an_api_body_is_a_422_in_the_error_shape(api_client, body):
     response = api_client.post("/api/v1/cases", data=body, content_type="application/json",
                                headers=api_client.auth)
-    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.status_code == 422, response.get_data(as_text=True)
     error = response.get_json()["error"]
     assert set(error) == {"status", "code", "message", "details"} and "surrogate" in error["message"]
+    assert error["code"] == "invalid_input" and error["details"][0]["field"] is not None
+
+
+@pytest.mark.parametrize("body", ['{"draft": "\\ud800"}', '{"files": {"a.bpmn": "\\udc00"}}'])
+def test_a_lone_surrogate_in_a_page_json_body_is_a_400(client_for, body):
+    admin = client_for("admin")
+    response = admin.flask.post("/admin/modeller/validate", data=body, content_type="application/json",
+                                headers={"X-CSRFToken": admin.token("/admin/modeller")})
+    assert response.status_code == 400 and "UTF-16" in response.get_data(as_text=True)
 
 
 def test_a_surrogate_pair_is_ordinary_text_in_an_api_body(api_client):
