@@ -24,9 +24,13 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=os.environ.get("GRIDLINK_SECURE_COOKIES", "") == "1",
+        REMEMBER_COOKIE_SECURE=os.environ.get("GRIDLINK_SECURE_COOKIES", "") == "1",
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,
+        RATELIMIT_STORAGE_URI=os.environ.get("GRIDLINK_RATELIMIT_STORAGE")
+        or f"sqlite:///{(instance / 'ratelimits.sqlite').resolve()}",
+        TRUSTED_PROXIES=_proxy_count(os.environ.get("GRIDLINK_TRUSTED_PROXIES", "0")),
     )
     if test_config:
         app.config.update(test_config)
@@ -40,6 +44,18 @@ def map_tiles(url: str | None) -> str:
         raise ValueError(f"GRIDLINK_MAP_TILES={url!r} is not a tile URL; give one like "
                          "https://tiles.example.org/{z}/{x}/{y}.png (or leave it empty for outlines only)")
     return url
+
+
+def _proxy_count(value: str) -> int:
+    """GRIDLINK_TRUSTED_PROXIES: how many reverse proxies stand in front of the app (0: none)."""
+    try:
+        count = int(value.strip() or "0")
+    except ValueError:
+        count = -1
+    if count < 0:
+        raise ValueError(f"GRIDLINK_TRUSTED_PROXIES={value!r} is not a count; give 0 (no proxy) or the "
+                         "number of reverse proxies in front of gridlink, such as 1")
+    return count
 
 
 def _instance_secret(instance: Path) -> str:
@@ -72,9 +88,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def init_web(app: Flask) -> None:
     """Sign-in, CSRF, languages, rate limits, error pages and the layout's context."""
-    from . import auth, i18n, pages
+    from . import auth, i18n, pages, security
     from .extensions import csrf, limiter
 
+    security.init_app(app)
     auth.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import wraps
-from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -14,6 +13,7 @@ from workflows import admin, people
 
 from .app import system_of
 from .extensions import limiter, limits_off, login_manager
+from .security import redirect_target, referrer_target
 
 bp = Blueprint("auth", __name__)
 
@@ -34,6 +34,7 @@ class Staff:
     department: str | None
     department_name: str | None
     locale: str
+    session_generation: int = 0
 
     is_authenticated = True
     is_active = True
@@ -54,8 +55,20 @@ def init_app(app) -> None:
     login_manager.session_protection = "strong"
 
 
+SESSION_GENERATION = "_generation"
+"""The session key holding the user's session generation at sign-in; signing out, or a new
+password, moves the user's generation on, so every older session (and copied cookie) ends."""
+
+
 @login_manager.user_loader
 def _load_user(user_id: str) -> Staff | None:
+    staff = _staff(user_id)
+    if staff is None or session.get(SESSION_GENERATION) != staff.session_generation:
+        return None
+    return staff
+
+
+def _staff(user_id: str) -> Staff | None:
     data = people.load_profile(system_of(current_app), user_id)
     return Staff(**data) if data else None
 
@@ -83,16 +96,6 @@ def role_label(role: str) -> str:
     return label("role", role)
 
 
-def _safe_next(target: str | None) -> str | None:
-    """Only same-site relative paths are followed after signing in."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
-
-
 def home_for(user) -> str:
     """Where a user starts: grid workers on patrol, leaders on the dashboard, the rest in the inbox."""
     views = current_app.view_functions
@@ -116,26 +119,30 @@ def home():
 @limiter.limit("20 per minute", methods=["POST"], exempt_when=limits_off)
 def login():
     if current_user.is_authenticated and request.method == "GET":
-        return redirect(_safe_next(request.args.get("next")) or home_for(current_user))
+        return redirect(redirect_target(request.args.get("next")) or home_for(current_user))
     error = None
     username = ""
+    target = redirect_target(request.args.get("next"))
     if request.method == "POST":
         username = (request.form.get("username") or "").strip()
         user = admin.authenticate(system_of(current_app), username, request.form.get("password") or "")
         if user is None:
             error = _("Wrong username or password. Check both and try again.")
         else:
-            staff = _load_user(str(user.id))
+            staff = _staff(str(user.id))
             session.clear()
             login_user(staff)
+            session[SESSION_GENERATION] = staff.session_generation
             session["lang"] = staff.locale
-            return redirect(_safe_next(request.args.get("next")) or home_for(staff))
+            return redirect(target or home_for(staff))
     return render_template("auth/login.html", error=error, username=username), (401 if error else 200)
 
 
 @bp.post("/logout")
 def logout():
     lang = session.get("lang")
+    if current_user.is_authenticated:
+        people.end_sessions(system_of(current_app), current_user.id)
     logout_user()
     session.clear()
     if lang:
@@ -153,15 +160,4 @@ def switch_language(code: str):
     session["lang"] = code
     if current_user.is_authenticated:
         people.set_locale(system_of(current_app), current_user.id, code)
-    target = _safe_next(request.args.get("next")) or _safe_next(_referrer_path()) or url_for("auth.home")
-    return redirect(target)
-
-
-def _referrer_path() -> str | None:
-    referrer = request.referrer
-    if not referrer:
-        return None
-    parts = urlsplit(referrer)
-    if parts.netloc and parts.netloc != request.host:
-        return None
-    return parts.path + (f"?{parts.query}" if parts.query else "")
+    return redirect(redirect_target(request.args.get("next")) or referrer_target() or url_for("auth.home"))

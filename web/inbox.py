@@ -15,6 +15,7 @@ from .app import system_of
 from .auth import roles_required
 from .forms import build_form, check_form, domain_error_field, parse_form
 from .i18n import error_text, label
+from .security import redirect_target
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 ACTING_ROLES = ("coordinator", "grid_worker", "department", "admin")
@@ -40,24 +41,23 @@ def index():
 @bp.post("/tasks/<task_id>/claim")
 @roles_required(*ACTING_ROLES)
 def claim(task_id: str):
+    target = _back(task_id)
     tasks.claim(system_of(current_app), current_user.id, task_id)
     flash(_("You claimed the task; colleagues see that you are on it."), "success")
-    return redirect(_back(task_id))
+    return redirect(target)
 
 
 @bp.post("/tasks/<task_id>/unclaim")
 @roles_required(*ACTING_ROLES)
 def unclaim(task_id: str):
+    target = _back(task_id)
     tasks.unclaim(system_of(current_app), current_user.id, task_id)
     flash(_("You released the task."), "success")
-    return redirect(_back(task_id))
+    return redirect(target)
 
 
 def _back(task_id: str) -> str:
-    target = request.form.get("next") or ""
-    if target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("inbox.task", task_id=task_id)
+    return redirect_target(request.form.get("next")) or url_for("inbox.task", task_id=task_id)
 
 
 def _task_page(task_id: str) -> dict | None:

@@ -11,6 +11,7 @@ from workflows import notifications
 from .app import system_of
 from .auth import login_required
 from .i18n import current_language, label
+from .security import redirect_target
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
@@ -46,9 +47,6 @@ def read_all():
 @login_required
 def open_one(notification_id: int):
     """Mark one notification read and follow its link (only links inside this site)."""
-    system = system_of(current_app)
-    notifications.mark_read(system, current_user.id, [notification_id])
-    link = request.form.get("link") or ""
-    if link.startswith("/") and not link.startswith("//"):
-        return redirect(link)
-    return redirect(url_for("notifications.index"))
+    target = redirect_target(request.form.get("link"), "link") or url_for("notifications.index")
+    notifications.mark_read(system_of(current_app), current_user.id, [notification_id])
+    return redirect(target)

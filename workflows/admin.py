@@ -68,12 +68,26 @@ def add_user(session: Session, username: str, role: str, org: str | None, depart
 
 
 def authenticate(system, username: str, password: str) -> User | None:
-    """The active user with this username and password, or None."""
+    """The active user with this username and password, or None. Unknown and disabled usernames
+    cost one password check too (against a dummy hash of the same method), so the time taken does
+    not tell which usernames exist."""
     with system.sessions() as session:
-        user = session.scalar(select(User).where(User.username == username, User.active))
-        if user is None or not check_password_hash(user.password_hash, password or ""):
+        user = session.scalar(select(User).where(User.username == username))
+        stored = user.password_hash if user is not None else _dummy_hash()
+        matches = check_password_hash(stored, password or "")
+        if user is None or not user.active or not matches:
             return None
         return loaded(user)
+
+
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def _dummy_hash() -> str:
+    """A hash of a random password with the current HASH_METHOD, made once per method."""
+    if HASH_METHOD not in _DUMMY_HASHES:
+        _DUMMY_HASHES[HASH_METHOD] = hash_password(secrets.token_urlsafe(16))
+    return _DUMMY_HASHES[HASH_METHOD]
 
 
 def _digest(token: str) -> str:

@@ -195,6 +195,7 @@ def reset_password(system, actor: str, username, password: str | None = None) ->
     with system.sessions() as session, session.begin():
         user = _user(session, username)
         user.password_hash = generate_password_hash(password)
+        user.session_generation = (user.session_generation or 0) + 1  # signed-in sessions end
         admin_audit.record(session, actor, "user.reset_password", user.username)
         return {"username": user.username, "password": password}
 

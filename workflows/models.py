@@ -182,6 +182,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     locale: Mapped[str] = mapped_column(String(10), default="zh", server_default="zh")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Moves on when the user signs out or gets a new password; older web sessions then end."""
 
     org_unit: Mapped[OrgUnit | None] = relationship()
     department: Mapped[Department | None] = relationship()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from workflows.errors import InvalidInput
 from workflows.models import User
@@ -28,7 +28,17 @@ def load_profile(system, user_id) -> dict | None:
         return None
     with system.sessions() as session:
         user = session.scalar(select(User).where(User.id == key, User.active))
-        return profile(user) if user is not None else None
+        if user is None:
+            return None
+        return {**profile(user), "session_generation": user.session_generation or 0}
+
+
+def end_sessions(system, user_id: int) -> None:
+    """End every web session of the user (signing out, a new password): sessions remember the
+    generation they started in, and only the current one is accepted."""
+    with system.sessions() as session, session.begin():
+        session.execute(update(User).where(User.id == user_id)
+                        .values(session_generation=User.session_generation + 1))
 
 
 def set_locale(system, user_id: int, locale: str) -> None:

@@ -164,10 +164,13 @@ def test_migration_through_the_forms_moves_ticked_cases_logs_them_and_reverses(a
     assert all(n in page for n in numbers)
     batch = page.split('data-batch="')[1].split('"')[0]
 
-    reversed_ = admin.post(f"/admin/migrations/{batch}/reverse", {"next": "https://evil.example/"},
-                           token_from="/admin/processes")
+    refused = admin.post(f"/admin/migrations/{batch}/reverse", {"next": "https://evil.example/"},
+                         token_from="/admin/processes")
+    assert refused.status_code == 400 and "Location" not in refused.headers
+    assert [version_of_case(admin_system, n) for n in numbers] == [new, new]  # refused before acting
+    reversed_ = admin.post(f"/admin/migrations/{batch}/reverse", {"next": "/cases"}, token_from="/admin/processes")
 
-    assert "evil.example" not in reversed_.headers["Location"]
+    assert reversed_.headers["Location"] == "/admin/processes"  # only admin pages are followed
     assert [version_of_case(admin_system, n) for n in numbers] == [old, old]
     assert admin.post("/admin/migrations/nope/reverse", token_from="/admin/processes").status_code == 404
 

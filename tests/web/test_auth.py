@@ -13,13 +13,14 @@ def test_a_wrong_password_is_refused_with_a_message_and_the_username_kept(anonym
 
 
 def test_signing_in_follows_a_local_next_address_but_never_another_site(web_app):
-    for target, expected in (("/cases", "/cases"), ("https://evil.example/x", "/inbox"), ("//evil.example", "/inbox"),
-                             ("javascript:alert(1)", "/inbox")):
+    for target, expected in (("/cases", 302), ("https://evil.example/x", 400), ("//evil.example", 400),
+                             ("javascript:alert(1)", 400)):
         client = Client(web_app)
         token = client.token("/login")
         response = client.flask.post(f"/login?next={target}", data={"username": "coord-hq-c04",
                                                                     "password": PASSWORD, "csrf_token": token})
-        assert response.status_code == 302 and response.headers["Location"] == expected, target
+        assert response.status_code == expected, target
+        assert response.headers.get("Location") == ("/cases" if expected == 302 else None), target
 
 
 def test_signing_out_ends_the_session(client_for):

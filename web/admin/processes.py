@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 
 from workflows import drafts, versions
 
+from ..security import redirect_target
 from . import bp
 from .common import actor, system
 
@@ -66,10 +67,10 @@ def migrate(process_id: str):
 
 @bp.post("/migrations/<batch>/reverse")
 def reverse(batch: str):
+    target = redirect_target(request.form.get("next")) or ""  # a bad target is refused before acting
     result = versions.reverse_migration(system(), actor(), batch)
     flash(_("Reversed migration %(batch)s: %(n)s case(s) back on their old version; %(refused)s refused.",
             batch=batch, n=len(result["restored"]), refused=len(result["refused"])), "success")
     for item in result["refused"]:
         flash(f"{item['case_number']}: {item['reason']}", "warning")
-    target = request.form.get("next") or ""
     return redirect(target if target.startswith("/admin/") else url_for("admin.processes"))

@@ -145,12 +145,24 @@ def _check_text(value: Any, path: str) -> None:
             if "\x00" in item:
                 raise ApiError(422, f"{where or 'the body'} contains a NUL character; remove it",
                                code="invalid_input", details=[{"field": where, "message": "contains a NUL character"}])
+            if not _encodable(item):
+                raise ApiError(422, f"{where or 'the body'} contains a lone UTF-16 surrogate (such as \\ud800), "
+                               "which is not text; send valid Unicode", code="invalid_input",
+                               details=[{"field": where, "message": "contains a lone UTF-16 surrogate"}])
         elif isinstance(item, dict):
             for key, child in item.items():
                 pending.append((key, where))
                 pending.append((child, f"{where}.{key}" if where else str(key)))
         elif isinstance(item, list):
             pending.extend((child, f"{where}.{i}" if where else str(i)) for i, child in enumerate(item))
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def json_object() -> dict:

@@ -2,6 +2,13 @@
 (function () {
   "use strict";
 
+  // "Go back" links: the previous page when there is one (the link's own address otherwise).
+  document.querySelectorAll("a[data-history-back]").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      if (window.history.length > 1) { event.preventDefault(); window.history.back(); }
+    });
+  });
+
   // Task forms: show only the fields of the chosen decision.
   function syncDecision(form) {
     var chosen = form.querySelector("input[name=decision]:checked, select[name=decision]");
