@@ -1,7 +1,7 @@
 """session generation on users: signing out and new passwords end older web sessions
 
 Revision ID: e4b2f1c8a6d2
-Revises: 8a89b45e3c73
+Revises: a7c5e3b1d9f2
 Create Date: 2026-12-07 23:10:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'e4b2f1c8a6d2'
-down_revision = '8a89b45e3c73'
+down_revision = 'a7c5e3b1d9f2'
 branch_labels = None
 depends_on = None
 
