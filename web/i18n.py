@@ -80,6 +80,11 @@ ERROR_REASONS = {
     "not_below": _l("%(unit)s is not below your unit: assign down to a unit under yours."),
     "department_twice": _l("A department is chosen twice: choose each department once."),
     "date_out_of_range": _l("Give a date between the years %(first)s and %(last)s."),
+    "too_many_photos": _l("A case holds at most %(limit)s photos and this one has %(existing)s: send fewer photos."),
+    "fund_out_of_scope": _l("Case %(number)s is outside your area: the fund pays only for cases you may read."),
+    "fund_case_finished": _l("Case %(number)s is finished: the fund pays for work on open cases only."),
+    "case_or_code_unknown": _l("There is no case %(number)s with this query code. Check the number and the code "
+                               "on your receipt."),
 }
 
 
