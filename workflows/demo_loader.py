@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from engine.models import HumanTask
 from workflows import demo_data
 from workflows.cases import rate_case, report_case, set_query_code
-from workflows.query_codes import demo_code
 from workflows.common import duration_seconds, get_user, now
 from workflows.fund import spend_fund
 from workflows.models import Case, Dispatch, FundSpend, Meeting, TimelineEntry, User
+from workflows.query_codes import demo_code
 from workflows.records import users_of
 from workflows.tasks import complete_task, may_act, resolver_id
 
