@@ -68,6 +68,8 @@ def test_the_receipt_shows_the_query_code_once_and_the_case_stays_open_in_that_b
     assert len(code) == 8 and set(code) <= set("23456789ABCDEFGHJKMNPQRSTUVWXYZ")
     again = anonymous.get(response.headers["Location"]).data.decode()
     assert 'data-testid="track-result"' in again and code not in again, "shown once"
+    stranger = Client(anonymous.flask.application).get(f"/track?number={number}").data.decode()
+    assert 'data-testid="track-result"' not in stranger, "another browser needs the code"
 
 
 def test_the_query_code_is_kept_only_as_a_hash(anonymous, system):
@@ -98,8 +100,8 @@ def test_a_case_number_alone_shows_nothing_and_a_wrong_code_is_answered_like_an_
 
 
 def test_tracking_shows_no_reporter_no_description_and_no_address(anonymous, system):
-    number = at_community(system, title="王家发热", description="隔壁王家疑似发热，请上门排查", address="虎丘路88号3幢201",
-                          reporter={"name": "王阿姨", "phone": "13812345678"})
+    number = at_community(system, title="王家发热", description="隔壁王家疑似发热，请上门排查",
+                          address="虎丘路88号3幢201", reporter={"name": "王阿姨", "phone": "13812345678"})
     html = track(anonymous, number, with_code(system, number))
     for private in ("王阿姨", "13812345678", "138****5678", "隔壁王家疑似发热", "虎丘路88号", "王家发热"):
         assert private not in html
