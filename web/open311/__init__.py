@@ -2,7 +2,8 @@
 
 Resources end in ``.json`` or ``.xml``. Errors use the spec's ``errors``/``error`` format: 400 for
 bad or missing arguments, 403 for a missing or invalid ``api_key`` (an API token, see ``gridlink
-token create``), 404 for unknown services, requests, jurisdictions or paths. ``jurisdiction_id``
+token create``), 404 for unknown services, requests, jurisdictions or paths. Reads without an
+``api_key`` show public fields only; with a staff account's key they show what it may read. ``jurisdiction_id``
 is optional (one jurisdiction is served); empty arguments count as absent.
 """
 
