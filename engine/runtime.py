@@ -23,8 +23,9 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, SignalEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import forms, store
 from .compaction import compact
@@ -215,11 +216,22 @@ class Runtime:
         return PendingStep(task_id, sent, actor, base, row, workflow, events, error, before, ready)
 
     def claim(self, session: Session, task_id: str, actor: str) -> HumanTask:
+        """Claim an open task for ``actor``: one conditional UPDATE, so of two claimers exactly one
+        wins on every database (the other waits for the winner's row lock and then matches nothing)."""
         task = self._projected(session, task_id)
         if task.claimed_by not in (None, actor):
             raise Conflict(f"task {task_id} is already claimed by {task.claimed_by}")
-        task.claimed_by = actor
-        session.flush()
+        columns = HumanTask.__table__.c
+        claimed = session.execute(
+            update(HumanTask.__table__)
+            .where(columns.id == task_id, or_(columns.claimed_by.is_(None), columns.claimed_by == actor))
+            .values(claimed_by=actor))
+        if claimed.rowcount != 1:
+            holder = store.projected_task(session, task_id)
+            if holder is None:
+                self._gone(session, task_id)
+            raise Conflict(f"task {task_id} is already claimed by {holder.claimed_by}")
+        set_committed_value(task, "claimed_by", actor)
         return task
 
     def unclaim(self, session: Session, task_id: str, actor: str, force: bool = False) -> HumanTask:

@@ -55,6 +55,8 @@ def _print_logins(summary: dict) -> None:
     click.echo(f"demo: {summary.get('cases', 0)} cases; logins (password {summary.get('password')!r}):")
     for login in summary.get("logins", []):
         click.echo(f"  {login['username']:<22} {login['role']:<12} {login.get('unit') or ''}")
+    for case in summary.get("track", []):
+        click.echo(f"track a demo case at /track: number {case['number']}  query code {case['query_code']}")
 
 
 @main.command("deploy")

@@ -97,6 +97,11 @@ ERROR_REASONS = {
                         "P5D."),
     "duration_too_long": _l("%(setting)s: '%(value)s' is longer than 10 years: write at most 10 years, e.g. "
                             "PT24H, P5D or P1Y."),
+    "too_many_photos": _l("A case holds at most %(limit)s photos and this one has %(existing)s: send fewer photos."),
+    "fund_out_of_scope": _l("Case %(number)s is outside your area: the fund pays only for cases you may read."),
+    "fund_case_finished": _l("Case %(number)s is finished: the fund pays for work on open cases only."),
+    "case_or_code_unknown": _l("There is no case %(number)s with this query code. Check the number and the code "
+                               "on your receipt."),
 }
 
 

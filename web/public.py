@@ -1,11 +1,15 @@
-"""The residents' side, no sign-in: report a problem (/report) and follow it by its number
-(/track), rating the outcome once it is closed. Rate limited per address against floods."""
+"""The residents' side, no sign-in: report a problem (/report) and follow it by its number and
+query code (/track), rating the outcome once it is closed. Rate limited per address against floods.
+
+The query code is shown once, on the receipt after the report. A browser that showed it, or into
+which the code was typed, keeps number and code in its session, so the case page can be reloaded
+and rated without typing the code again."""
 
 from __future__ import annotations
 
 import re
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from workflows import cases, webviews
@@ -19,6 +23,8 @@ bp = Blueprint("public", __name__)
 PHONE = re.compile(r"^\+?[0-9][0-9 \-]{5,19}$")
 NUMBER = re.compile(r"^[A-Za-z]{2}\d{8}-\d{4,6}$")
 MAX_DESCRIPTION = 2000
+KEPT_CODES = 5
+"""Cases whose code one browser session remembers."""
 
 
 @bp.get("/report")
@@ -60,7 +66,26 @@ def submit_report():
         if error.field == "lat":  # a refused point is not sent again: the grid or address typed next must count
             values["lat"] = values["lon"] = ""
         return _report_page(values, errors, 422)
+    _keep_code(result["number"], result["query_code"])
+    session["new_case"] = {"number": result["number"], "query_code": result["query_code"]}
     return redirect(url_for("public.track", number=result["number"], new=1))
+
+
+def _keep_code(number: str, code: str) -> None:
+    codes = dict(session.get("track_codes") or {})
+    codes.pop(number, None)
+    codes[number] = code
+    session["track_codes"] = dict(list(codes.items())[-KEPT_CODES:])
+
+
+def _kept_code(number: str) -> str | None:
+    return (session.get("track_codes") or {}).get(number)
+
+
+def _forget_code(number: str) -> None:
+    codes = dict(session.get("track_codes") or {})
+    if codes.pop(number, None) is not None:
+        session["track_codes"] = codes
 
 
 def _point(values: dict) -> dict | None:
@@ -107,17 +132,53 @@ def _title(description: str) -> str:
 def track():
     number = (request.args.get("number") or "").strip().upper()
     if not number:
-        return render_template("public/track.html", number="", case=None, error=None)
+        return _track_page()
     if not NUMBER.match(number):
-        error = _("%(number)s is not a case number; it looks like GL20261121-0001.", number=number[:40])
-        return render_template("public/track.html", number=number[:40], case=None, error=error), 422
+        return _track_page(number[:40], error=_bad_number(number)), 422
+    code = _kept_code(number)
+    if code is None:
+        return _track_page(number)  # the form asks for the code
     try:
-        view = cases.public_case_view(system_of(current_app), number)
+        view = cases.public_case_view(system_of(current_app), number, code)
     except NotFound:
-        error = _("There is no case %(number)s. Check the number on your receipt.", number=number)
-        return render_template("public/track.html", number=number, case=None, error=error), 404
-    return render_template("public/track.html", number=number, case=view, error=None,
-                           new=request.args.get("new") == "1", categories=_category_names())
+        _forget_code(number)
+        return _track_page(number)
+    receipt = session.get("new_case") if request.args.get("new") == "1" else None
+    if receipt and receipt.get("number") == number:
+        session.pop("new_case")  # the code is shown once
+    else:
+        receipt = None
+    return _track_page(number, view, receipt=receipt)
+
+
+@bp.post("/track")
+@limiter.limit("30 per minute", exempt_when=limits_off)
+def track_lookup():
+    number = (request.form.get("number") or "").strip().upper()
+    code = (request.form.get("code") or "").strip()
+    if not NUMBER.match(number):
+        return _track_page(number[:40], error=_bad_number(number)), 422
+    try:
+        cases.public_case_view(system_of(current_app), number, code)
+    except NotFound:
+        return _track_page(number, error=_unknown(number)), 404
+    _keep_code(number, code)
+    return redirect(url_for("public.track", number=number))
+
+
+def _bad_number(number: str) -> str:
+    return _("%(number)s is not a case number; it looks like GL20261121-0001.", number=number[:40])
+
+
+def _unknown(number: str) -> str:
+    return _("There is no case %(number)s with this query code. Check the number and the code on your receipt.",
+             number=number)
+
+
+def _track_page(number: str = "", view: dict | None = None, **extra):
+    extra.setdefault("error", None)
+    return render_template("public/track.html", number=number, case=view,
+                           categories=_category_names() if view else None, **extra)
 
 
 def _category_names() -> dict:
@@ -128,7 +189,12 @@ def _category_names() -> dict:
 @limiter.limit("10 per minute", exempt_when=limits_off)
 def rate(number: str):
     system = system_of(current_app)
-    view = cases.public_case_view(system, number)
+    number = number.strip().upper()[:40]
+    code = (request.form.get("code") or "").strip() or _kept_code(number)
+    try:
+        view = cases.public_case_view(system, number, code)
+    except NotFound:
+        return _track_page(number, error=_unknown(number)), 404
     text = request.form.get("rating") or ""
     comment = (request.form.get("comment") or "").strip()[:1000] or None
     error = None
@@ -138,11 +204,11 @@ def rate(number: str):
         error = _("This case has already been rated. Thank you!")
     else:
         try:
-            cases.rate_case(system, view["number"], int(text), comment)
+            cases.rate_case(system, view["number"], int(text), comment, query_code=code)
         except DomainError as exc:
             error = _("The case can be rated once it is closed.") if view["status"] != "closed" else error_text(exc)
     if error:
-        return render_template("public/track.html", number=number, case=view, error=None, rate_error=error,
-                               comment=comment, categories=_category_names()), 422
+        return _track_page(number, view, rate_error=error, comment=comment), 422
+    _keep_code(number, code)
     flash(_("Thank you for rating the handling of your report."), "success")
     return redirect(url_for("public.track", number=view["number"]))

@@ -227,14 +227,16 @@ def list_categories(system) -> list[dict]:
         return [{"code": c.code, "name": c.name, "name_en": c.name_en, "kind": c.kind,
                  "parent": c.parent.code if c.parent else None,
                  "department": c.department.code if c.department else None, "time_limit": c.time_limit,
-                 "active": bool(c.active)}
+                 "active": bool(c.active), "public": bool(c.public)}
                 for c in session.scalars(select(Category).order_by(Category.kind, Category.parent_id.is_not(None),
                                                                    Category.code))]
 
 
 def save_category(system, actor: str, code, name, parent=None, department=None, time_limit=None,
-                  active: bool = True, name_en: str | None = None) -> dict:
-    """Create or update a category; concrete categories need a default department and time limit."""
+                  active: bool = True, name_en: str | None = None, public: bool | None = None) -> dict:
+    """Create or update a category; concrete categories need a default department and time limit.
+    ``public`` (None keeps it; new categories are private) lets anonymous readers see its cases'
+    description and place (Open311, /track)."""
     code, name = _code(code), _name(name)
     with system.sessions() as session, session.begin():
         parent_row = _parent_category(session, parent) if parent else None
@@ -257,10 +259,13 @@ def save_category(system, actor: str, code, name, parent=None, department=None, 
         row.name, row.parent, row.department = name, parent_row, dept
         row.time_limit = time_limit if parent_row is not None else None
         row.active = bool(active)
+        if public is not None or created:
+            row.public = bool(public)
         if name_en is not None:
             row.name_en = name_en.strip()[:200]
         admin_audit.record(session, actor, "category.create" if created else "category.update", code, name=name,
-                           parent=parent, department=department, time_limit=row.time_limit, active=row.active)
+                           parent=parent, department=department, time_limit=row.time_limit, active=row.active,
+                           public=row.public)
         return {"code": code, "created": created}
 
 

@@ -1,17 +1,20 @@
-"""Photos attached to a case: checked (size, real image) and stored under the upload folder."""
+"""Photos attached to a case: checked (size, real image, how many a case holds) and stored under the
+upload folder."""
 
 from __future__ import annotations
 
 import secrets
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workflows.common import find_user, get_case, invalid, now
 from workflows.models import ATTACHMENT_PURPOSES, Attachment, Case, User
 
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
+DEFAULT_MAX_PHOTOS_PER_CASE = 30
+"""Photos one case may hold (all purposes together); ``GRIDLINK_MAX_PHOTOS_PER_CASE`` changes it."""
 SIGNATURES = {b"\xff\xd8\xff": ("image/jpeg", ".jpg"), b"\x89PNG\r\n\x1a\n": ("image/png", ".png"),
               b"GIF87a": ("image/gif", ".gif"), b"GIF89a": ("image/gif", ".gif")}
 
@@ -42,6 +45,24 @@ def check_photo(filename: str, content: bytes) -> tuple[str, str]:
     return kind
 
 
+def photo_limit(system) -> int:
+    return system.settings.get("max_photos_per_case", DEFAULT_MAX_PHOTOS_PER_CASE)
+
+
+def photos_on(session: Session, case: Case) -> int:
+    return session.scalar(select(func.count(Attachment.id)).where(Attachment.case_id == case.id)) or 0
+
+
+def check_photo_count(adding: int, existing: int, limit: int, number: str | None = None) -> None:
+    """Refuse ``adding`` photos when the case would then hold more than ``limit``."""
+    if existing + adding <= limit:
+        return
+    where = f"case {number} has {existing} photos" if number else "a new case"
+    raise invalid(f"{adding} more photo(s) would exceed the limit of {limit} photos per case ({where}); "
+                  "send fewer photos or remove some first", field="photos", code="too_many_photos",
+                  reason="too_many_photos", limit=limit, existing=existing, adding=adding)
+
+
 def store_photo(session: Session, upload_dir: Path, case: Case, filename: str, content: bytes,
                 purpose: str = "report", uploader: User | None = None) -> Attachment:
     """Check and store one photo; the file is written only after every check passed."""
@@ -62,10 +83,28 @@ def store_photo(session: Session, upload_dir: Path, case: Case, filename: str, c
 def attach_photo(system, case_number: str, filename: str, content: bytes, purpose: str = "result",
                  actor=None) -> str:
     """Attach a photo to a case; returns its reference for a form's ``photos`` list."""
-    with system.sessions() as session, session.begin():
-        case = get_case(session, case_number)
-        return store_photo(session, system.upload_dir, case, filename, content, purpose,
-                           find_user(session, actor)).stored_name
+    return attach_photos(system, case_number, [(filename, content)], purpose, actor)[0]
+
+
+def attach_photos(system, case_number: str, files: list[tuple[str, bytes]], purpose: str = "result",
+                  actor=None) -> list[str]:
+    """Attach photos to a case, all or none (within the per-case limit); returns their references."""
+    written: list[Path] = []
+    try:
+        with system.sessions() as session, session.begin():
+            case = get_case(session, case_number)
+            check_photo_count(len(files), photos_on(session, case), photo_limit(system), case.number)
+            uploader = find_user(session, actor)
+            refs = []
+            for filename, content in files:
+                row = store_photo(session, system.upload_dir, case, filename, content, purpose, uploader)
+                written.append(Path(system.upload_dir) / row.stored_name)
+                refs.append(row.stored_name)
+            return refs
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
 
 
 def check_photo_refs(session: Session, case: Case, refs) -> None:

@@ -95,7 +95,8 @@ def _load_weights(session: Session) -> None:
 def load_demo(system) -> dict:
     """Demo users, fund budgets and cases (replayed through the use cases); safe to run again.
 
-    Returns ``{"cases", "created", "password", "logins": [{username, role, unit}], "notes"}``.
+    Returns ``{"cases", "created", "password", "logins": [{username, role, unit}], "notes", "track"}``;
+    ``track`` lists a few demo cases with their query codes, to try /track and rating.
     """
     from workflows import demo_loader  # the loader imports the use cases
 
@@ -108,7 +109,21 @@ def load_demo(system) -> dict:
             demo_loader.replay(system, script, notes)
             created += 1
     return {"cases": len(scripts), "created": created, "password": demo_data.DEMO_PASSWORD,
-            "logins": _logins(), "notes": notes}
+            "logins": _logins(), "notes": notes, "track": _trackable(system)}
+
+
+def _trackable(system) -> list[dict]:
+    """An open demo case and a closed one not yet rated (to try rating), with their query codes."""
+    from workflows.query_codes import demo_code
+
+    found = []
+    with system.sessions() as session:
+        for condition in (Case.status.in_(("reported", "open")), (Case.status == "closed") & Case.rating.is_(None)):
+            number = session.scalar(select(Case.number).where(condition, Case.query_code_hash.is_not(None))
+                                    .order_by(Case.created_at.desc(), Case.id.desc()).limit(1))
+            if number is not None:
+                found.append({"number": number, "query_code": demo_code(number)})
+    return found
 
 
 def _load_demo_people(system) -> None:

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from engine.models import HumanTask
 from engine.prepared import Prepared, Row, adopt
 from engine.runtime import PendingStart
-from workflows import geo
-from workflows.attachments import check_photo, store_photo
+from workflows import geo, query_codes
+from workflows.attachments import check_photo, check_photo_count, photo_limit, store_photo
 from workflows.common import (
     check_step,
     engine_errors,
@@ -31,7 +31,7 @@ from workflows.common import (
     now,
     require_text,
 )
-from workflows.errors import Conflict, Forbidden
+from workflows.errors import Conflict, Forbidden, NotFound
 from workflows.gridindex import grid_index
 from workflows.messaging.manage import check_email
 from workflows.messaging.reporter import reporter_received
@@ -62,7 +62,8 @@ def report_case(system, *, title: str, description: str = "", category: str, sou
                 lat: float | None = None, lon: float | None = None, address: str | None = None,
                 reporter: dict | None = None, self_closed: dict | None = None, actor=None,
                 photos: list[tuple[str, bytes]] | None = None) -> dict:
-    """Report a new case and start its process. Returns number, status, level, org_unit, due_at.
+    """Report a new case and start its process. Returns number, status, level, org_unit, due_at and
+    the reporter's ``query_code`` (shown once: only its hash is stored).
 
     Everything that only reads (the reporter, the place, the category, the SLA, possible duplicates)
     is looked up first, outside the write transaction, so writers queue behind each other only for
@@ -70,7 +71,10 @@ def report_case(system, *, title: str, description: str = "", category: str, sou
     with read_sessions(system)() as reads:
         plan = _plan_report(reads, title=title, description=description, category=category, source=source,
                             grid=grid, lat=lat, lon=lon, address=address, reporter=reporter,
-                            self_closed=self_closed, actor=actor, photos=photos or [])
+                            self_closed=self_closed, actor=actor, photos=photos or [],
+                            max_photos=photo_limit(system))
+    query_code = query_codes.new_code()
+    code_hash = query_codes.hash_code(query_code)
     number = _new_number(system)  # (not inside the read session: an in-memory database has one connection)
     with read_sessions(system)() as reads:
         started = _prepare_start(system, reads, plan, number)
@@ -83,23 +87,23 @@ def report_case(system, *, title: str, description: str = "", category: str, sou
             entries.append(entry_values("resolved", actor=user, level="grid", unit=grid_unit,
                                         note=self_closed["result"], data={"self_closed": True}, at=at))
         case = _insert_case(session, plan, entries, number=number, source=source, lat=lat, lon=lon, address=address,
-                            created_at=at)
+                            created_at=at, query_code_hash=code_hash)
         remember_case(session, case)
-        # the receipt to the reporter, via the outbox (pass query_code= here once the case has one)
-        reporter_received(session, case, plan.reporter.get("email"))
+        reporter_received(session, case, plan.reporter.get("email"), query_code=query_code)
         for filename, content in photos or []:
             store_photo(session, system.upload_dir, case, filename, content,
                         "self_close" if self_closed else "report", user)
         _save_start(system, session, case, started)
         return {"number": case.number, "status": case.status, "level": case.level,
                 "org_unit": unit_ref(session, case.org_unit_id).code,  # where the process put it (a hook may move it)
-                "due_at": case.due_at, "duplicates": plan.duplicates}
+                "due_at": case.due_at, "duplicates": plan.duplicates, "query_code": query_code}
 
 
 _INSERT_CASE = Prepared(insert(Case.__table__).values(
     {c: bindparam(c) for c in ("number", "title", "description", "category_id", "source", "grid_id", "lat", "lon",
                                "address", "reporter_name", "reporter_phone", "status", "level", "org_unit_id",
-                               "created_at", "self_closed", "reworked_count", "created_by_id")})
+                               "created_at", "self_closed", "reworked_count", "created_by_id",
+                               "query_code_hash")})
     .returning(Case.__table__.c.id))  # prepared statements apply no column defaults: every column is given
 _INSERT_ENTRIES = Prepared(insert(TimelineEntry.__table__).values(
     {c: bindparam(c) for c in ("case_id", "kind", "at", "actor_id", "actor_name", "level", "org_unit_id",
@@ -138,7 +142,7 @@ class _Report:
 
 
 def _plan_report(session: Session, *, title, description, category, source, grid, lat, lon, address, reporter,
-                 self_closed, actor, photos) -> _Report:
+                 self_closed, actor, photos, max_photos: int) -> _Report:
     user = _reporting_user(session, actor)
     title = require_text(title, "title", "a short title of the problem")
     if source not in CASE_SOURCES:
@@ -150,6 +154,7 @@ def _plan_report(session: Session, *, title, description, category, source, grid
     entry, level = _entry(user, grid_unit, source, self_closed)
     for filename, content in photos:
         check_photo(filename, content)  # every photo is checked before any file is written
+    check_photo_count(len(photos), 0, max_photos)
     probe = Case(category_id=cat.id, grid_id=grid_unit.id if grid_unit else None, lat=lat, lon=lon, created_at=now())
     return _Report(user=user, title=title[:200], description=description or "", reporter=reporter, grid=grid_unit,
                    unit=unit, category=cat, entry=entry, level=level, sla=sla_data(session, cat),
@@ -326,12 +331,13 @@ _NEARBY = {(grid, point): _nearby(grid, point) for grid in (True, False) for poi
 
 # --- rating -----------------------------------------------------------------------------------
 
-def rate_case(system, number: str, rating: int, comment: str | None = None) -> dict:
-    """The reporter's satisfaction (1..5), once the case is closed."""
+def rate_case(system, number: str, rating: int, comment: str | None = None, *, query_code: str | None) -> dict:
+    """The reporter's satisfaction (1..5), once the case is closed; needs the reporter's query code
+    (a wrong code is answered like an unknown number)."""
     if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
         raise invalid(f"rating {rating!r} is not allowed; give a whole number from 1 to 5", field="rating")
     with system.sessions() as session, session.begin():
-        case = get_case(session, number)
+        case = _case_by_code(session, number, query_code)
         if case.status != "closed":
             raise Conflict(f"case {number} is {case.status}; it can be rated once it is closed", field="rating")
         if case.rating is not None:
@@ -452,14 +458,34 @@ def _mask_name(name: str | None) -> str | None:
     return name[0] + "*" * (len(name) - 1) if name else name
 
 
-def public_case_view(system, number: str) -> dict:
-    """What a resident sees on /track: status and the public timeline, no staff names, no reporter."""
+def public_case_view(system, number: str, query_code: str | None) -> dict:
+    """What a resident sees on /track with the number and the query code: status, grid and the
+    public timeline; no staff names, no reporter, and the title and address only when the category
+    is public. A wrong code gets the NotFound of an unknown number."""
     with system.sessions() as session:
-        case = get_case(session, number)
-        return {"number": case.number, "title": case.title, "category": case.category.code,
+        case = _case_by_code(session, number, query_code)
+        public = bool(case.category.public)
+        return {"number": case.number, "title": case.title if public else None, "category": case.category.code,
                 "status": case.status, "level": case.level, "created_at": case.created_at,
                 "closed_at": case.closed_at, "rating": case.rating,
+                "grid": case.grid.name if case.grid else None, "address": case.address if public else None,
                 "timeline": [timeline_item(e, public=True) for e in case.timeline if e.public]}
+
+
+def _case_by_code(session: Session, number: str, query_code: str | None) -> Case:
+    """The case with this number if ``query_code`` is its code; otherwise the same NotFound as for a
+    number that does not exist (after the same hashing work, so timing tells nothing either)."""
+    case = session.scalar(select(Case).where(Case.number == number)) if isinstance(number, str) else None
+    if not query_codes.matches(case.query_code_hash if case is not None else None, query_code) or case is None:
+        raise NotFound(f"there is no case {number!r} with this query code; check the number and the code on "
+                       "the receipt", field="number", reason="case_or_code_unknown", params={"number": number})
+    return case
+
+
+def set_query_code(system, number: str, query_code: str) -> None:
+    """Give a case a known query code (the demo's printed codes); replaces the code it had."""
+    with system.sessions() as session, session.begin():
+        get_case(session, number).query_code_hash = query_codes.hash_code(query_code)
 
 
 def list_cases(session: Session, filters: dict | None = None, page: int = 1, per_page: int = 20) -> dict:

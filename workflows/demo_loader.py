@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 
 from engine.models import HumanTask
 from workflows import demo_data
-from workflows.cases import rate_case, report_case
+from workflows.cases import rate_case, report_case, set_query_code
 from workflows.common import duration_seconds, get_user, now
 from workflows.fund import spend_fund
 from workflows.models import Case, Dispatch, FundSpend, Meeting, TimelineEntry, User
+from workflows.query_codes import demo_code
 from workflows.records import users_of
 from workflows.tasks import complete_task, may_act, resolver_id
 
@@ -43,10 +44,12 @@ def _report(system, script: dict) -> str:
     steps = script["steps"]
     at_district = bool(steps) and steps[0]["task"] == "register" and steps[0].get("level") == "district"
     actor = HOTLINE_DESK if at_district else script["reported_by"]
-    return report_case(system, title=script["title"], description=script["description"],
-                       category=script["category"], source=script["source"], grid=script["grid"],
-                       lat=script["lat"], lon=script["lon"], address=script["address"],
-                       reporter=script["reporter"], self_closed=script["self_closed"], actor=actor)["number"]
+    number = report_case(system, title=script["title"], description=script["description"],
+                         category=script["category"], source=script["source"], grid=script["grid"],
+                         lat=script["lat"], lon=script["lon"], address=script["address"],
+                         reporter=script["reporter"], self_closed=script["self_closed"], actor=actor)["number"]
+    set_query_code(system, number, demo_code(number))  # printed by `gridlink init --demo`
+    return number
 
 
 def _play(system, number: str, step: dict, notes: list[str]) -> bool:
@@ -55,7 +58,7 @@ def _play(system, number: str, step: dict, notes: list[str]) -> bool:
         spend_fund(system, step["user"], number, step["amount_cents"], step["purpose"])
         return True
     if kind == "rate":
-        rate_case(system, number, step["rating"], step.get("comment"))
+        rate_case(system, number, step["rating"], step.get("comment"), query_code=demo_code(number))
         return True
     task = _find_task(system, number, step)
     if task is None and kind != "register" and _register_first(system, number):

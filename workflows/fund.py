@@ -1,7 +1,8 @@
 """The livelihood small-matters fund (民生小事专项经费) a workstation holds for small fixes.
 
-Coordinators of the case's workstation, or of a community under it, may spend from it for that
-case; the balance never goes below zero.
+Coordinators of the case's workstation, or of a community under it, may spend from it for an open
+case they may read (a community's coordinator pays only for the cases of their own community);
+the balance never goes below zero.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from workflows.common import get_case, get_unit, get_user, invalid, local_today, now, require_text
 from workflows.errors import Conflict, Forbidden, NotFound
 from workflows.models import Case, FundBudget, FundSpend, OrgUnit, User, budget_spent_cents
+from workflows.queries import may_read_case
 from workflows.records import add_entry, unit_for_level
 
 
@@ -40,6 +42,21 @@ def _check_spender(user: User, workstation: OrgUnit) -> None:
                         "workstation or of its communities may")
 
 
+FINISHED_STATUSES = ("closed", "rejected", "merged")
+
+
+def _check_case(session: Session, user: User, case: Case) -> None:
+    """The fund pays for work on an open case the spender may read."""
+    if not may_read_case(session, user, case):
+        unit = user.org_unit.code if user.org_unit else user.role
+        raise Forbidden(f"{user.username} may not spend the fund on case {case.number}: it is outside {unit}; "
+                        "only coordinators who may read the case may pay for it", reason="fund_out_of_scope",
+                        params={"number": case.number})
+    if case.status in FINISHED_STATUSES:
+        raise Conflict(f"case {case.number} is {case.status}; the fund pays for work on open cases only",
+                       field="amount_cents", reason="fund_case_finished", params={"number": case.number})
+
+
 def spend_fund(system, actor, case_number: str, amount_cents: int, purpose: str) -> dict:
     """Pay ``amount_cents`` from the case's workstation fund; returns the new balance."""
     if not isinstance(amount_cents, int) or isinstance(amount_cents, bool) or amount_cents <= 0:
@@ -51,6 +68,7 @@ def spend_fund(system, actor, case_number: str, amount_cents: int, purpose: str)
         purpose = require_text(purpose, "purpose", "what the money pays for")
         workstation = workstation_of(session, case)
         _check_spender(user, workstation)
+        _check_case(session, user, case)
         budget = budget_of(session, workstation, lock=True)
         balance = balance_cents(session, budget)
         if amount_cents > balance:

@@ -240,6 +240,9 @@ class Category(Base):
     time_limit: Mapped[str | None] = mapped_column(String(32))
     """ISO-8601 duration, e.g. ``P5D``; None for the two top-level groups."""
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Cases of a public category (e.g. a fallen tree on a road) show their description and place to
+    anonymous readers (Open311, /track); the others show only category, status, times and grid."""
 
     parent: Mapped[Category | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Category]] = relationship(back_populates="parent", order_by="Category.code")
@@ -394,6 +397,8 @@ class Case(Base):
     instance_id: Mapped[int | None] = mapped_column(Integer, index=True)
     """The engine's process instance id (no foreign key: the engine owns its tables)."""
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    query_code_hash: Mapped[str | None] = mapped_column(String(128))
+    """The reporter's query code, hashed (``workflows.query_codes``); with the number it opens /track."""
 
     category: Mapped[Category] = relationship()
     grid: Mapped[OrgUnit | None] = relationship(foreign_keys=[grid_id])

@@ -2,8 +2,13 @@
 
 A request posted by an integration becomes a case with source ``platform``; its
 ``service_request_id`` is the case number. Statuses collapse to the spec's two: ``open``
-(reported, open, resolved) and ``closed`` (closed, rejected, merged). Only what the public may
-see is returned: no reporter, no staff names, no internal notes.
+(reported, open, resolved) and ``closed`` (closed, rejected, merged).
+
+Reads show what a public notice board would (PRODUCT.md, Open311 privacy): category, status,
+times, the grid (not the point) and the status notes; never the reporter, staff names or internal
+notes, and the description, address and coordinates only for categories marked public. A reader
+with the ``api_key`` of a staff account also gets those for the cases that account may read (the
+JSON API's scope, ``queries.case_scope``). A POST's answer carries the reporter's query code.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from sqlalchemy.orm import Session, joinedload
 from workflows.cases import OPEN_STATUSES, report_case
 from workflows.common import now, parse_time
 from workflows.errors import InvalidInput, NotFound
-from workflows.models import Case, Category, Department, Dispatch, OrgUnit, TimelineEntry
+from workflows.models import Case, Category, Department, Dispatch, OrgUnit, TimelineEntry, User
+from workflows.queries import case_scope
 from workflows.reads import read_sessions
 
 MAX_SPAN = timedelta(days=90)
@@ -143,8 +149,9 @@ def create_request(system, actor: str, params: dict, attributes: dict) -> dict:
     created = report_case(system, title=_title(params, attributes, category), description=description,
                           category=category.code, source="platform", grid=grid, lat=lat, lon=lon,
                           address=(address or None) and address[:300], reporter=reporter or None, actor=actor)
-    notice = f"工单 {created['number']} 已受理，可凭编号查询办理进度"
-    return {"service_request_id": created["number"], "service_notice": notice}
+    notice = (f"工单 {created['number']} 已受理，查询码 {created['query_code']}（只显示这一次，请告知报告人）；"
+              "凭编号和查询码可在 /track 查询办理进度并评价")
+    return {"service_request_id": created["number"], "service_notice": notice, "query_code": created["query_code"]}
 
 
 # --- reading requests -----------------------------------------------------------------------
@@ -186,9 +193,10 @@ def _period(start: str | None, end: str | None) -> tuple[datetime, datetime]:
     return begin, finish
 
 
-def list_requests(system, filters: dict) -> list[dict]:
+def list_requests(system, filters: dict, reader_id: int | None = None) -> list[dict]:
     """Requests newest first: ``service_request_id`` (comma list) overrides ``service_code`` (comma list),
-    ``start_date``/``end_date`` (at most 90 days; default the last 90) and ``status`` (open, closed)."""
+    ``start_date``/``end_date`` (at most 90 days; default the last 90) and ``status`` (open, closed).
+    ``reader_id``: the staff user of the api_key, who also sees the private fields of their cases."""
     ids = _split(filters.get("service_request_id"), "service_request_id")
     query = select(Case)
     if ids:
@@ -210,19 +218,30 @@ def list_requests(system, filters: dict) -> list[dict]:
     with read_sessions(system)() as session:
         query = query.options(joinedload(Case.category))
         cases = list(session.scalars(query.order_by(Case.created_at.desc(), Case.id.desc()).limit(MAX_RESULTS)))
-        return _request_items(session, cases)
+        return _request_items(session, cases, _readable(session, reader_id, cases))
 
 
-def get_request(system, number: str) -> list[dict]:
+def get_request(system, number: str, reader_id: int | None = None) -> list[dict]:
     with read_sessions(system)() as session:
         case = session.scalar(select(Case).where(Case.number == number))
         if case is None:
             raise NotFound(f"service request {number!r} was not found; check the number (e.g. GL20261121-0001)",
                            field="service_request_id")
-        return _request_items(session, [case])
+        return _request_items(session, [case], _readable(session, reader_id, [case]))
 
 
-def _request_items(session: Session, cases: list[Case]) -> list[dict]:
+def _readable(session: Session, reader_id: int | None, cases: list[Case]) -> set[int]:
+    """The ids among ``cases`` whose private fields the reader may see (none for the public)."""
+    user = session.get(User, reader_id) if reader_id is not None else None
+    if user is None or not user.active or not cases:
+        return set()
+    ids = [c.id for c in cases]
+    scope = case_scope(user)
+    query = select(Case.id).where(Case.id.in_(ids))
+    return set(session.scalars(query if scope is None else query.where(scope)))
+
+
+def _request_items(session: Session, cases: list[Case], readable: set[int]) -> list[dict]:
     ids = [c.id for c in cases]
     if not ids:
         return []
@@ -233,28 +252,30 @@ def _request_items(session: Session, cases: list[Case]) -> list[dict]:
         .where(Dispatch.case_id.in_(ids), Dispatch.returned_at.is_(None), Dispatch.result_at.is_(None))
         .order_by(Dispatch.id)).all())
     units = dict(session.execute(select(OrgUnit.id, OrgUnit.name)).all())
-    return [_request_item(c, updated.get(c.id), agencies.get(c.id) or units.get(c.org_unit_id), units)
-            for c in cases]
+    return [_request_item(c, updated.get(c.id), agencies.get(c.id) or units.get(c.org_unit_id), units,
+                          c.id in readable or bool(c.category.public)) for c in cases]
 
 
-def _request_item(case: Case, updated_at, agency: str | None, units: dict[int, str]) -> dict:
+def _request_item(case: Case, updated_at, agency: str | None, units: dict[int, str], private: bool) -> dict:
+    """One request; ``private`` adds the description, the address and the point (else: the grid only)."""
     is_open = case.status in OPEN_STATUSES
+    grid = units.get(case.grid_id) if case.grid_id else None
     return {
         "service_request_id": case.number,
         "status": "open" if is_open else "closed",
         "status_notes": STATUS_NOTES[case.status].format(level=LEVEL_NAMES.get(case.level, case.level)),
         "service_name": case.category.name,
         "service_code": case.category.code,
-        "description": case.description or None,
+        "description": (case.description or None) if private else None,
         "agency_responsible": agency,
         "service_notice": None,
         "requested_datetime": case.created_at,
         "updated_datetime": case.closed_at if case.closed_at and not is_open else (updated_at or case.created_at),
         "expected_datetime": case.due_at if is_open else None,
-        "address": case.address or (units.get(case.grid_id) if case.grid_id else None),
+        "address": (case.address or grid) if private else grid,
         "address_id": None,
         "zipcode": None,
-        "lat": case.lat,
-        "long": case.lon,
+        "lat": case.lat if private else None,
+        "long": case.lon if private else None,
         "media_url": None,
     }

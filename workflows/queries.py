@@ -398,7 +398,7 @@ def _metrics_scope(session: Session, user: User, unit: str | None) -> str | None
 
 def upload_photos(system, actor, number: str, files: list[tuple[str, bytes]], purpose: str = "result") -> list[str]:
     """Attach photos to a case the actor may read and work on; returns the references for ``photos``."""
-    from workflows.attachments import attach_photo
+    from workflows.attachments import attach_photos
 
     if not files:
         raise InvalidInput("no photo sent: send each image as a multipart part named 'file'", field="file")
@@ -407,4 +407,4 @@ def upload_photos(system, actor, number: str, files: list[tuple[str, bytes]], pu
         if user.role == "leader":
             raise Forbidden(f"{user.username} is a leader: leaders watch cases and do not add photos")
         _readable_case(session, user, number)
-    return [attach_photo(system, number, filename, content, purpose, actor=actor) for filename, content in files]
+    return attach_photos(system, number, files, purpose, actor=actor)

@@ -29,9 +29,23 @@ def default_database_url(instance_dir: Path) -> str:
     return os.environ.get("GRIDLINK_DATABASE_URL") or f"sqlite:///{instance_dir / 'gridlink.db'}"
 
 
+def max_photos_setting() -> int:
+    from .attachments import DEFAULT_MAX_PHOTOS_PER_CASE
+
+    text = os.environ.get("GRIDLINK_MAX_PHOTOS_PER_CASE", "").strip()
+    if not text:
+        return DEFAULT_MAX_PHOTOS_PER_CASE
+    if not text.isdigit() or not 1 <= int(text) <= 1000:
+        raise ValueError(f"GRIDLINK_MAX_PHOTOS_PER_CASE={text!r} is not allowed; give a whole number from 1 to 1000")
+    return int(text)
+
+
 def build_system(database_url: str, upload_dir: Path | str, **settings) -> System:
-    """Create the engine, sessions and runtime, and register the domain's hooks on the runtime."""
+    """Create the engine, sessions and runtime, and register the domain's hooks on the runtime.
+    ``max_photos_per_case`` defaults to ``GRIDLINK_MAX_PHOTOS_PER_CASE`` (else 30)."""
     from . import hooks  # the domain's assigner and listener (imports models)
+
+    settings.setdefault("max_photos_per_case", max_photos_setting())
 
     db = make_engine(database_url)
     runtime = Runtime(assigner=hooks.assign_task)

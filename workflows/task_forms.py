@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workflows.attachments import store_photo
+from workflows.attachments import check_photo_count, photo_limit, photos_on, store_photo
 from workflows.common import engine_errors, get_case, get_user
 from workflows.errors import InvalidInput
 from workflows.tasks import check_may_act, complete_in
@@ -29,6 +29,7 @@ def complete_with_photos(system, actor, task_id: str, data: dict, photos: list[t
                 check_may_act(user, task)
                 case = get_case(session, task.business_key)
                 purpose = PHOTO_PURPOSE.get((task.properties or {}).get("task_kind"), "result")
+                check_photo_count(len(photos), photos_on(session, case), photo_limit(system), case.number)
                 refs = []
                 for filename, content in photos:
                     row = store_photo(session, system.upload_dir, case, filename, content, purpose, user)

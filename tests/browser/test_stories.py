@@ -51,7 +51,8 @@ def test_a_resident_report_climbs_is_dispatched_resolved_verified_closed_and_rat
     resident.fill("#phone", "13812345678")
     resident.locator("[data-testid=submit-report]").click()
     number = resident.inner_text("[data-testid=new-case-number]").strip()
-    assert number.startswith("GL")
+    code = resident.inner_text("[data-testid=new-query-code]").strip()
+    assert number.startswith("GL") and len(code) == 8
     shot(resident, "02-resident-case-number")
 
     grid = new_page(phone=True)
@@ -108,7 +109,11 @@ def test_a_resident_report_climbs_is_dispatched_resolved_verified_closed_and_rat
     assert "已结案" in workstation.inner_text("[data-testid=case-status]")
     shot(workstation, "09-case-closed")
 
-    resident.goto(f"/track?number={number}")
+    resident = new_page(phone=True)  # later, on another phone: the number and the query code from the receipt
+    resident.goto("/track")
+    resident.fill("#number", number)
+    resident.fill("#code", code)
+    resident.locator("[data-testid=track-submit]").click()
     assert "已结案" in resident.inner_text("[data-testid=track-result]")
     assert "李秀英" not in resident.content(), "no staff names on the public page"
     resident.check("input[name=rating][value='5']")

@@ -18,6 +18,7 @@ from workflows.timers import tick
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
+KNOWN_CODE = "ABCD2345"
 
 PEOPLE = [
     ("gw", "grid_worker", "hq-c04-g03", None),
@@ -71,6 +72,15 @@ class World:
             from workflows.common import get_user
 
             return cases.case_view(session, get_user(session, user), number)
+
+    def public_view(self, number: str) -> dict:
+        """What the reporter sees on /track (with a query code given to the case here)."""
+        cases.set_query_code(self.system, number, KNOWN_CODE)
+        return cases.public_case_view(self.system, number, KNOWN_CODE)
+
+    def rate(self, number: str, rating, comment: str | None = None) -> dict:
+        cases.set_query_code(self.system, number, KNOWN_CODE)
+        return cases.rate_case(self.system, number, rating, comment, query_code=KNOWN_CODE)
 
     def kinds(self, number: str) -> list[str]:
         return [e["kind"] for e in self.view(number)["timeline"]]

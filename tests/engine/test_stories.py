@@ -139,7 +139,7 @@ def test_district_registers_an_address_only_hotline_case_and_assigns_it_down_to_
     assert world.case(number).status == "closed"
     assert world.kinds(number) == ["reported", "registered", "assigned_down", "resolved", "closed"]
     assert world.view(number, "dept-police")["reporter"]["phone"] == "138****1234"
-    public = cases.public_case_view(world.system, number)
+    public = world.public_view(number)
     assert "reporter" not in public and all("actor" not in e for e in public["timeline"])
 
 
@@ -221,7 +221,7 @@ def test_the_public_track_view_hides_staff_reasons(world):
     number = world.report(title="违建", category="illegal_construction", grid="hq-c04-g03", actor="gw")
     world.do("gw", number, "handle", {"decision": "escalate", "reason": "内部原因：业主是熟人"})
     world.reload()
-    public = cases.public_case_view(world.system, number)
+    public = world.public_view(number)
     assert [(e["kind"], e["note"]) for e in public["timeline"]] == [("reported", "来源：patrol"), ("escalated", None)]
     assert "熟人" in str(world.view(number))
 
@@ -301,17 +301,17 @@ def test_verification_sends_the_work_back_and_approves_the_second_time(world):
 def test_a_closed_case_is_rated_once_and_only_then(world):
     number = world.report(title="噪音", category="neighbour_dispute", grid="hq-c04-g03", actor="gw")
     with pytest.raises(Conflict, match="once it is closed"):
-        cases.rate_case(world.system, number, 5)
+        world.rate(number, 5)
     world.do("gw", number, "handle", {"decision": "resolve", "result": "调解"})
     world.reload()
     world.do("coord-c04", number, "verify", {"decision": "approve"})
     with pytest.raises(InvalidInput, match="rating 6"):
-        cases.rate_case(world.system, number, 6)
-    cases.rate_case(world.system, number, 5, "处理及时")
+        world.rate(number, 6)
+    world.rate(number, 5, "处理及时")
     with pytest.raises(Conflict, match="already rated 5"):
-        cases.rate_case(world.system, number, 1)
+        world.rate(number, 1)
     assert world.case(number).rating == 5
-    assert cases.public_case_view(world.system, number)["timeline"][-1]["kind"] == "rated"
+    assert world.public_view(number)["timeline"][-1]["kind"] == "rated"
 
 
 def test_the_workstation_fund_pays_and_refuses_an_overspend(world):

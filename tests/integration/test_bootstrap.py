@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from engine.models import HumanTask, ProcessVersion
 from workflows import admin, demo_data
 from workflows.bootstrap import deploy_shipped, load_demo, load_reference_data
+from workflows.cases import public_case_view
 from workflows.models import Case, Category, Department, FundSpend, Meeting, OrgUnit, SlaPolicy, TimelineEntry, User
 from workflows.system import build_system
 
@@ -67,6 +68,10 @@ def test_the_demo_replays_the_stories_through_the_use_cases_once(system):
     loaded = counts(system)
     again = load_demo(system)
     assert again["created"] == 0 and counts(system) == loaded
+    assert [c["number"] for c in again["track"]] == [c["number"] for c in summary["track"]]
+    open_case, closed_case = (public_case_view(system, c["number"], c["query_code"]) for c in summary["track"])
+    assert open_case["status"] in ("reported", "open") and (closed_case["status"], closed_case["rating"]) == \
+        ("closed", None), "the printed codes open a case to follow and one to rate"
     with system.sessions() as session:
         drain = session.scalar(select(Case).where(Case.title.startswith("新庄新村98幢")))
         assert (drain.status, drain.closed_level, drain.rating) == ("closed", "workstation", 5)

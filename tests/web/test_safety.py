@@ -15,11 +15,15 @@ def test_a_script_in_a_description_and_title_is_shown_escaped_on_every_page_that
     number, meeting_id = with_meeting(system, departments=("fire", "housing"), topic=f"议题{SCRIPT}")
     from sqlalchemy import update
 
-    from workflows.models import Case
+    from workflows.cases import set_query_code
+    from workflows.models import Case, Category
 
     with system.sessions() as session, session.begin():
         session.execute(update(Case).where(Case.number == number)
                         .values(title=f"标题{SCRIPT}", description=f"描述{SCRIPT}"))
+        session.execute(update(Category).where(Category.code == "dangerous_wiring").values(public=True))
+    set_query_code(system, number, "ABCD2345")  # a public category's title shows on /track
+    anonymous.post("/track", {"number": number, "code": "ABCD2345"}, token_from="/track")
     coordinator = client_for("coord-hq-c04")
     pages = {
         "case page": coordinator.get(f"/cases/{number}"),

@@ -102,6 +102,12 @@ def set_role(username: str):
                   _("User {username} now has the role {role}."))
 
 
+def _flag(name: str) -> bool | None:
+    """A yes/no select: "1" or "0"; absent keeps the stored value."""
+    value = request.form.get(name)
+    return None if value is None else value == "1"
+
+
 @bp.get("/categories")
 def categories():
     return render_template("admin/categories.html", categories=adm.list_categories(system()),
@@ -113,7 +119,8 @@ def save_category():
     return _apply("admin.categories",
                   lambda: adm.save_category(system(), actor(), _form("code"), _form("name"), _form("parent"),
                                             _form("department"), _form("time_limit"),
-                                            request.form.get("active", "1") == "1", _form("name_en")),
+                                            request.form.get("active", "1") == "1", _form("name_en"),
+                                            _flag("public")),
                   _("Category {code} saved."))
 
 

@@ -77,7 +77,8 @@ def _paths() -> dict:
             "post": {
                 "summary": "Report a new case",
                 "description": "Starts the case's process. Where it is: `grid`, or `lat`+`lon`, or `address` "
-                               "(then it is registered at the district centre).",
+                               "(then it is registered at the district centre). The answer carries the reporter's "
+                               "`query_code`, shown only here: /track and rating need the number and this code.",
                 "operationId": "create_case",
                 "requestBody": {"required": True, "content": _json(_ref("CaseCreate"))},
                 "responses": {
@@ -108,7 +109,10 @@ def _paths() -> dict:
             "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
                 "type": "object", "required": ["file"],
                 "properties": {"file": {"type": "array", "items": {"type": "string", "format": "binary"},
-                                        "description": "JPEG, PNG, GIF or WebP, at most 8 MB each."},
+                                        "description": "JPEG, PNG, GIF or WebP, at most 8 MB each; a case "
+                                                       "holds at most 30 photos (setting "
+                                                       "`GRIDLINK_MAX_PHOTOS_PER_CASE`), more is a 422 "
+                                                       "`too_many_photos`."},
                                "purpose": {"type": "string", "enum": ["result", "report", "self_close"]}},
             }}}},
             "responses": {"201": _ok("The references of the stored photos.", {

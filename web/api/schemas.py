@@ -49,9 +49,13 @@ CASE_CREATE = {
 
 CASE_CREATED = {
     "type": "object",
-    "required": ["number", "status", "level", "org_unit", "due_at"],
+    "required": ["number", "status", "level", "org_unit", "due_at", "query_code"],
     "properties": {
         "number": {"type": "string"},
+        "query_code": {"type": "string", "pattern": "^[2-9A-HJKMNP-Z]{8}$",
+                       "description": "The reporter's query code (查询码), shown in this answer only (gridlink keeps "
+                                      "just its hash): give it to the reporter with the number; /track and "
+                                      "rating need both."},
         "status": {"type": "string", "enum": list(CASE_STATUSES)},
         "level": {"type": "string", "enum": list(LEVELS)},
         "org_unit": {"type": "string"},

@@ -2,7 +2,8 @@
 
 Resources end in ``.json`` or ``.xml``. Errors use the spec's ``errors``/``error`` format: 400 for
 bad or missing arguments, 403 for a missing or invalid ``api_key`` (an API token, see ``gridlink
-token create``), 404 for unknown services, requests, jurisdictions or paths. ``jurisdiction_id``
+token create``), 404 for unknown services, requests, jurisdictions or paths. Reads without an
+``api_key`` show public fields only; with a staff account's key they show what it may read. ``jurisdiction_id``
 is optional (one jurisdiction is served); empty arguments count as absent.
 """
 
@@ -208,12 +209,24 @@ def service_definition(code: str, fmt: str):
     return render(open311.service_definition(system(), code), "service_definition", fmt)
 
 
+def reader_id() -> int | None:
+    """The staff user of the ``api_key`` of a read (None without one); an invalid key is refused."""
+    api_key = arg("api_key")
+    if api_key is None:
+        return None
+    principal = principal_for_token(system(), api_key)
+    if principal is None:
+        raise Open311Error(403, "invalid api_key received; it is unknown or revoked -- leave it out to read "
+                           "the public fields only")
+    return principal.user_id
+
+
 @bp.get("/requests.<fmt>")
 def requests_list(fmt: str):
     fmt = fmt_of(fmt)
     filters = {name: arg(name) for name in ("service_request_id", "service_code", "start_date", "end_date",
                                             "status")}
-    return render(open311.list_requests(system(), filters), "service_requests", fmt)
+    return render(open311.list_requests(system(), filters, reader_id()), "service_requests", fmt)
 
 
 @bp.post("/requests.<fmt>")
@@ -235,7 +248,7 @@ def requests_create(fmt: str):
 @bp.get("/requests/<number>.<fmt>")
 def request_one(number: str, fmt: str):
     fmt = fmt_of(fmt)
-    return render(open311.get_request(system(), number), "service_requests", fmt)
+    return render(open311.get_request(system(), number, reader_id()), "service_requests", fmt)
 
 
 @bp.route("/", defaults={"rest": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
