@@ -27,6 +27,7 @@ parent never unpickles what a child sends.
 from __future__ import annotations
 
 import errno
+import gc
 import json
 import mmap
 import os
@@ -141,6 +142,7 @@ class _Child:
             code = 0
             try:
                 parent.close()
+                gc.freeze()  # what it inherited stays out of the collector's passes (and shared with the parent)
                 _confine(child.fileno(), limits)
                 serve(child, self.note)
             except BaseException:  # noqa: BLE001 - the child must never return into the parent's code

@@ -17,7 +17,7 @@ from engine.runtime import Runtime
 from engine.sweeper import sweep
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-SEGFAULT = "t = ()\nfor i in range(300000):\n    t = (t,)\ns = {t}\n"
+SEGFAULT = "t = ()\nfor i in range(25000):\n    t = ((((((((((t,),),),),),),),),),)\ns = {t}\n"  # 250,000 deep
 EQUALS = "x = [0] * 999999\na = [x] * 2000\nb = [list(x)] * 2000\nsame = a == b\n"
 STR = "x = [0] * 999999\ny = [x] * 999999\ntext = str(y)\n"
 
@@ -140,3 +140,19 @@ def test_a_healthy_instance_fires_and_runs_its_script_in_the_child(runtime, sess
     assert (report.instances, report.timers_fired, report.quarantined) == (1, 1, [])
     with sessions() as session:
         assert runtime.data(session, instance)["y"] == 42
+
+
+@pytest.mark.parametrize("script, kinds", [(EQUALS, {"timeout"}), (STR, {"memory", "timeout"})])
+def test_a_request_whose_step_pins_or_bloats_its_process_answers_within_the_budget(runtime, sessions, script,
+                                                                                    kinds):
+    with sessions() as session, session.begin():
+        deploy(session, diagram(script, "PT0S"), "tester")
+    began = time.monotonic()
+    with sessions() as session, session.begin():
+        with pytest.raises(StepFailed) as failed:
+            runtime.start(session, "risky")
+    assert time.monotonic() - began < 4.0 + 3
+    assert failed.value.kind in kinds and failed.value.element == "payload"
+    assert "'payload'" in str(failed.value)
+    with sessions() as session:
+        assert session.scalars(select(ProcessInstance)).all() == []
