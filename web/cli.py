@@ -229,7 +229,7 @@ def sla_set_command(level: str, duration: str, category: str | None) -> None:
 @click.option("--threads", default=1, type=click.IntRange(min=1), show_default=True,
               help="Threads per worker process.")
 def run_command(host: str, port: int, workers: int | None, threads: int) -> None:
-    """Serve with gunicorn and run the timer scheduler."""
+    """Serve with gunicorn; the timer sweep runs in a supervised process of its own."""
     from .server import default_workers, serve
 
     serve(host, port, workers or default_workers(), threads)
