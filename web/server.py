@@ -37,7 +37,8 @@ def sweep_forever() -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     log.info("timer sweep every %ss", interval)
-    while not stop.is_set():
+    parent = os.getppid()
+    while not stop.is_set() and os.getppid() == parent:  # ends with the server that started it
         try:
             report = tick(system)
             if report.timers_fired or report.failed:
@@ -136,6 +137,7 @@ def control_socket(instance_dir: Path) -> str:
 
 
 def serve(host: str, port: int, workers: int, threads: int = 1) -> None:
+    os.environ.setdefault("GRIDLINK_STEP_WORKERS", str(threads))  # an isolated child per request thread
     supervisor = SweeperSupervisor()
     instance_dir = Path(create_app().instance_path)
 
