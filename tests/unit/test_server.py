@@ -10,6 +10,7 @@ from web.cli import main
 
 def _captured(monkeypatch) -> dict:
     seen: dict = {}
+    monkeypatch.delenv("GRIDLINK_STEP_WORKERS", raising=False)  # serve() sets it for its workers
     monkeypatch.setattr(server.GridlinkServer, "run", lambda self: seen.update(self.options))
     return seen
 
