@@ -160,11 +160,10 @@ def claim(sessions, instance_id: int, stale_after: timedelta) -> bool:
     with sessions() as session, session.begin():
         mark = session.get(InFlight, instance_id, with_for_update=True)
         if mark is None:
-            session.add(InFlight(instance_id=instance_id, owner=me(), started_at=now(), failures=0))
             try:
-                session.flush()
+                with session.begin_nested():  # another sweeper inserting the same mark wins
+                    session.add(InFlight(instance_id=instance_id, owner=me(), started_at=now(), failures=0))
             except IntegrityError:
-                session.rollback()
                 return False
             return True
         if mark.started_at is not None:
