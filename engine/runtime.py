@@ -4,6 +4,12 @@ Every call takes the caller's SQLAlchemy session and never commits: the caller's
 holds the instance state, the task projection, the audit rows and whatever the domain writes in
 its listener, so they change together or not at all. Instances are locked (row lock on
 PostgreSQL, BEGIN IMMEDIATE on SQLite) and version-checked on save.
+
+Every step that runs what a diagram says (start, completion, timers, messages, retry) runs in an
+isolated child process (engine/isolation.py, engine/stepper.py): this process sends the action and
+stores the reply. A child that crashes, times out or runs out of memory raises ``StepFailed`` and
+the instance is quarantined as an incident (engine/incidents.py). Suspend, resume and migration
+change the workflow here: they run nothing a diagram says.
 """
 
 from __future__ import annotations
@@ -469,9 +475,6 @@ class Runtime:
             json_safe_check(data)
         except ScriptError as exc:
             raise EngineError(str(exc)) from exc
-
-    def _advance(self, workflow: BpmnWorkflow, events: list[StepEvent], act: Callable[[], None]) -> str | None:
-        return advance(workflow, events, act)
 
     def _save(self, session: Session, row: InstanceRow, workflow: BpmnWorkflow, events: list[StepEvent],
               error: str | None, actor: str | None, before: set[str], status: str | None = None) -> StepResult:
