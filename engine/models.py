@@ -98,3 +98,6 @@ class EngineEvent(Base):
     task_id: Mapped[str | None] = mapped_column(String(36))
     actor: Mapped[str | None] = mapped_column(String(200))
     data: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+from . import incidents  # noqa: E402,F401  (registers the incident and in-flight tables with the others)

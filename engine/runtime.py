@@ -4,11 +4,18 @@ Every call takes the caller's SQLAlchemy session and never commits: the caller's
 holds the instance state, the task projection, the audit rows and whatever the domain writes in
 its listener, so they change together or not at all. Instances are locked (row lock on
 PostgreSQL, BEGIN IMMEDIATE on SQLite) and version-checked on save.
+
+Every step that runs what a diagram says (start, completion, timers, messages, retry) runs in an
+isolated child process (engine/isolation.py, engine/stepper.py): this process sends the action and
+stores the reply. A child that crashes, times out or runs out of memory raises ``StepFailed`` and
+the instance is quarantined as an incident (engine/incidents.py). Suspend, resume and migration
+change the workflow here: they run nothing a diagram says.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -18,18 +25,18 @@ from uuid import UUID, uuid4
 
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
-from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException, WorkflowException
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, SignalEventDefinition
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from . import forms, store
+from . import forms, incidents, stepper, store
 from .compaction import compact
 from .errors import Conflict, EngineError, InvalidTaskData, NotFound, NothingWaiting
+from .isolation import Limits, StepFailed, WorkerPool
 from .models import EngineEvent, HumanTask, ProcessInstance, ProcessVersion
 from .prepared import adopt
 from .sandbox import SandboxEnvironment, SandboxScriptEngine, ScriptError, json_safe_check
@@ -90,6 +97,19 @@ class StepResult:
         return [e for e in self.events if e.kind == kind]
 
 
+@dataclass
+class ReadyView:
+    """A READY human task as a step leaves it (what the projection and the assigner need)."""
+
+    id: str
+    element_id: str
+    name: str
+    lane: str | None
+    properties: dict
+    data: dict
+    deadline: datetime | None
+
+
 Assigner = Callable[[Session, TaskView], Assignment]
 Listener = Callable[[Session, InstanceRow, list[StepEvent]], None]
 _READY_FIELDS = ("org_unit", "department", "role", "context", "due_at")
@@ -102,7 +122,7 @@ class Runtime:
     """One per process: holds the spec cache, the sandboxed script engine and the domain hooks."""
 
     def __init__(self, assigner: Assigner | None = None, functions: dict | None = None,
-                 time_budget: float = 1.0, cache_size: int = 2000):
+                 time_budget: float = 1.0, cache_size: int = 2000, limits: Limits | None = None):
         self.assigner = assigner or (lambda session, view: Assignment())
         self.listeners: list[Listener] = []
         self.environment = SandboxEnvironment(functions or {}, time_budget=time_budget)
@@ -112,6 +132,11 @@ class Runtime:
         self._loaded: OrderedDict[int, tuple[str, BpmnWorkflow]] = OrderedDict()
         self._loaded_lock = threading.Lock()
         self._cache_size = cache_size
+        # every step runs in a forked child with OS limits (engine/isolation.py); the child has
+        # the functions registered so far (it is forked at the first step)
+        self.pool = WorkerPool(functools.partial(stepper.serve, self.environment), limits or Limits.from_env(),
+                               cache_size)
+        self._failed: OrderedDict[tuple, StepFailed] = OrderedDict()
 
     # ----- hooks ---------------------------------------------------------------------------
     def add_listener(self, listener: Listener) -> None:
@@ -133,15 +158,12 @@ class Runtime:
         data = dict(data or {})
         self._check_data(data)
         version_id, version_no = store.version_ref(session, process_id, version)
-        spec, subs = self._specs(session, version_id)
-        workflow = BpmnWorkflow(spec, subs, script_engine=self.script_engine)
-        workflow.task_tree.data.update(data)
         events = [StepEvent("started", data={"process_id": process_id, "version": version_no},
                             actor=actor)]
-        error = self._advance(workflow, events, lambda: None)
         row = store.new_instance(version_id, business_key, SERIALIZER_VERSION)
-        ready = self._settle(row, workflow, events, error)
-        return PendingStart(row, workflow, events, error, actor, ready)
+        reply = self._isolated(session, row, {"op": "start", "data": data})
+        error, ready, _ = self._apply(row, reply, events)
+        return PendingStart(row, None, events, error, actor, ready)
 
     def save_start(self, session: Session, pending: PendingStart) -> StepResult:
         """Store a prepared start: the instance, its task projection, audit rows and listeners."""
@@ -193,27 +215,18 @@ class Runtime:
                        actor: str | None, keep: bool = False) -> PendingStep:
         """The completion in memory. ``keep`` (a step run ahead): the step runs on its own copy of
         ``data``, so the caller's data stays as sent, and another copy is kept for ``PendingStep.fits``."""
-        workflow = self._workflow(session, row)
         self._require_status(row, ("running", "waiting"))
-        task = self._ready_task(workflow, task_id)
         forms.validate(self.form_schema(session, row.process_version_id, projected["form_schema"]), data,
                        projected["name"])
-        before = _projected_ids(workflow)
         self._check_data(data)
-        sent = data
-        if keep:
-            data, sent = copy.deepcopy(data), copy.deepcopy(data)
-        events = [StepEvent("task_completed", task.task_spec.bpmn_id, projected["name"], task_id, projected["lane"],
-                            _properties(task), dict(data), actor)]
-
-        def act():
-            task.data.update(data)
-            task.run()
-
+        sent = copy.deepcopy(data) if keep else data
         base = (row.lock_version, row.state_token)
-        error = self._advance(workflow, events, act)
-        ready = self._settle(row, workflow, events, error)
-        return PendingStep(task_id, sent, actor, base, row, workflow, events, error, before, ready)
+        events: list[StepEvent] = []
+        reply = self._isolated(session, row, {"op": "complete", "task_id": task_id, "data": data,
+                                              "task_name": projected["name"], "task_lane": projected["lane"],
+                                              "actor": actor})
+        error, ready, before = self._apply(row, reply, events)
+        return PendingStep(task_id, sent, actor, base, row, None, events, error, before, ready)
 
     def claim(self, session: Session, task_id: str, actor: str) -> HumanTask:
         """Claim an open task for ``actor``: one conditional UPDATE, so of two claimers exactly one
@@ -286,48 +299,31 @@ class Runtime:
 
     def _send(self, session, instance_id, definition, name, payload, actor) -> StepResult:
         self._check_data(payload or {})
-        row, workflow = self._load(session, instance_id)
+        row = self._row(session, instance_id)
         self._require_status(row, ("running", "waiting"))
-        before = _projected_ids(workflow)
         events = [StepEvent("message_received", name=name, data=dict(payload or {}), actor=actor)]
-
-        def act():
-            try:
-                workflow.send_event(BpmnEvent(definition, payload or {}))
-            except WorkflowException as exc:
-                raise NothingWaiting(f"instance {instance_id} is not waiting for {name!r}: nothing was changed") \
-                    from exc
-
-        error = self._advance(workflow, events, act)
-        return self._save(session, row, workflow, events, error, actor, before)
+        op = "signal" if isinstance(definition, SignalEventDefinition) else "message"
+        reply = self._isolated(session, row, {"op": op, "name": name, "payload": payload or {},
+                                              "instance_id": instance_id})
+        return self._save_reply(session, row, reply, events, actor)
 
     # ----- timers --------------------------------------------------------------------------
     def fire_timers(self, session: Session, instance_id: int) -> StepResult:
         """Fire whatever timers of one (locked) instance are due now."""
-        row, workflow = self._load(session, instance_id)
-        before = _projected_ids(workflow)
-        events: list[StepEvent] = []
-        error = self._advance(workflow, events, workflow.refresh_timers)
-        return self._save(session, row, workflow, events, error, None, before)
+        row = self._row(session, instance_id)
+        reply = self._isolated(session, row, {"op": "timers"})
+        return self._save_reply(session, row, reply, [], None)
 
     # ----- administration ------------------------------------------------------------------
     def retry(self, session: Session, instance_id: int, data: dict | None = None,
               actor: str | None = None) -> StepResult:
         """Reset the failed tasks of an instance in `error`, patch their data, and run again."""
-        row, workflow = self._load(session, instance_id)
+        row = self._row(session, instance_id)
         self._require_status(row, ("error",))
         self._check_data(data or {})
-        failed = workflow.get_tasks(state=TaskState.ERROR)
-        before = _projected_ids(workflow)
         events = [StepEvent("retried", element_id=row.error_element, data=dict(data or {}), actor=actor)]
-
-        def act():
-            for task in failed:
-                workflow.reset_from_task_id(task.id)
-                workflow.get_task_from_id(task.id).data.update(data or {})
-
-        error = self._advance(workflow, events, act)
-        return self._save(session, row, workflow, events, error, actor, before)
+        reply = self._isolated(session, row, {"op": "retry", "data": data or {}})
+        return self._save_reply(session, row, reply, events, actor)
 
     def set_status(self, session: Session, instance_id: int, status: str, actor: str | None = None) -> None:
         """Suspend or resume an instance (suspended instances fire no timers and accept no work)."""
@@ -400,10 +396,61 @@ class Runtime:
         raise NotFound(f"task {task_id} does not exist or is no longer open")
 
     def _load(self, session: Session, instance_id: int, lock: bool = True):
+        row = self._row(session, instance_id, lock)
+        return row, self._workflow(session, row)
+
+    def _row(self, session: Session, instance_id: int, lock: bool = True) -> InstanceRow:
         row = store.load_instance(session, instance_id, lock)
         if row is None:
             raise NotFound(f"process instance {instance_id} does not exist")
-        return row, self._workflow(session, row)
+        return row
+
+    # ----- internals: the isolated step -------------------------------------------------------
+    def _isolated(self, session: Session, row: InstanceRow, message: dict) -> dict:
+        """Run one step in a pool child (engine/isolation.py): its reply, the new state under "blob".
+
+        A step that crashed its child, ran out of time or of memory raises StepFailed; the
+        instance is quarantined as an incident once the caller's transaction ends (the caller's
+        rollback keeps nothing of the step) and the same state is not run again by this process."""
+        key = (row.id, row.state_token)
+        if row.id is not None and key in self._failed:
+            raise self._failed[key]
+        version_id = row.process_version_id
+        try:
+            reply, blob = self.pool.run(message, b"", version_id, lambda: self._spec_json(session, version_id),
+                                        row.state_token, lambda: row.state or store.state_of(session, row.id))
+        except StepFailed as exc:
+            if row.id is not None:
+                self._failed[key] = exc
+                while len(self._failed) > 100:
+                    self._failed.popitem(last=False)
+                incidents.quarantine_after(session, row.id, row.state_token, exc.kind, exc.element, exc.detail)
+            raise
+        if "raise" in reply:
+            raise _REFUSALS.get(reply["raise"], EngineError)(reply["message"])
+        reply["blob"] = blob
+        return reply
+
+    def _spec_json(self, session: Session, version_id: int) -> str:
+        found = session.scalar(select(ProcessVersion.spec_json).where(ProcessVersion.id == version_id))
+        if found is None:
+            raise NotFound(f"process version {version_id} does not exist")
+        return found
+
+    def _apply(self, row: InstanceRow, reply: dict, events: list[StepEvent]) -> tuple[str | None, dict, set[str]]:
+        """Put a child's reply into ``row`` and ``events`` (memory only): (error, ready views, before)."""
+        events.extend(StepEvent(**event) for event in reply["events"])
+        error = reply["error"]
+        ready = {r["id"]: ReadyView(r["id"], r["element_id"], r["name"], r["lane"], r["properties"], r["data"],
+                                    _when(r["deadline"])) for r in reply["ready"]}
+        self._write_row(row, reply["blob"], reply["token"], _when(reply["next_due"]), reply["completed"],
+                        events, error, bool(ready))
+        return error, ready, set(reply["before"])
+
+    def _save_reply(self, session: Session, row: InstanceRow, reply: dict, events: list[StepEvent],
+                    actor: str | None) -> StepResult:
+        error, ready, before = self._apply(row, reply, events)
+        return self._store(session, row, None, events, error, actor, before, ready)
 
     def _workflow(self, session: Session, row: InstanceRow | ProcessInstance) -> BpmnWorkflow:
         with self._loaded_lock:
@@ -441,26 +488,9 @@ class Runtime:
         except ScriptError as exc:
             raise EngineError(str(exc)) from exc
 
-    def _advance(self, workflow: BpmnWorkflow, events: list[StepEvent], act: Callable[[], None]) -> str | None:
-        """Run ``act`` and the engine steps after it, recording what completed. Returns an error."""
-
-        def record(task):
-            _record_completion(task, events)
-
-        try:
-            act()
-            workflow.do_engine_steps(did_complete_task=record)
-            return None
-        except SpiffWorkflowException as exc:
-            task = getattr(exc, "task", None)
-            element = task.task_spec.bpmn_id if task is not None else None
-            message = _describe(exc)
-            events.append(StepEvent("error", element, data={"message": message,
-                                                             "line": getattr(exc, "line_number", None)}))
-            return message
-
     def _save(self, session: Session, row: InstanceRow, workflow: BpmnWorkflow, events: list[StepEvent],
               error: str | None, actor: str | None, before: set[str], status: str | None = None) -> StepResult:
+        """Save a workflow changed in this process (suspend, resume, migrate: nothing a diagram runs)."""
         ready = self._settle(row, workflow, events, error, status)
         return self._store(session, row, workflow, events, error, actor, before, ready)
 
@@ -468,12 +498,13 @@ class Runtime:
                 status: str | None = None) -> dict:
         """Compact the workflow and put its new state into ``row`` (memory only); its ready human tasks."""
         compact(workflow)
-        ready = {str(t.id): t for t in ready_human_tasks(workflow)}
-        self._write_state(row, workflow, events, error, bool(ready))
+        ready = {str(t.id): _view(str(t.id), t) for t in ready_human_tasks(workflow)}
+        self._write_row(row, dump_state(workflow), uuid4().hex, None if error else next_due(workflow),
+                        not ready and workflow.is_completed(), events, error, bool(ready))
         row.status = status or row.status
         return ready
 
-    def _store(self, session: Session, row: InstanceRow, workflow: BpmnWorkflow, events: list[StepEvent],
+    def _store(self, session: Session, row: InstanceRow, workflow: BpmnWorkflow | None, events: list[StepEvent],
                error: str | None, actor: str | None, before: set[str], ready: dict, new: bool = False) -> StepResult:
         """Write a settled step: instance row, projection, flags, audit; then the listeners."""
         if new:
@@ -489,17 +520,21 @@ class Runtime:
             store.insert_events(session, audit)
         for listener in self.listeners:
             listener(session, row, events)
-        workflow.gridlink_projected = frozenset(ready)
-        self._put_back(row, workflow)
+        if workflow is not None:
+            workflow.gridlink_projected = frozenset(ready)
+            self._put_back(row, workflow)
+        else:  # the step ran in a child: what this process may hold of the instance is stale
+            with self._loaded_lock:
+                self._loaded.pop(row.id, None)
         return StepResult(row.id, row.status, events, error)
 
-    def _write_state(self, row: InstanceRow, workflow: BpmnWorkflow, events: list[StepEvent],
-                     error: str | None, has_ready: bool) -> None:
-        row.state = dump_state(workflow)
-        row.state_token = uuid4().hex
+    def _write_row(self, row: InstanceRow, state: bytes, token: str, due: datetime | None, completed: bool,
+                   events: list[StepEvent], error: str | None, has_ready: bool) -> None:
+        row.state = state
+        row.state_token = token
         row.serializer_version = SERIALIZER_VERSION
-        row.next_due = None if error else next_due(workflow)
-        completed = not has_ready and workflow.is_completed()  # a ready task means not completed: no tree walk
+        row.next_due = None if error else due
+        completed = not has_ready and completed
         row.status = "error" if error else "completed" if completed else "running" if has_ready else "waiting"
         row.error_message = error
         row.error_element = next((e.element_id for e in events if e.kind == "error"), None)
@@ -521,11 +556,10 @@ class Runtime:
             store.insert_tasks(session, [self._project(session, row, process_id, task_id, ready[task_id], events)
                                          for task_id in added])
 
-    def _project(self, session, row, process_id, task_id, task, events) -> dict:
-        props = _properties(task)
-        view = TaskView(task_id, row.id, row.business_key, process_id, task.task_spec.bpmn_id,
-                        task.task_spec.bpmn_name or task.task_spec.bpmn_id, _lane(task), props,
-                        props.get("formJsonSchemaFilename"), dict(task.data), _deadline(task))
+    def _project(self, session, row, process_id, task_id, ready: ReadyView, events) -> dict:
+        props = ready.properties
+        view = TaskView(task_id, row.id, row.business_key, process_id, ready.element_id, ready.name, ready.lane,
+                        props, props.get("formJsonSchemaFilename"), dict(ready.data), ready.deadline)
         assignment = self.assigner(session, view)
         projected = dict(id=task_id, instance_id=row.id, business_key=row.business_key, process_id=process_id,
                          element_id=view.element_id, name=view.name, lane=view.lane, properties=props,
@@ -544,7 +578,7 @@ class PendingStart:
     """A new instance run to its first wait in memory (``Runtime.prepare_start``), not yet stored."""
 
     row: InstanceRow
-    workflow: BpmnWorkflow
+    workflow: BpmnWorkflow | None  # None: the step ran in a pool child
     events: list[StepEvent]
     error: str | None
     actor: str | None
@@ -561,7 +595,7 @@ class PendingStep:
     actor: str | None
     base: tuple  # (lock_version, state_token) of the state it ran from
     row: InstanceRow
-    workflow: BpmnWorkflow
+    workflow: BpmnWorkflow | None  # None: the step ran in a pool child
     events: list[StepEvent]
     error: str | None
     before: set[str]
@@ -581,7 +615,40 @@ class VersionFacts:
     files: dict
 
 
+_REFUSALS = {"Conflict": Conflict, "NothingWaiting": NothingWaiting, "NotFound": NotFound,
+             "InvalidTaskData": InvalidTaskData}
+
+
 # ----- helpers on SpiffWorkflow objects (module level: they hold no state) --------------------
+def advance(workflow: BpmnWorkflow, events: list[StepEvent], act: Callable[[], None]) -> str | None:
+    """Run ``act`` and the engine steps after it, recording what completed. Returns an error."""
+
+    def record(task):
+        _record_completion(task, events)
+
+    try:
+        act()
+        workflow.do_engine_steps(did_complete_task=record)
+        return None
+    except SpiffWorkflowException as exc:
+        task = getattr(exc, "task", None)
+        element = task.task_spec.bpmn_id if task is not None else None
+        message = _describe(exc)
+        events.append(StepEvent("error", element, data={"message": message,
+                                                         "line": getattr(exc, "line_number", None)}))
+        return message
+
+
+def _view(task_id: str, task) -> ReadyView:
+    spec = task.task_spec
+    return ReadyView(task_id, spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, _lane(task), _properties(task),
+                     dict(task.data), _deadline(task))
+
+
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
 def _properties(task) -> dict:
     return dict((getattr(task.task_spec, "extensions", None) or {}).get("properties", {}))
 

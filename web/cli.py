@@ -112,6 +112,40 @@ def deliver_command() -> None:
         click.echo(f"  {error}", err=True)
 
 
+@main.group("incidents")
+def incidents_group() -> None:
+    """Instances put aside by the engine (crashed, timed out, out of memory, kept failing)."""
+
+
+@incidents_group.command("list")
+@with_appcontext
+def incidents_list_command() -> None:
+    """The open incidents: id, when, case, kind, element, message."""
+    from workflows.incidents import list_incidents
+
+    found = list_incidents(_system())
+    for i in found:
+        click.echo(f"{i.id}\t{i.at.isoformat(timespec='seconds')}\t{i.case_number or i.instance_id}\t{i.kind}\t"
+                   f"{i.element_id or '-'}\t{i.message}")
+    if not found:
+        click.echo("no open incident")
+
+
+@incidents_group.command("retry")
+@click.argument("incident_id", type=int)
+@click.option("--by", default="cli", help="Who retries (recorded in the audit trail).")
+@with_appcontext
+def incidents_retry_command(incident_id: int, by: str) -> None:
+    """Resolve incident ID and put its case back to work (after fixing the cause)."""
+    from workflows.incidents import retry_incident
+
+    try:
+        status = retry_incident(_system(), by, incident_id)
+    except DomainError as exc:
+        _fail(exc.message)
+    click.echo(f"incident {incident_id} retried: the instance is {status}")
+
+
 @main.group("user")
 def user_group() -> None:
     """Users."""
@@ -218,7 +252,7 @@ def sla_set_command(level: str, duration: str, category: str | None) -> None:
 @click.option("--threads", default=1, type=click.IntRange(min=1), show_default=True,
               help="Threads per worker process.")
 def run_command(host: str, port: int, workers: int | None, threads: int) -> None:
-    """Serve with gunicorn and run the timer scheduler."""
+    """Serve with gunicorn; the timer sweep runs in a supervised process of its own."""
     from .server import default_workers, serve
 
     serve(host, port, workers or default_workers(), threads)

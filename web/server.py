@@ -1,7 +1,10 @@
-"""``gridlink run``: gunicorn serving the app, and APScheduler sweeping timers in the master.
+"""``gridlink run``: gunicorn serving the app, and the timer sweep in a supervised child process.
 
-The sweep is safe to run from several processes at once (see engine/sweeper.py), so the
-scheduler lives in the gunicorn master, which never serves requests.
+The gunicorn master never runs a step: the sweep runs in its own process (``sweep_forever``),
+started by the master once it is ready and started again (after a second) whenever it ends, so
+nothing a diagram does can take the master down. The sweep itself runs every step in an isolated
+pool child (engine/isolation.py) and quarantines what crashes (engine/sweeper.py). gunicorn's
+control socket lives in the instance folder, so two servers on one machine do not share it.
 """
 
 from __future__ import annotations
@@ -9,8 +12,12 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
 
-from apscheduler.schedulers.background import BackgroundScheduler
 from gunicorn.app.base import BaseApplication
 
 from .app import create_app, system_of
@@ -18,21 +25,61 @@ from .app import create_app, system_of
 log = logging.getLogger("gridlink.timers")
 
 
-def start_scheduler(app) -> BackgroundScheduler:
+def sweep_forever() -> None:
+    """The sweeper process: sweep every TIMER_INTERVAL seconds until SIGTERM."""
     from workflows.timers import tick
 
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [sweeper %(process)d] %(message)s")
+    app = create_app()
     system = system_of(app)
     interval = float(app.config["TIMER_INTERVAL"])
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    log.info("timer sweep every %ss", interval)
+    parent = os.getppid()
+    while not stop.is_set() and os.getppid() == parent:  # ends with the server that started it
+        try:
+            report = tick(system)
+            if report.timers_fired or report.failed:
+                log.info("timers: %s fired, %s failed, %s quarantined", report.timers_fired, len(report.failed),
+                         len(report.quarantined))
+        except Exception:  # noqa: BLE001 - a database hiccup: try again at the next interval
+            log.exception("timer sweep failed")
+        stop.wait(interval)
 
-    def sweep() -> None:
-        report = tick(system)
-        if report.timers_fired or report.failed:
-            log.info("timers: %s fired, %s failed", report.timers_fired, len(report.failed))
 
-    scheduler = BackgroundScheduler(daemon=True)
-    scheduler.add_job(sweep, "interval", seconds=interval, max_instances=1, coalesce=True, id="timer-sweep")
-    scheduler.start()
-    return scheduler
+class SweeperSupervisor:
+    """Runs ``sweep_forever`` in a child process and starts it again whenever it ends."""
+
+    def __init__(self, restart_delay: float = 1.0):
+        self.restart_delay = restart_delay
+        self.process: subprocess.Popen | None = None
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sweeper-supervisor", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self.process = subprocess.Popen([sys.executable, "-c", "from web.server import sweep_forever; "
+                                             "sweep_forever()"])
+            code = self.process.wait()
+            if self._stopping.is_set():
+                return
+            log.error("the sweeper process ended (exit status %s): starting it again", code)
+            self._stopping.wait(self.restart_delay)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        process = self.process
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 class GridlinkServer(BaseApplication):
@@ -84,20 +131,25 @@ def worker_options(threads: int) -> dict:
     return {"worker_class": "gthread", "threads": threads}
 
 
+def control_socket(instance_dir: Path) -> str:
+    """gunicorn's control socket, in the instance folder (its default is one path per user)."""
+    return str(Path(instance_dir) / "gunicorn.ctl")
+
+
 def serve(host: str, port: int, workers: int, threads: int = 1) -> None:
-    scheduler_app = {}
+    os.environ.setdefault("GRIDLINK_STEP_WORKERS", str(threads))  # an isolated child per request thread
+    supervisor = SweeperSupervisor()
+    instance_dir = Path(create_app().instance_path)
 
     def when_ready(server) -> None:
-        app = create_app()
-        scheduler_app["scheduler"] = start_scheduler(app)
-        server.log.info("timer sweep every %ss", app.config["TIMER_INTERVAL"])
+        supervisor.start()
+        server.log.info("timer sweep in a supervised process")
 
     def on_exit(server) -> None:
-        if "scheduler" in scheduler_app:
-            scheduler_app["scheduler"].shutdown(wait=False)
+        supervisor.stop()
 
     GridlinkServer({
         "bind": f"{host}:{port}", "workers": workers, **worker_options(threads),
         "accesslog": "-", "when_ready": when_ready, "on_exit": on_exit, "timeout": 60,
-        "post_worker_init": _after_worker_init,
+        "post_worker_init": _after_worker_init, "control_socket": control_socket(instance_dir),
     }).run()

@@ -9,6 +9,7 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import func, select
 
+from engine.incidents import open_incidents
 from engine.models import EngineEvent, ProcessInstance
 from engine.runtime import Runtime
 from engine.sweeper import sweep
@@ -122,7 +123,9 @@ def test_a_failing_instance_does_not_block_the_rest_of_the_batch(runtime, sessio
     assert fired(sessions, healthy) == ["remind"]
     with sessions() as session:
         broken = session.get(ProcessInstance, instance)
-        assert broken.status == "error" and "timer sweep failed" in broken.error_message
+        assert broken.status == "error" and "BadGzipFile" in broken.error_message
+        [incident] = open_incidents(session)
+        assert (incident.instance_id, incident.kind) == (instance, "crash")
 
 
 @pytest.mark.parametrize(("limits", "element", "says"), [

@@ -10,6 +10,7 @@ from web.cli import main
 
 def _captured(monkeypatch) -> dict:
     seen: dict = {}
+    monkeypatch.delenv("GRIDLINK_STEP_WORKERS", raising=False)  # serve() sets it for its workers
     monkeypatch.setattr(server.GridlinkServer, "run", lambda self: seen.update(self.options))
     return seen
 
@@ -41,3 +42,23 @@ def test_a_worker_freezes_what_it_loaded_at_start(monkeypatch):
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_two_servers_keep_their_control_sockets_in_their_own_instance_folders(monkeypatch, tmp_path):
+    seen = _captured(monkeypatch)
+    sockets = []
+    for name in ("one", "two"):
+        monkeypatch.setenv("GRIDLINK_INSTANCE_DIR", str(tmp_path / name))
+        assert CliRunner().invoke(main, ["run", "--port", "5099"]).exit_code == 0
+        sockets.append(seen["control_socket"])
+    assert sockets == [str(tmp_path / "one" / "gunicorn.ctl"), str(tmp_path / "two" / "gunicorn.ctl")]
+
+
+def test_the_master_runs_no_sweep_itself_but_supervises_a_sweeper_process(monkeypatch):
+    started = []
+    monkeypatch.setattr(server.SweeperSupervisor, "start", lambda self: started.append(self))
+    seen = _captured(monkeypatch)
+    CliRunner().invoke(main, ["run"])
+    seen["when_ready"](type("Server", (), {"log": type("Log", (), {"info": lambda *a: None})()})())
+    assert len(started) == 1
+    assert "start_scheduler" not in vars(server)

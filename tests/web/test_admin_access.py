@@ -10,7 +10,7 @@ ROLES = ["leader", "coord-hq-c04", "gw-hq-c04-g03", "dept-police", "coord-distri
 def admin_rules(app) -> list[tuple[str, str]]:
     """Every (method, concrete path) of the admin blueprint, with sample values for its arguments."""
     samples = {"process_id": "case_handling", "version": "1", "filename": "case_handling.bpmn", "batch": "abc",
-               "draft_id": "1", "username": "admin", "webhook_id": "1"}
+               "draft_id": "1", "username": "admin", "webhook_id": "1", "incident_id": "1"}
     out = []
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("admin."):
@@ -29,7 +29,7 @@ def test_the_admin_blueprint_has_the_pages_the_issue_asks_for(web_app):
     for wanted in ("/admin/processes", "/admin/modeller", "/admin/modeller/validate", "/admin/modeller/deploy",
                    "/admin/modeller/drafts", "/admin/org", "/admin/departments", "/admin/users", "/admin/categories",
                    "/admin/sla", "/admin/fund", "/admin/audit", "/admin/drafts", "/admin/deliveries",
-                   "/admin/webhooks"):
+                   "/admin/webhooks", "/admin/incidents"):
         assert wanted in paths
 
 
@@ -56,7 +56,7 @@ def test_admins_reach_every_admin_page(client_for):
     for path in ("/admin/processes", "/admin/processes/case_handling", "/admin/modeller?process=case_handling",
                  "/admin/modeller", "/admin/drafts", "/admin/org", "/admin/departments", "/admin/users",
                  "/admin/categories", "/admin/sla", "/admin/fund", "/admin/audit", "/admin/deliveries",
-                 "/admin/deliveries?status=pending", "/admin/webhooks"):
+                 "/admin/deliveries?status=pending", "/admin/webhooks", "/admin/incidents"):
         response = admin.get(path)
         assert response.status_code == 200, (path, response.status_code)
     assert admin.get("/admin/").status_code == 302

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from workflows import drafts, versions
+from workflows import drafts, incidents, versions
 
 from ..security import redirect_target
 from . import bp
@@ -74,3 +74,15 @@ def reverse(batch: str):
     for item in result["refused"]:
         flash(f"{item['case_number']}: {item['reason']}", "warning")
     return redirect(target if target.startswith("/admin/") else url_for("admin.processes"))
+
+
+@bp.get("/incidents")
+def incidents_list():
+    return render_template("admin/incidents.html", incidents=incidents.list_incidents(system()))
+
+
+@bp.post("/incidents/<int:incident_id>/retry")
+def incident_retry(incident_id: int):
+    status = incidents.retry_incident(system(), actor(), incident_id)
+    flash(_("Incident %(id)s retried: the case is %(status)s again.", id=incident_id, status=status), "success")
+    return redirect(url_for("admin.incidents_list"))

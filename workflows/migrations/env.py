@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import engine.incidents  # noqa: F401  (registers the incident and in-flight tables)
 import engine.models  # noqa: F401  (registers the engine tables)
 import workflows.drafts  # noqa: F401  (registers the modeller drafts and the admin audit trail)
 import workflows.messaging.models  # noqa: F401  (registers the outbox, webhooks and contact settings)

@@ -1,0 +1,158 @@
+"""Steps run in an isolated child: payloads that kill, pin or bloat a process become incidents."""
+
+from __future__ import annotations
+
+import resource
+import time
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from engine.definitions import deploy
+from engine.incidents import Incident, InFlight, open_incidents, retry
+from engine.isolation import Limits, StepFailed
+from engine.models import ProcessInstance
+from engine.runtime import Runtime
+from engine.sweeper import sweep
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+SEGFAULT = "t = ()\nfor i in range(25000):\n    t = ((((((((((t,),),),),),),),),),)\ns = {t}\n"  # 250,000 deep
+EQUALS = "x = [0] * 999999\na = [x] * 2000\nb = [list(x)] * 2000\nsame = a == b\n"
+STR = "x = [0] * 999999\ny = [x] * 999999\ntext = str(y)\n"
+
+
+def diagram(script: str, timer: str = "PT1S") -> dict:
+    body = script.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return {"risky.bpmn": f'''<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="http://t">
+  <bpmn:process id="risky" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait"/>
+    <bpmn:intermediateCatchEvent id="wait">
+      <bpmn:timerEventDefinition><bpmn:timeDuration>"{timer}"</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="payload"/>
+    <bpmn:scriptTask id="payload" name="Payload"><bpmn:script>{body}</bpmn:script></bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f3" sourceRef="payload" targetRef="check"/>
+    <bpmn:userTask id="check" name="Check"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="check" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+'''}
+
+
+@pytest.fixture
+def runtime():
+    rt = Runtime(time_budget=5.0, limits=Limits(timeout=4.0, memory_mb=300))
+    yield rt
+    rt.pool.close()
+
+
+def start_waiting(runtime, sessions, script: str) -> int:
+    with sessions() as session, session.begin():
+        deploy(session, diagram(script), "tester")
+    with sessions() as session, session.begin():
+        return runtime.start(session, "risky").instance_id
+
+
+def sweep_later(runtime, sessions):
+    time.sleep(1.1)  # the diagram's timer is one second long
+    return sweep(runtime, sessions)
+
+
+def the_incident(sessions, instance_id: int) -> Incident:
+    with sessions() as session:
+        [incident] = [i for i in open_incidents(session) if i.instance_id == instance_id]
+        assert session.get(ProcessInstance, instance_id).status == "error"
+        return incident
+
+
+def test_a_script_that_segfaults_is_quarantined_and_the_sweep_goes_on(runtime, sessions):
+    bad = start_waiting(runtime, sessions, SEGFAULT)
+    with sessions() as session, session.begin():
+        good = runtime.start(session, "risky", {"t": 1}).instance_id  # same diagram: crashes too
+    report = sweep_later(runtime, sessions)
+    assert set(report.quarantined) == {bad, good}
+    incident = the_incident(sessions, bad)
+    assert (incident.kind, incident.element_id) == ("crash", "payload")
+    assert "SIGSEGV" in incident.message
+    with sessions() as session:
+        assert session.scalars(select(InFlight)).all() == []  # nothing left in flight
+    assert sweep_later(runtime, sessions).instances == 0  # never run again by itself
+
+
+def test_a_long_comparison_is_stopped_at_the_budget_with_a_clear_error(runtime, sessions):
+    instance = start_waiting(runtime, sessions, EQUALS)
+    began = time.monotonic()
+    sweep_later(runtime, sessions)
+    assert time.monotonic() - began < 10
+    incident = the_incident(sessions, instance)
+    assert (incident.kind, incident.element_id) == ("timeout", "payload")
+    assert "budget of 4 s" in incident.message
+
+
+def test_str_of_a_shared_structure_runs_out_of_memory_in_the_child_only(runtime, sessions):
+    instance = start_waiting(runtime, sessions, STR)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    sweep_later(runtime, sessions)
+    incident = the_incident(sessions, instance)
+    assert incident.kind in ("memory", "timeout") and incident.element_id == "payload"
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100_000  # KiB: the parent did not grow
+
+
+def test_a_request_step_that_crashes_answers_a_clear_error_and_stores_nothing(runtime, sessions):
+    with sessions() as session, session.begin():
+        deploy(session, diagram(SEGFAULT, "PT0S"), "tester")
+    with sessions() as session, session.begin():
+        with pytest.raises(StepFailed) as failed:
+            runtime.start(session, "risky", {"x": 1})
+    assert failed.value.kind == "crash"
+    with sessions() as session:
+        assert session.scalars(select(ProcessInstance)).all() == []  # the start stored nothing
+
+
+def test_an_instance_quarantined_after_a_crash_can_be_retried_after_a_fix(runtime, sessions):
+    instance = start_waiting(runtime, sessions, SEGFAULT)
+    sweep_later(runtime, sessions)
+    incident = the_incident(sessions, instance)
+    with sessions() as session, session.begin():
+        row = retry(session, runtime, incident.id, actor="admin")
+        assert (row.status, row.error_message) == ("waiting", None)
+    with sessions() as session:
+        assert open_incidents(session) == []
+        assert session.get(Incident, incident.id).resolved_by == "admin"
+
+
+def test_an_in_flight_mark_left_by_a_dead_process_quarantines_instead_of_running(runtime, sessions):
+    instance = start_waiting(runtime, sessions, "y = 1\n")
+    with sessions() as session, session.begin():
+        session.add(InFlight(instance_id=instance, owner="elsewhere:1", started_at=T0, failures=0))
+    report = sweep_later(runtime, sessions)
+    assert report.instances == 0 and report.quarantined == [instance]
+    assert the_incident(sessions, instance).kind == "inflight"
+
+
+def test_a_healthy_instance_fires_and_runs_its_script_in_the_child(runtime, sessions):
+    instance = start_waiting(runtime, sessions, "y = 41 + 1\n")
+    report = sweep_later(runtime, sessions)
+    assert (report.instances, report.timers_fired, report.quarantined) == (1, 1, [])
+    with sessions() as session:
+        assert runtime.data(session, instance)["y"] == 42
+
+
+@pytest.mark.parametrize("script, kinds", [(EQUALS, {"timeout"}), (STR, {"memory", "timeout"})])
+def test_a_request_whose_step_pins_or_bloats_its_process_answers_within_the_budget(runtime, sessions, script,
+                                                                                    kinds):
+    with sessions() as session, session.begin():
+        deploy(session, diagram(script, "PT0S"), "tester")
+    began = time.monotonic()
+    with sessions() as session, session.begin():
+        with pytest.raises(StepFailed) as failed:
+            runtime.start(session, "risky")
+    assert time.monotonic() - began < 4.0 + 3
+    assert failed.value.kind in kinds and failed.value.element == "payload"
+    assert "'payload'" in str(failed.value)
+    with sessions() as session:
+        assert session.scalars(select(ProcessInstance)).all() == []
