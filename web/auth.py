@@ -10,7 +10,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from workflows import admin, people
+from workflows.people import accounts, profiles
 
 from .app import system_of
 from .extensions import limiter, limits_off, login_manager
@@ -56,7 +56,7 @@ def init_app(app) -> None:
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> Staff | None:
-    data = people.load_profile(system_of(current_app), user_id)
+    data = profiles.load_profile(system_of(current_app), user_id)
     return Staff(**data) if data else None
 
 
@@ -121,7 +121,7 @@ def login():
     username = ""
     if request.method == "POST":
         username = (request.form.get("username") or "").strip()
-        user = admin.authenticate(system_of(current_app), username, request.form.get("password") or "")
+        user = accounts.authenticate(system_of(current_app), username, request.form.get("password") or "")
         if user is None:
             error = _("Wrong username or password. Check both and try again.")
         else:
@@ -152,7 +152,7 @@ def switch_language(code: str):
         abort(404, description=_("Unknown language %(code)s; choose zh or en.", code=code))
     session["lang"] = code
     if current_user.is_authenticated:
-        people.set_locale(system_of(current_app), current_user.id, code)
+        profiles.set_locale(system_of(current_app), current_user.id, code)
     target = _safe_next(request.args.get("next")) or _safe_next(_referrer_path()) or url_for("auth.home")
     return redirect(target)
 

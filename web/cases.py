@@ -10,9 +10,10 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from workflows import cases as cases_uc
-from workflows import fund, webviews
+from workflows.cases import reporting as cases_uc
+from workflows.coordination import fund
 from workflows.errors import DomainError, InvalidInput
+from workflows.reads import pages
 
 from .app import system_of
 from .auth import login_required, roles_required
@@ -30,7 +31,7 @@ def index():
     status = status if status in STATUS_FILTERS or status == "all" else "open"
     query = (request.args.get("q") or "").strip()[:100]
     page = _page_number()
-    data = webviews.case_list(system_of(current_app), current_user.id,
+    data = pages.case_list(system_of(current_app), current_user.id,
                               {"status": None if status == "all" else status, "q": query}, page=page)
     return render_template("cases/index.html", data=data, status=status, q=query, statuses=STATUS_FILTERS)
 
@@ -73,7 +74,7 @@ def new():
     else:
         values["source"] = "hotline"
     return render_template("cases/new.html", values=values, errors=errors, sources=INTAKE_SOURCES,
-                           categories=webviews.categories(system), grids=webviews.grids(system)), \
+                           categories=pages.categories(system), grids=pages.grids(system)), \
         (422 if errors else 200)
 
 
@@ -99,14 +100,14 @@ def _check_intake(values: dict) -> dict:
 @bp.get("/<number>")
 @login_required
 def detail(number: str):
-    view = webviews.case_page(system_of(current_app), current_user.id, number)
+    view = pages.case_page(system_of(current_app), current_user.id, number)
     return render_template("cases/detail.html", case=view, fund_error=None, fund_values={})
 
 
 @bp.get("/<number>/attachments/<int:attachment_id>")
 @login_required
 def attachment(number: str, attachment_id: int):
-    found = webviews.attachment_file(system_of(current_app), current_user.id, number, attachment_id)
+    found = pages.attachment_file(system_of(current_app), current_user.id, number, attachment_id)
     if not found["path"].exists():
         abort(404, description=_("The photo file is missing on the server."))
     response = send_file(found["path"], mimetype=found["content_type"], download_name=found["filename"],
@@ -137,7 +138,7 @@ def spend(number: str):
             flash(_("Paid ¥%(amount)s from the small-matters fund; balance ¥%(balance)s.",
                     amount=f"{cents / 100:.2f}", balance=f"{result['balance_cents'] / 100:.2f}"), "success")
             return redirect(url_for("cases.detail", number=number) + "#fund")
-    view = webviews.case_page(system, current_user.id, number)
+    view = pages.case_page(system, current_user.id, number)
     return render_template("cases/detail.html", case=view, fund_error=error,
                            fund_values={"amount": amount_text, "purpose": purpose}), 422
 

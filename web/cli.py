@@ -38,7 +38,7 @@ def _fail(message: str) -> None:
 @with_appcontext
 def init_command(demo: bool) -> None:
     """Create or upgrade the schema and deploy changed definitions from bpmn/."""
-    from workflows import bootstrap, schema
+    from workflows.setup import bootstrap, schema
 
     system = _system()
     schema.upgrade(system.db)
@@ -105,7 +105,7 @@ def user_group() -> None:
 @with_appcontext
 def user_create_command(name, role, org, department, password_stdin) -> None:
     """Create a user; prints the generated password unless one was given on stdin."""
-    from workflows.admin import create_user
+    from workflows.people.accounts import create_user
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     try:
@@ -126,7 +126,7 @@ def token_group() -> None:
 @with_appcontext
 def token_create_command(name: str, label: str) -> None:
     """Print a new API token for user NAME (shown once; stored hashed)."""
-    from workflows.admin import create_token
+    from workflows.people.accounts import create_token
 
     try:
         click.echo(create_token(_system(), name, label))
@@ -139,7 +139,7 @@ def token_create_command(name: str, label: str) -> None:
 @with_appcontext
 def token_list_command(name: str | None) -> None:
     """List API tokens (id, user, label, created, last used, revoked); only NAME's when given."""
-    from workflows.admin import list_tokens
+    from workflows.people.accounts import list_tokens
 
     try:
         rows = list_tokens(_system(), name)
@@ -157,7 +157,7 @@ def token_list_command(name: str | None) -> None:
 @with_appcontext
 def token_revoke_command(token_id: int | None, username: str | None) -> None:
     """Revoke token TOKEN_ID (see `gridlink token list`), or every token of --user NAME."""
-    from workflows.admin import revoke_tokens
+    from workflows.people.accounts import revoke_tokens
 
     try:
         count = revoke_tokens(_system(), token_id=token_id, username=username)
@@ -178,7 +178,7 @@ def sla_group() -> None:
 @with_appcontext
 def sla_set_command(level: str, duration: str, category: str | None) -> None:
     """Set the time limit of LEVEL (or SLA stage) to an ISO-8601 DURATION, e.g. PT24H or PT5S."""
-    from workflows.admin import set_sla
+    from workflows.people.accounts import set_sla
 
     try:
         set_sla(_system(), level, duration, category=category)

@@ -11,9 +11,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from workflows import dashboard as board
-from workflows import exports, metrics
 from workflows.errors import DomainError
+from workflows.evaluation import dashboard as board
+from workflows.evaluation import exports, metrics
 
 from .app import system_of
 from .auth import roles_required

@@ -17,7 +17,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from workflows.common import LOCAL_TZ
-from workflows.demo_data import DEPARTMENTS
+from workflows.demo.huqiu import DEPARTMENTS
 
 from .extensions import babel
 
@@ -118,7 +118,7 @@ def department_name(code: str | None, name: str | None = None) -> str:
 def _department_names() -> dict:
     from flask import current_app, g
 
-    from workflows.webviews import departments
+    from workflows.reads.pages import departments
 
     from .app import system_of
 

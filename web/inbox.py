@@ -6,10 +6,11 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from workflows import tasks, webviews
+from workflows.cases import decisions
+from workflows.cases.task_forms import complete_with_photos
 from workflows.errors import Conflict, DomainError, Forbidden, NotFound
 from workflows.models import LEVELS
-from workflows.task_forms import complete_with_photos
+from workflows.reads import pages
 
 from .app import system_of
 from .auth import roles_required
@@ -32,15 +33,15 @@ def _filters() -> dict:
 def index():
     system = system_of(current_app)
     filters = _filters()
-    data = webviews.inbox(system, current_user.id, filters)
+    data = pages.inbox(system, current_user.id, filters)
     return render_template("inbox/index.html", items=data["items"], filters=filters, levels=LEVELS,
-                           categories=webviews.categories(system))
+                           categories=pages.categories(system))
 
 
 @bp.post("/tasks/<task_id>/claim")
 @roles_required(*ACTING_ROLES)
 def claim(task_id: str):
-    tasks.claim(system_of(current_app), current_user.id, task_id)
+    decisions.claim(system_of(current_app), current_user.id, task_id)
     flash(_("You claimed the task; colleagues see that you are on it."), "success")
     return redirect(_back(task_id))
 
@@ -48,7 +49,7 @@ def claim(task_id: str):
 @bp.post("/tasks/<task_id>/unclaim")
 @roles_required(*ACTING_ROLES)
 def unclaim(task_id: str):
-    tasks.unclaim(system_of(current_app), current_user.id, task_id)
+    decisions.unclaim(system_of(current_app), current_user.id, task_id)
     flash(_("You released the task."), "success")
     return redirect(_back(task_id))
 
@@ -63,7 +64,7 @@ def _back(task_id: str) -> str:
 def _task_page(task_id: str) -> dict | None:
     """The task page's data, or None (with a message) when the task is no longer open."""
     try:
-        return webviews.task_page(system_of(current_app), current_user.id, task_id)
+        return pages.task_page(system_of(current_app), current_user.id, task_id)
     except (NotFound, Conflict):
         flash(_("Task %(id)s is no longer open: someone completed it or the case moved on.", id=task_id[:40]),
               "warning")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template
 from flask_login import current_user
 
-from workflows import webviews
+from workflows.reads import pages
 
 from .app import system_of
 from .auth import login_required
@@ -17,5 +17,5 @@ bp = Blueprint("meetings", __name__, url_prefix="/meetings")
 @bp.get("/<int:meeting_id>")
 @login_required
 def detail(meeting_id: int):
-    view = webviews.meeting_page(system_of(current_app), current_user.id, meeting_id)
+    view = pages.meeting_page(system_of(current_app), current_user.id, meeting_id)
     return render_template("meetings/detail.html", m=view)

@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from workflows import notifications
+from workflows.people import notifications
 
 from .app import system_of
 from .auth import login_required

@@ -10,8 +10,8 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from workflows import notifications
 from workflows.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from workflows.people import notifications
 
 from .app import system_of
 from .i18n import error_text

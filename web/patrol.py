@@ -7,8 +7,9 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from workflows import cases, webviews
+from workflows.cases import reporting
 from workflows.errors import InvalidInput
+from workflows.reads import pages
 
 from .app import system_of
 from .auth import roles_required
@@ -19,9 +20,9 @@ bp = Blueprint("patrol", __name__, url_prefix="/patrol")
 
 def _page(values: dict, errors: dict, status: int = 200):
     system = system_of(current_app)
-    grid_cases = webviews.case_list(system, current_user.id, {"status": "open", "grid_only": True}, per_page=50)
+    grid_cases = pages.case_list(system, current_user.id, {"status": "open", "grid_only": True}, per_page=50)
     return render_template("patrol/index.html", values=values, errors=errors,
-                           categories=webviews.categories(system), grid_cases=grid_cases), status
+                           categories=pages.categories(system), grid_cases=grid_cases), status
 
 
 @bp.get("")
@@ -50,7 +51,7 @@ def submit():
     if errors:
         return _page(values, errors, 422)
     try:
-        result = cases.report_case(
+        result = reporting.report_case(
             system_of(current_app), title=values["title"], description=values["description"],
             category=values["category"], source="patrol", grid=current_user.org_unit,
             address=values["address"] or None, actor=current_user.id, photos=photos,
@@ -65,4 +66,4 @@ def submit():
     else:
         flash(_("Case %(number)s is reported; handle it from your inbox or escalate it.", number=result["number"]),
               "success")
-    return redirect(url_for("cases.detail", number=result["number"]))
+    return redirect(url_for("reporting.detail", number=result["number"]))

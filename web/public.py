@@ -8,8 +8,9 @@ import re
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from workflows import cases, webviews
+from workflows.cases import reporting
 from workflows.errors import DomainError, InvalidInput, NotFound
+from workflows.reads import pages
 
 from .app import system_of
 from .extensions import limiter, limits_off
@@ -30,7 +31,7 @@ def report():
 def _report_page(values: dict, errors: dict, status: int = 200):
     system = system_of(current_app)
     return render_template("public/report.html", values=values, errors=errors,
-                           categories=webviews.categories(system), grids=webviews.grids(system)), status
+                           categories=pages.categories(system), grids=pages.grids(system)), status
 
 
 @bp.post("/report")
@@ -48,7 +49,7 @@ def submit_report():
     if errors:
         return _report_page(values, errors, 422)
     try:
-        result = cases.report_case(
+        result = reporting.report_case(
             system_of(current_app), title=_title(values["description"]), description=values["description"],
             category=values["category"], source="snapshot", grid=values["grid"] or None,
             address=values["address"] or None, **({} if values["grid"] or point is None else point),
@@ -109,7 +110,7 @@ def track():
         error = _("%(number)s is not a case number; it looks like GL20261121-0001.", number=number[:40])
         return render_template("public/track.html", number=number[:40], case=None, error=error), 422
     try:
-        view = cases.public_case_view(system_of(current_app), number)
+        view = reporting.public_case_view(system_of(current_app), number)
     except NotFound:
         error = _("There is no case %(number)s. Check the number on your receipt.", number=number)
         return render_template("public/track.html", number=number, case=None, error=error), 404
@@ -118,14 +119,14 @@ def track():
 
 
 def _category_names() -> dict:
-    return {c["code"]: c for c in webviews.categories(system_of(current_app))}
+    return {c["code"]: c for c in pages.categories(system_of(current_app))}
 
 
 @bp.post("/track/<number>/rate")
 @limiter.limit("10 per minute", exempt_when=limits_off)
 def rate(number: str):
     system = system_of(current_app)
-    view = cases.public_case_view(system, number)
+    view = reporting.public_case_view(system, number)
     text = request.form.get("rating") or ""
     comment = (request.form.get("comment") or "").strip()[:1000] or None
     error = None
@@ -135,7 +136,7 @@ def rate(number: str):
         error = _("This case has already been rated. Thank you!")
     else:
         try:
-            cases.rate_case(system, view["number"], int(text), comment)
+            reporting.rate_case(system, view["number"], int(text), comment)
         except DomainError as exc:
             error = _("The case can be rated once it is closed.") if view["status"] != "closed" else error_text(exc)
     if error:

@@ -235,12 +235,12 @@ def _time(fn, repeat: int) -> dict[str, float]:
 
 def time_queries(system, repeat: int = 5) -> dict[str, Any]:
     """Median and max wall time of the dashboard data and the monthly report data."""
-    from workflows.dashboard import dashboard_data
-    from workflows.exports import monthly_report_data
+    from workflows.evaluation.dashboard import dashboard_data
+    from workflows.evaluation.exports import monthly_report_data
 
     today = now().astimezone(LOCAL_TZ).date()
     last_month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
-    from workflows.reading import read_sessions
+    from workflows.reads.sessions import read_sessions
 
     with read_sessions(system)() as session:  # as the web app reads them
         workstation = session.scalar(select(OrgUnit.code).where(OrgUnit.level == "workstation").order_by(OrgUnit.code))
@@ -258,7 +258,7 @@ def time_queries(system, repeat: int = 5) -> dict[str, Any]:
 def run_dashboard_bench(cases: int = 1_000_000, *, database_url: str | None = None, progress: bool = True,
                         repeat: int = 5) -> dict[str, Any]:
     """Fill a fresh database (SQLite in a temp folder unless ``database_url``) and time the queries."""
-    from workflows import bootstrap, schema
+    from workflows.setup import bootstrap, schema
     from workflows.system import build_system
 
     began = clock.perf_counter()

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.bench import Scenario
-from workflows import demo_data
 from workflows.common import duration_seconds, format_duration
+from workflows.demo import huqiu
 from workflows.models import LEVELS
 
 BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
@@ -20,7 +20,7 @@ SHIPPED_SUFFIXES = (".bpmn", ".dmn", ".json")
 
 def default_sla() -> dict:
     """The ``sla`` start data from the default SLA policies (docs/CONVENTIONS.md)."""
-    policies = {p["stage"]: p for p in demo_data.sla_defaults() if not p.get("category")}
+    policies = {p["stage"]: p for p in huqiu.sla_defaults() if not p.get("category")}
 
     def with_reminder(stage: str) -> dict:
         limit = policies[stage]["limit"]

@@ -31,7 +31,7 @@ def default_database_url(instance_dir: Path) -> str:
 
 def build_system(database_url: str, upload_dir: Path | str, **settings) -> System:
     """Create the engine, sessions and runtime, and register the domain's hooks on the runtime."""
-    from . import hooks  # the domain's assigner and listener (imports models)
+    from workflows.cases import hooks  # the domain's assigner and listener (imports models)
 
     db = make_engine(database_url)
     runtime = Runtime(assigner=hooks.assign_task)

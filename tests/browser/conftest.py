@@ -54,7 +54,7 @@ class LiveServer:
 
 
 def _prepare(system) -> None:
-    from workflows import bootstrap, schema
+    from workflows.setup import bootstrap, schema
 
     schema.upgrade(system.db)
     bootstrap.load_reference_data(system)
@@ -67,7 +67,7 @@ def create_users(system) -> None:
     """The story users, all with PASSWORD, hashed cheaply once (tests do not need scrypt's cost)."""
     from werkzeug.security import generate_password_hash
 
-    from workflows.admin import add_user
+    from workflows.people.accounts import add_user
 
     cheap = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
     with system.sessions() as session, session.begin():
@@ -78,7 +78,7 @@ def create_users(system) -> None:
 def _fund_budgets(system) -> None:
     """Give every workstation its small-matters fund for this year (as the demo loader does)."""
     from workflows.common import local_today
-    from workflows.demo_data import fund_budgets
+    from workflows.demo.huqiu import fund_budgets
     from workflows.models import FundBudget, OrgUnit
 
     with system.sessions() as session, session.begin():

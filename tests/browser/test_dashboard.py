@@ -52,7 +52,7 @@ def big_screen(browser, server):
 
 def self_closed_report(system) -> str:
     """A grid worker fixes a blocked drain on the spot; the community still has to verify it."""
-    from workflows.cases import report_case
+    from workflows.cases.reporting import report_case
 
     return report_case(system, title="楼道下水管堵塞", description="已疏通", category="drain_blocked",
                        source="patrol", grid="hq-c04-g03", actor="gw-hq-c04-g03",
@@ -63,7 +63,7 @@ def approve(system, number: str) -> None:
     from sqlalchemy import select
 
     from engine.models import HumanTask
-    from workflows.tasks import verify
+    from workflows.cases.decisions import verify
 
     with system.sessions() as session:
         task = session.scalar(select(HumanTask).where(HumanTask.business_key == number))

@@ -92,7 +92,7 @@ def edit_field(page, field_id: str, value: str) -> None:
 
 
 def report(system, category: str = "drain_blocked") -> str:
-    from workflows.cases import report_case
+    from workflows.cases.reporting import report_case
 
     return report_case(system, title="下水管道堵塞", description="楼道下水管堵塞", category=category,
                        source="snapshot", grid="hq-c04-g03")["number"]
@@ -343,7 +343,8 @@ def register_with_prescript() -> dict[str, str]:
 
 
 def test_bulk_migration_previews_moves_several_running_cases_and_reverses(admin_page, server):
-    from workflows import tasks, versions
+    from workflows.admin import versions
+    from workflows.cases import decisions
     from workflows.models import Case, TimelineEntry
 
     system = server.system
@@ -351,7 +352,7 @@ def test_bulk_migration_previews_moves_several_running_cases_and_reverses(admin_
     waiting = [report(system) for _ in range(3)]
     registered = report(system)
     task = open_tasks(system, instance_of(system, registered)[0])[0]
-    tasks.register_case(system, "admin", task.id, "accept")
+    decisions.register_case(system, "admin", task.id, "accept")
     deployed = versions.deploy_files(system, "admin", register_with_prescript())
     target = next(v["version"] for v in deployed["versions"] if v["process_id"] == "case_handling")
 

@@ -9,10 +9,10 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from engine.models import HumanTask
-from workflows import cases, tasks
-from workflows.admin import create_user
-from workflows.bootstrap import deploy_shipped, load_reference_data
+from workflows.cases import decisions, reporting
 from workflows.models import Case, FundBudget, OrgUnit, TimelineEntry
+from workflows.people.accounts import create_user
+from workflows.setup.bootstrap import deploy_shipped, load_reference_data
 from workflows.system import System, build_system
 from workflows.timers import tick
 
@@ -70,7 +70,7 @@ class World:
         with self.system.sessions() as session:
             from workflows.common import get_user
 
-            return cases.case_view(session, get_user(session, user), number)
+            return reporting.case_view(session, get_user(session, user), number)
 
     def kinds(self, number: str) -> list[str]:
         return [e["kind"] for e in self.view(number)["timeline"]]
@@ -101,10 +101,10 @@ class World:
         values.setdefault("description", "")
         values.setdefault("category", "drain_blocked")
         values.setdefault("source", "patrol")
-        return cases.report_case(self.system, **values)["number"]
+        return reporting.report_case(self.system, **values)["number"]
 
     def do(self, user: str, number: str, kind: str, data: dict, **match) -> dict:
-        return tasks.complete_task(self.system, user, self.task(number, kind, **match).id, data)
+        return decisions.complete_task(self.system, user, self.task(number, kind, **match).id, data)
 
 
 def make_world(db_url: str, uploads: Path, restore: bool, clock) -> World:

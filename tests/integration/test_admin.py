@@ -5,29 +5,29 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from workflows import admin
-from workflows.bootstrap import load_reference_data
 from workflows.errors import Conflict, InvalidInput, NotFound
 from workflows.models import ApiToken, SlaPolicy, User
-from workflows.sla import sla_data
+from workflows.people import accounts
+from workflows.reference.sla import sla_data
+from workflows.setup.bootstrap import load_reference_data
 from workflows.system import build_system
 
 
 @pytest.fixture
 def system(db_engine, db_url, tmp_path, monkeypatch):
-    monkeypatch.setattr(admin, "HASH_METHOD", "pbkdf2:sha256:1000")
+    monkeypatch.setattr(accounts, "HASH_METHOD", "pbkdf2:sha256:1000")
     system = build_system(db_url, tmp_path / "uploads")
     load_reference_data(system)
     return system
 
 
 def test_a_created_user_signs_in_with_the_generated_password(system):
-    user, password = admin.create_user(system, "coord-x", "coordinator", org="hq-c04", display_name="X")
+    user, password = accounts.create_user(system, "coord-x", "coordinator", org="hq-c04", display_name="X")
     assert (user.role, len(password) >= 12) == ("coordinator", True)
-    signed_in = admin.authenticate(system, "coord-x", password)
+    signed_in = accounts.authenticate(system, "coord-x", password)
     assert (signed_in.username, signed_in.org_unit.code, signed_in.org_unit.parent.code) == (
         "coord-x", "hq-c04", "hq-ws2")  # usable after the session is closed
-    assert admin.authenticate(system, "coord-x", "wrong-password") is None
+    assert accounts.authenticate(system, "coord-x", "wrong-password") is None
     with system.sessions() as session:
         stored = session.scalar(select(User.password_hash).where(User.username == "coord-x"))
     assert password not in stored
@@ -43,33 +43,33 @@ def test_a_created_user_signs_in_with_the_generated_password(system):
 ])
 def test_bad_user_values_are_refused_naming_the_value(system, values, message):
     with pytest.raises(InvalidInput, match=message):
-        admin.create_user(system, "someone", **values)
+        accounts.create_user(system, "someone", **values)
     with system.sessions() as session:
         assert session.scalar(select(User).where(User.username == "someone")) is None
 
 
 def test_a_username_is_taken_once(system):
-    admin.create_user(system, "dup", "admin", password="long-enough")
+    accounts.create_user(system, "dup", "admin", password="long-enough")
     with pytest.raises(Conflict, match="'dup' already exists"):
-        admin.create_user(system, "dup", "leader", password="long-enough")
+        accounts.create_user(system, "dup", "leader", password="long-enough")
 
 
 def test_a_token_is_stored_hashed_and_stops_working_when_revoked(system):
-    admin.create_user(system, "api-user", "admin", password="long-enough")
-    token = admin.create_token(system, "api-user", "ci")
-    assert admin.user_for_token(system, token).username == "api-user"
+    accounts.create_user(system, "api-user", "admin", password="long-enough")
+    token = accounts.create_token(system, "api-user", "ci")
+    assert accounts.user_for_token(system, token).username == "api-user"
     with system.sessions() as session:
         assert token not in session.scalar(select(ApiToken.token_hash))
-    admin.revoke_token(system, token)
-    assert admin.user_for_token(system, token) is None
-    assert admin.user_for_token(system, "glk_made-up") is None
+    accounts.revoke_token(system, token)
+    assert accounts.user_for_token(system, token) is None
+    assert accounts.user_for_token(system, "glk_made-up") is None
     with pytest.raises(NotFound):
-        admin.create_token(system, "ghost", "x")
+        accounts.create_token(system, "ghost", "x")
 
 
 def test_sla_policies_change_the_data_of_new_cases(system):
-    admin.set_sla(system, "grid", "PT5S")
-    admin.set_sla(system, "dispatch_result", "PT8H", category="illegal_parking")
+    accounts.set_sla(system, "grid", "PT5S")
+    accounts.set_sla(system, "dispatch_result", "PT8H", category="illegal_parking")
     with system.sessions() as session:
         from workflows.common import get_category
 
@@ -90,23 +90,23 @@ def test_sla_policies_change_the_data_of_new_cases(system):
 ])
 def test_bad_sla_values_are_refused_and_nothing_changes(system, stage, duration, category, message):
     with pytest.raises(InvalidInput, match=message):
-        admin.set_sla(system, stage, duration, category=category)
+        accounts.set_sla(system, stage, duration, category=category)
     with system.sessions() as session:
         assert session.scalar(select(SlaPolicy.limit).where(SlaPolicy.stage == "grid",
                                                             SlaPolicy.category_id.is_(None))) == "PT24H"
 
 
 def test_an_operator_lists_and_revokes_tokens_by_id_or_user_without_knowing_them(system):
-    admin.create_user(system, "api-a", "admin", password="long-enough")
-    first, second = admin.create_token(system, "api-a", "one"), admin.create_token(system, "api-a", "two")
-    listed = admin.list_tokens(system, "api-a")
+    accounts.create_user(system, "api-a", "admin", password="long-enough")
+    first, second = accounts.create_token(system, "api-a", "one"), accounts.create_token(system, "api-a", "two")
+    listed = accounts.list_tokens(system, "api-a")
     assert [t["name"] for t in listed] == ["two", "one"] and first not in str(listed)
-    assert admin.revoke_tokens(system, token_id=listed[1]["id"]) == 1
-    assert admin.user_for_token(system, first) is None
-    assert admin.user_for_token(system, second).username == "api-a"
-    assert admin.revoke_tokens(system, username="api-a") == 1
-    assert admin.user_for_token(system, second) is None
+    assert accounts.revoke_tokens(system, token_id=listed[1]["id"]) == 1
+    assert accounts.user_for_token(system, first) is None
+    assert accounts.user_for_token(system, second).username == "api-a"
+    assert accounts.revoke_tokens(system, username="api-a") == 1
+    assert accounts.user_for_token(system, second) is None
     with pytest.raises(NotFound, match="no API token with id 999"):
-        admin.revoke_tokens(system, token_id=999)
+        accounts.revoke_tokens(system, token_id=999)
     with pytest.raises(InvalidInput):
-        admin.revoke_tokens(system)
+        accounts.revoke_tokens(system)

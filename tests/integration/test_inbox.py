@@ -7,14 +7,15 @@ import pytest
 from freezegun import freeze_time
 
 from tests.engine.story_helpers import T0, make_world
-from workflows import admin, cases, notifications, tasks
+from workflows.cases import decisions, reporting
 from workflows.common import get_user
 from workflows.errors import Forbidden
+from workflows.people import accounts, notifications
 
 
 @pytest.fixture
 def world(db_engine, db_url, tmp_path, monkeypatch):
-    monkeypatch.setattr(admin, "HASH_METHOD", "pbkdf2:sha256:1000")
+    monkeypatch.setattr(accounts, "HASH_METHOD", "pbkdf2:sha256:1000")
     with freeze_time(T0) as clock:
         yield make_world(db_url, tmp_path / "uploads", False, clock)
 
@@ -22,7 +23,7 @@ def world(db_engine, db_url, tmp_path, monkeypatch):
 def inbox(world, username, **filters):
     with world.system.sessions() as session:
         return [(t.business_key, t.properties["task_kind"])
-                for t in tasks.visible_tasks(session, get_user(session, username), filters)]
+                for t in decisions.visible_tasks(session, get_user(session, username), filters)]
 
 
 def test_each_inbox_shows_only_its_unit_or_department_due_first(world):
@@ -42,11 +43,11 @@ def test_each_inbox_shows_only_its_unit_or_department_due_first(world):
 def test_the_task_view_carries_the_form_and_is_scoped(world):
     number = world.report(title="一", grid="hq-c04-g03", actor="gw")
     task = world.task(number, "handle")
-    view = tasks.task_view(world.system, "gw", task.id)
+    view = decisions.task_view(world.system, "gw", task.id)
     assert (view["case_number"], view["level"], view["org_unit"]) == (number, "grid", "hq-c04-g03")
     assert '"decision"' in view["form"] and "assign_down" not in view["form"]
     with pytest.raises(Forbidden):
-        tasks.task_view(world.system, "dept-police", task.id)
+        decisions.task_view(world.system, "dept-police", task.id)
 
 
 def test_departments_and_leaders_see_the_reporter_masked_and_the_public_sees_no_names(world):
@@ -59,7 +60,7 @@ def test_departments_and_leaders_see_the_reporter_masked_and_the_public_sees_no_
     assert department["reporter"] == {"name": "刘**", "phone": "138****1234"}
     assert world.view(number, "leader")["reporter"] == {"name": "刘**", "phone": "138****1234"}
     assert world.view(number, "gw")["reporter"] == {"name": "刘先生", "phone": "13800001234"}
-    public = cases.public_case_view(world.system, number)
+    public = reporting.public_case_view(world.system, number)
     assert [e["kind"] for e in public["timeline"]] == ["reported", "registered"]
     assert "GW" not in str(public) and "13800001234" not in str(public) and "刘" not in str(public)
     assert staff["timeline"][1]["actor"] == "GW"
@@ -84,17 +85,17 @@ def test_claims_are_scoped_like_completion(world):
     number = world.report(title="一", grid="hq-c04-g03", actor="gw")
     task = world.task(number, "handle")
     with pytest.raises(Forbidden):
-        tasks.claim(world.system, "coord-c04", task.id)
-    assert tasks.claim(world.system, "gw", task.id)["claimed_by"] == "gw"
-    assert tasks.unclaim(world.system, "admin", task.id)["claimed_by"] is None
+        decisions.claim(world.system, "coord-c04", task.id)
+    assert decisions.claim(world.system, "gw", task.id)["claimed_by"] == "gw"
+    assert decisions.unclaim(world.system, "admin", task.id)["claimed_by"] is None
 
 
 def test_case_lists_filter_and_page(world):
     numbers = [world.report(title=f"案{i}", grid="hq-c04-g03", actor="gw") for i in range(3)]
     world.do("gw", numbers[0], "handle", {"decision": "escalate", "reason": "上报"})
     with world.system.sessions() as session:
-        page = cases.list_cases(session, {"status": "open", "org_unit": "hq-c04"}, page=1, per_page=10)
-        all_open = cases.list_cases(session, {"status": "open"}, page=2, per_page=2)
+        page = reporting.list_cases(session, {"status": "open", "org_unit": "hq-c04"}, page=1, per_page=10)
+        all_open = reporting.list_cases(session, {"status": "open"}, page=2, per_page=2)
     assert [c["number"] for c in page["items"]] == [numbers[0]]
     assert (all_open["total"], len(all_open["items"])) == (3, 1)
 
@@ -102,28 +103,28 @@ def test_case_lists_filter_and_page(world):
 def test_possible_duplicates_are_suggested_within_a_week_and_100_m(world):
     first = world.report(title="堵", grid="hq-c04-g03", actor="gw")
     world.later(days=8)
-    late = cases.report_case(world.system, title="又堵", category="drain_blocked", source="patrol",
+    late = reporting.report_case(world.system, title="又堵", category="drain_blocked", source="patrol",
                              grid="hq-c04-g03", actor="gw")
     assert late["duplicates"] == []
-    near = cases.report_case(world.system, title="再堵", category="drain_blocked", source="patrol",
+    near = reporting.report_case(world.system, title="再堵", category="drain_blocked", source="patrol",
                              grid="hq-c04-g03", actor="gw")
     assert near["duplicates"] == [late["number"]]
     assert first not in near["duplicates"]
 
 
 def test_possible_duplicates_name_only_the_newest_few(world, monkeypatch):
-    monkeypatch.setattr(cases, "DUPLICATE_LIMIT", 3)
+    monkeypatch.setattr(reporting, "DUPLICATE_LIMIT", 3)
     numbers = []
     for i in range(5):
         numbers.append(world.report(title=f"堵{i}", grid="hq-c04-g03", actor="gw"))
         world.later(minutes=1)
-    newest = cases.report_case(world.system, title="又堵", category="drain_blocked", source="patrol",
+    newest = reporting.report_case(world.system, title="又堵", category="drain_blocked", source="patrol",
                                grid="hq-c04-g03", actor="gw")
     assert newest["duplicates"] == numbers[::-1][:3]
 
 
 def test_the_inbox_lists_the_task_due_first_before_the_one_reported_first(world):
-    admin.set_sla(world.system, "grid", "PT2H", category="illegal_parking")
+    accounts.set_sla(world.system, "grid", "PT2H", category="illegal_parking")
     later_due = world.report(title="先报后到期", grid="hq-c04-g03", actor="gw")
     world.later(minutes=5)
     sooner_due = world.report(title="后报先到期", category="illegal_parking", grid="hq-c04-g03", actor="gw")

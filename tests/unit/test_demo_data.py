@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from workflows import demo_data
-from workflows.geo import bounding_box, find_grid, point_in_polygon, polygon_centroid
+from workflows.demo import huqiu
 from workflows.models import CASE_SOURCES, LEVELS, ROLES, SLA_STAGES
+from workflows.org.geo import bounding_box, find_grid, point_in_polygon, polygon_centroid
 
 CONVENTIONS = Path(__file__).resolve().parents[2] / "docs" / "CONVENTIONS.md"
 TASK_KINDS = {
@@ -34,12 +34,12 @@ DECISIONS = {
     "dept_accept": {"accept", "return"},
 }
 
-UNITS = {unit["code"]: unit for unit in demo_data.org_units()}
+UNITS = {unit["code"]: unit for unit in huqiu.org_units()}
 GRIDS = [unit for unit in UNITS.values() if unit["level"] == "grid"]
-USERS = {user["username"]: user for user in demo_data.users()}
-DEPARTMENTS = {department["code"] for department in demo_data.departments()}
-CATEGORIES = {category["code"]: category for category in demo_data.categories()}
-ALL_CASES = demo_data.stories() + demo_data.everyday_cases()
+USERS = {user["username"]: user for user in huqiu.users()}
+DEPARTMENTS = {department["code"] for department in huqiu.departments()}
+CATEGORIES = {category["code"]: category for category in huqiu.categories()}
+ALL_CASES = huqiu.stories() + huqiu.everyday_cases()
 
 
 def _conventions_categories() -> dict[str, tuple[str, str, str, str]]:
@@ -63,12 +63,12 @@ def _ancestors(code: str) -> list[str]:
 def test_the_organisation_has_the_size_of_huqiu_street():
     counts = Counter(unit["level"] for unit in UNITS.values())
     assert counts == {"district": 1, "subcentre": 1, "workstation": 6, "community": 20, "grid": 156}
-    assert len(UNITS) == len(demo_data.org_units())  # codes are unique
+    assert len(UNITS) == len(huqiu.org_units())  # codes are unique
 
 
 def test_every_unit_hangs_under_the_level_above_and_parents_come_first():
     seen: set[str] = set()
-    for unit in demo_data.org_units():
+    for unit in huqiu.org_units():
         if unit["level"] == "district":
             assert unit["parent"] is None
         else:
@@ -173,7 +173,7 @@ def test_ten_departments_with_the_product_codes():
         "enforcement",
         "civil",
     }
-    for department in demo_data.departments():
+    for department in huqiu.departments():
         assert department["name"] and all(code in UNITS for code in department["units"])
 
 
@@ -199,7 +199,7 @@ def test_categories_are_exactly_those_of_the_conventions():
 
 def test_sla_defaults_match_the_product_table():
     defaults = {
-        policy["stage"]: (policy["limit"], policy["reminder_share"]) for policy in demo_data.sla_defaults()
+        policy["stage"]: (policy["limit"], policy["reminder_share"]) for policy in huqiu.sla_defaults()
     }
     assert set(defaults) == set(SLA_STAGES)
     assert defaults == {
@@ -217,7 +217,7 @@ def test_sla_defaults_match_the_product_table():
 
 
 def test_demo_users_are_ascii_with_chinese_names_and_valid_references():
-    assert len(USERS) == len(demo_data.users())
+    assert len(USERS) == len(huqiu.users())
     for user in USERS.values():
         assert re.fullmatch(r"[a-z0-9-]+", user["username"]), user["username"]
         assert re.search(r"[\u4e00-\u9fff]", user["display_name"])
@@ -246,18 +246,18 @@ def test_the_named_demo_logins_exist():
     assert required <= set(USERS)
     assert {f"dept-{code}" for code in DEPARTMENTS} <= set(USERS)
     assert {user["username"] for user in USERS.values() if user["featured"]} >= {"admin", "coord-huqiu"}
-    assert demo_data.DEMO_PASSWORD == "gridlink-demo"
+    assert huqiu.DEMO_PASSWORD == "gridlink-demo"
 
 
 def test_every_workstation_has_a_small_matters_fund():
-    budgets = demo_data.fund_budgets(2026)
+    budgets = huqiu.fund_budgets(2026)
     stations = {code for code, unit in UNITS.items() if unit["level"] == "workstation"}
     assert {budget["org_unit"] for budget in budgets} == stations
     assert all(budget["year"] == 2026 and budget["amount_cents"] == 5_000_000 for budget in budgets)
 
 
 def test_the_three_seed_stories():
-    stories = {story["key"]: story for story in demo_data.stories()}
+    stories = {story["key"]: story for story in huqiu.stories()}
     drain = stories["xinzhuang-drain"]
     assert "98幢" in drain["title"] and drain["category"] == "drain_blocked"
     assert any(step["task"] == "fund_spend" and step["org_unit"] == "hq-ws2" for step in drain["steps"])
@@ -277,7 +277,7 @@ def test_the_three_seed_stories():
 
 
 def test_there_are_about_twenty_everyday_cases_over_many_communities_and_all_categories():
-    cases = demo_data.everyday_cases()
+    cases = huqiu.everyday_cases()
     assert 18 <= len(cases) <= 30
     assert len({UNITS[case["grid"]]["parent"] for case in cases}) >= 15
     leaves = {code for code, category in CATEGORIES.items() if category["parent"]}
@@ -320,7 +320,7 @@ def test_handlers_below_the_district_work_in_the_case_grid_chain():
 
 
 def test_demo_data_is_deterministic_and_handed_out_as_copies():
-    assert demo_data.org_units() == demo_data.org_units()
-    assert demo_data.stories() == demo_data.stories()
-    demo_data.org_units()[0]["name"] = "changed"
-    assert demo_data.org_units()[0]["name"] == "姑苏区联动中心"
+    assert huqiu.org_units() == huqiu.org_units()
+    assert huqiu.stories() == huqiu.stories()
+    huqiu.org_units()[0]["name"] = "changed"
+    assert huqiu.org_units()[0]["name"] == "姑苏区联动中心"

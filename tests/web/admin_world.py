@@ -15,7 +15,8 @@ from .conftest import BPMN_DIR, Client
 @pytest.fixture(scope="module")
 def admin_app(tmp_path_factory):
     from web.app import create_app, system_of
-    from workflows import admin, bootstrap, schema
+    from workflows.people import accounts
+    from workflows.setup import bootstrap, schema
 
     instance = tmp_path_factory.mktemp("admin-instance")
     previous = os.environ.get("GRIDLINK_INSTANCE_DIR")
@@ -34,7 +35,7 @@ def admin_app(tmp_path_factory):
     bootstrap.load_reference_data(system)
     bootstrap.deploy_shipped(system, BPMN_DIR)
     for username, role, unit, department, name in USERS:
-        admin.create_user(system, username, role, org=unit, department=department, password=PASSWORD,
+        accounts.create_user(system, username, role, org=unit, department=department, password=PASSWORD,
                           display_name=name)
     _fund_budgets(system)
     return app

@@ -14,8 +14,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from web.app import create_app, system_of
-from workflows import bootstrap, schema
-from workflows.admin import create_token, create_user
+from workflows.people.accounts import create_token, create_user
+from workflows.setup import bootstrap, schema
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
 

@@ -36,7 +36,7 @@ TOKEN = re.compile(rb'name="csrf_token" value="([^"]+)"')
 def web_app(tmp_path_factory):
     """One app for the whole web suite (tests create their own cases, so they do not collide)."""
     from web.app import create_app, system_of
-    from workflows import bootstrap, schema
+    from workflows.setup import bootstrap, schema
 
     instance = tmp_path_factory.mktemp("web-instance")
     previous = os.environ.get("GRIDLINK_INSTANCE_DIR")
@@ -114,7 +114,7 @@ def anonymous(web_app) -> Client:
 def report(system, title="下水管道堵塞", description="楼道下水管堵塞，污水外溢", category="drain_blocked",
            grid="hq-c04-g03", **extra) -> str:
     """A resident's report through the use case; returns the case number."""
-    from workflows.cases import report_case
+    from workflows.cases.reporting import report_case
 
     return report_case(system, title=title, description=description, category=category, source="snapshot",
                        grid=grid, **extra)["number"]
@@ -137,7 +137,7 @@ def task_of(system, number: str, kind: str | None = None):
 
 def do(system, username: str, number: str, kind: str, data: dict) -> dict:
     """Complete the open ``kind`` task of a case as ``username`` through the use case."""
-    from workflows.tasks import complete_task
+    from workflows.cases.decisions import complete_task
 
     return complete_task(system, username, task_of(system, number, kind).id, data)
 

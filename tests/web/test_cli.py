@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.web.conftest import report
 from web.cli import main
-from workflows import admin
+from workflows.people import accounts
 
 
 def run(web_app, *args, input=None):
@@ -16,13 +16,13 @@ def test_user_and_token_commands_create_list_and_revoke(web_app, system):
                "--password-stdin", input="long-enough-pw\n")
     assert made.exit_code == 0 and "created cli-ops (leader)" in made.output
     token = run(web_app, "token", "create", "cli-ops").output.strip()
-    assert admin.user_for_token(system, token).username == "cli-ops"
+    assert accounts.user_for_token(system, token).username == "cli-ops"
     listed = run(web_app, "token", "list", "cli-ops")
     assert listed.exit_code == 0 and token not in listed.output
     token_id = listed.output.split("\t")[0]
     revoked = run(web_app, "token", "revoke", token_id)
     assert revoked.exit_code == 0 and "revoked 1 token(s)" in revoked.output
-    assert admin.user_for_token(system, token) is None
+    assert accounts.user_for_token(system, token) is None
 
 
 def test_cli_errors_name_the_value_and_exit_non_zero(web_app):

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from tests.web.conftest import Client
 from workflows.common import LOCAL_TZ, now
-from workflows.metrics import compute_metrics
+from workflows.evaluation.metrics import compute_metrics
 
 PASSWORD = "password-1"
 PEOPLE = [
@@ -29,8 +29,9 @@ PEOPLE = [
 def app(tmp_path_factory):
     """An app whose database holds the Huqiu organisation and 400 generated cases over the last year."""
     from web.app import create_app, system_of
-    from workflows import admin, bootstrap, schema
     from workflows.bench_dashboard import populate
+    from workflows.people import accounts
+    from workflows.setup import bootstrap, schema
 
     instance = tmp_path_factory.mktemp("dashboard-instance")
     previous = os.environ.get("GRIDLINK_INSTANCE_DIR")
@@ -48,7 +49,7 @@ def app(tmp_path_factory):
     schema.upgrade(system.db)
     bootstrap.load_reference_data(system)
     for username, role, unit, department in PEOPLE:
-        admin.create_user(system, username, role, org=unit, department=department, password=PASSWORD)
+        accounts.create_user(system, username, role, org=unit, department=department, password=PASSWORD)
     populate(system, 3000, progress=False, seed=11)
     return app
 
@@ -232,10 +233,10 @@ def test_the_big_screen_speaks_english_when_asked(as_):
 @pytest.mark.parametrize("username", ["leader", "leader-ws1", "coord-c04"])
 def test_the_api_metrics_are_the_dashboards_figures_for_the_same_viewer_and_period(as_, app, username):
     from web.app import system_of
-    from workflows import admin
+    from workflows.people import accounts
 
     data = as_(username).get("/dashboard/data.json").get_json()
-    token = admin.create_token(system_of(app), username, "compare")
+    token = accounts.create_token(system_of(app), username, "compare")
     query = {"from": data["period"]["from"], "to": data["period"]["to"], "group_by": "department"}
     response = app.test_client().get("/api/v1/metrics", query_string=query,
                                      headers={"Authorization": f"Bearer {token}"})

@@ -150,9 +150,9 @@ def test_photos_of_a_refused_decision_leave_no_attachment_and_no_file_behind(sys
     import pytest
     from sqlalchemy import func, select
 
+    from workflows.cases.task_forms import complete_with_photos
     from workflows.errors import Forbidden, InvalidInput
     from workflows.models import Attachment, Case
-    from workflows.task_forms import complete_with_photos
 
     number = at_community(system)
     task = task_of(system, number, "handle")

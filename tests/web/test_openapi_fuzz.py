@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
 from tests.web import api_world
 from web.api.openapi import openapi_document
 from web.app import create_app, system_of
-from workflows.admin import create_token
+from workflows.people.accounts import create_token
 
 api_template = api_world.api_template
 

@@ -91,7 +91,7 @@ def test_a_flood_of_reports_from_one_address_is_slowed_down(web_app):
 
 
 def test_a_position_from_the_phone_finds_the_grid(anonymous, system):
-    from workflows.demo_data import grids
+    from workflows.demo.huqiu import grids
 
     grid = next(g for g in grids() if g["code"] == "hq-c04-g03")
     response = anonymous.post("/report", report_form(grid="", lat=str(grid["lat"]), lon=str(grid["lon"])),

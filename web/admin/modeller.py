@@ -8,7 +8,7 @@ from flask import current_app, flash, jsonify, redirect, render_template, reques
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
-from workflows import drafts, versions
+from workflows.admin import drafts, versions
 from workflows.errors import DomainError
 
 from ..pages import error_page

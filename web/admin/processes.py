@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from workflows import drafts, versions
+from workflows.admin import drafts, versions
 
 from . import bp
 from .common import actor, system

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from workflows import administration as adm
+from workflows.admin import settings as adm
 from workflows.errors import DomainError
 from workflows.models import CATEGORY_KINDS, LEVELS, ROLES, SLA_STAGES
 

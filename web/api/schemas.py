@@ -256,7 +256,7 @@ def page_of(item: dict) -> dict:
 RATE = {"type": "number", "nullable": True, "minimum": 0, "maximum": 1}
 FIGURES = {
     "type": "object",
-    "description": "Counts, and rates in 0..1 (null when nothing is due). See workflows/metrics.py.",
+    "description": "Counts, and rates in 0..1 (null when nothing is due). See workflows/evaluation/metrics.py.",
     "required": ["received", "closed", "due_for_closure", "closure_rate", "on_time_rate", "rework_rate",
                  "self_closed_share", "overdue_by_level", "overdue_by_department"],
     "properties": {

@@ -18,8 +18,8 @@ from jsonschema import Draft202012Validator
 from werkzeug.exceptions import HTTPException
 
 from web.app import system_of
-from workflows.api_auth import Principal, principal_for_token
 from workflows.errors import Conflict, DomainError, Forbidden, NotFound
+from workflows.people.tokens import Principal, principal_for_token
 
 JSON_LIMIT = 1024 * 1024
 """Largest JSON body accepted (process-definition uploads have their own, larger limit)."""

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import current_app, g, request
 from werkzeug.exceptions import HTTPException
 
-from workflows import queries
-from workflows.api_auth import revoke_token_id
-from workflows.cases import report_case
-from workflows.tasks import claim, complete_task
+from workflows.cases.decisions import claim, complete_task
+from workflows.cases.reporting import report_case
+from workflows.people.tokens import revoke_token_id
+from workflows.reads import queries
 
 from . import bp, schemas
 from .openapi import openapi_document

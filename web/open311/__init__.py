@@ -17,9 +17,9 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from web.app import system_of
-from workflows import open311
-from workflows.api_auth import principal_for_token
+from workflows.cases import open311
 from workflows.errors import DomainError, Forbidden, NotFound
+from workflows.people.tokens import principal_for_token
 
 from ..extensions import csrf, limiter
 

@@ -1,6 +1,6 @@
 """Read models of the staff web pages: inbox, task page, case page (with its live diagram),
 meeting page, grid worker's cases, attachments. Scoped by the same rules as the JSON API
-(``workflows.queries``): nobody reads a case, meeting or photo outside their scope.
+(``workflows.reads.queries``): nobody reads a case, meeting or photo outside their scope.
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.models import HumanTask, ProcessInstance, ProcessVersion
-from workflows.cases import OPEN_STATUSES, case_item, case_view, task_item
+from workflows.cases.decisions import check_may_act, resolver_id
+from workflows.cases.reporting import OPEN_STATUSES, case_item, case_view, task_item
+from workflows.cases.timeline import anchor_unit
 from workflows.common import engine_errors, get_case, get_user, now
+from workflows.coordination.meetings import meeting_view
 from workflows.errors import Forbidden, NotFound
-from workflows.meetings import meeting_view
 from workflows.models import (
     LEVELS,
     Attachment,
@@ -26,9 +28,7 @@ from workflows.models import (
     OrgUnit,
     User,
 )
-from workflows.queries import case_scope, may_read_case, subtree_ids, task_scope
-from workflows.records import anchor_unit
-from workflows.tasks import check_may_act, resolver_id
+from workflows.reads.queries import case_scope, may_read_case, subtree_ids, task_scope
 
 # --- reference data for forms ---------------------------------------------------------------
 

@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from workflows.cases import OPEN_STATUSES, report_case
+from workflows.cases.reporting import OPEN_STATUSES, report_case
 from workflows.common import now, parse_time
 from workflows.errors import InvalidInput, NotFound
 from workflows.models import Case, Category, Department, Dispatch, OrgUnit, TimelineEntry
-from workflows.reads import read_sessions
+from workflows.reads.sessions import read_sessions
 
 MAX_SPAN = timedelta(days=90)
 MAX_RESULTS = 1000

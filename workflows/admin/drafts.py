@@ -13,7 +13,7 @@ from sqlalchemy import JSON, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base, UTCDateTime, utcnow
-from workflows import admin_audit
+from workflows.admin import audit
 from workflows.errors import Conflict, InvalidInput, NotFound
 
 FILE_KINDS = (".bpmn", ".dmn", ".json")
@@ -112,7 +112,7 @@ def save_draft(system, actor: str, files, draft_id=None, title: str | None = Non
                           status="open", created_by=actor, updated_by=actor, created_at=utcnow(), updated_at=utcnow())
             session.add(draft)
             session.flush()
-            admin_audit.record(session, actor, "draft.create", f"draft {draft.id}", title=title,
+            audit.record(session, actor, "draft.create", f"draft {draft.id}", title=title,
                                files=sorted(files))
         else:
             draft = _get(session, draft_id)
@@ -121,7 +121,7 @@ def save_draft(system, actor: str, files, draft_id=None, title: str | None = Non
             draft.files = files
             draft.title = title if title else draft.title
             draft.updated_by, draft.updated_at = actor, utcnow()
-            admin_audit.record(session, actor, "draft.save", f"draft {draft.id}", files=sorted(files))
+            audit.record(session, actor, "draft.save", f"draft {draft.id}", files=sorted(files))
         session.flush()
         return draft_item(draft)
 
@@ -129,7 +129,7 @@ def save_draft(system, actor: str, files, draft_id=None, title: str | None = Non
 def delete_draft(system, actor: str, draft_id) -> None:
     with system.sessions() as session, session.begin():
         draft = _get(session, draft_id)
-        admin_audit.record(session, actor, "draft.delete", f"draft {draft.id}", title=draft.title)
+        audit.record(session, actor, "draft.delete", f"draft {draft.id}", title=draft.title)
         session.delete(draft)
 
 

@@ -5,7 +5,7 @@
 department whose inbox shows the task. ``on_step`` runs after every engine step, in the same
 transaction, and writes what the *engine* decided: where the case now stands (ready tasks),
 reminders, overdues and escalations (timers) and the end of the case. What *people* decided
-(task completions) is written by the use cases in ``workflows.tasks``.
+(task completions) is written by the use cases in ``workflows.cases.decisions``.
 """
 
 from __future__ import annotations
@@ -18,18 +18,7 @@ from sqlalchemy.orm import Session
 from engine.models import HumanTask
 from engine.runtime import Assignment, StepEvent, TaskView
 from engine.store import InstanceRow
-from workflows.common import now
-from workflows.models import (
-    LEVELS,
-    Case,
-    Department,
-    Dispatch,
-    Meeting,
-    MeetingAction,
-    User,
-    level_above,
-)
-from workflows.records import (
+from workflows.cases.timeline import (
     add_entry,
     case_by_number,
     category_code,
@@ -40,6 +29,17 @@ from workflows.records import (
     unit_ref,
     unit_ref_for_level,
     user_ids_of,
+)
+from workflows.common import now
+from workflows.models import (
+    LEVELS,
+    Case,
+    Department,
+    Dispatch,
+    Meeting,
+    MeetingAction,
+    User,
+    level_above,
 )
 
 LEVEL_NAMES = {"grid": "网格", "community": "社区", "workstation": "联动工作站", "subcentre": "街道联动分中心",

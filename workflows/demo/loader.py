@@ -1,4 +1,4 @@
-"""Replaying the demo case scripts (``demo_data.stories()`` and ``everyday_cases()``) through the use cases.
+"""Replaying the demo case scripts (``huqiu.stories()`` and ``everyday_cases()``) through the use cases.
 
 Each script is reported and then driven step by step through the same verbs the web pages call,
 so every demo case is real: engine state, tasks, timeline and notifications. Where a script names
@@ -16,13 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.models import HumanTask
-from workflows import demo_data
-from workflows.cases import rate_case, report_case
+from workflows.cases.decisions import complete_task, may_act, resolver_id
+from workflows.cases.reporting import rate_case, report_case
+from workflows.cases.timeline import users_of
 from workflows.common import duration_seconds, get_user, now
-from workflows.fund import spend_fund
+from workflows.coordination.fund import spend_fund
+from workflows.demo import huqiu
 from workflows.models import Case, Dispatch, FundSpend, Meeting, TimelineEntry, User
-from workflows.records import users_of
-from workflows.tasks import complete_task, may_act, resolver_id
 
 HOTLINE_DESK = "coord-district"
 """The district centre writes hotline work orders that its scripts register at the district."""
@@ -186,4 +186,4 @@ def _shift_rows(session: Session, case: Case, shift: timedelta) -> None:
 
 def demo_scripts() -> list[dict]:
     """The stories first, then the everyday cases, oldest report first within each."""
-    return demo_data.stories() + sorted(demo_data.everyday_cases(), key=lambda c: -c["days_ago"])
+    return huqiu.stories() + sorted(huqiu.everyday_cases(), key=lambda c: -c["days_ago"])

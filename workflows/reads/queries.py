@@ -7,7 +7,7 @@ Who sees what (the same rules as the web pages):
 - department staff see the cases dispatched to their department, the meetings it was summoned
   to, and the tasks addressed to it;
 - everybody sees the cases they reported themselves.
-Tasks are listed for the people who may act on them (``workflows.tasks.may_act``); leaders, who
+Tasks are listed for the people who may act on them (``workflows.cases.decisions.may_act``); leaders, who
 watch and do not act, may read every task.
 """
 
@@ -24,11 +24,12 @@ from sqlalchemy.orm import Session, joinedload
 from engine.definitions import deploy
 from engine.errors import DeployError
 from engine.models import HumanTask, ProcessInstance, ProcessVersion
-from workflows import metrics
-from workflows.cases import OPEN_STATUSES, case_item, case_view, task_item
+from workflows.cases.decisions import check_may_act
+from workflows.cases.reporting import OPEN_STATUSES, case_item, case_view, task_item
 from workflows.common import LOCAL_TZ, check_level, engine_errors, get_case, get_department, get_unit, get_user, now
+from workflows.coordination.meetings import meeting_view
 from workflows.errors import Forbidden, InvalidInput, NotFound
-from workflows.meetings import meeting_view
+from workflows.evaluation import metrics
 from workflows.models import (
     CASE_STATUSES,
     Case,
@@ -41,8 +42,7 @@ from workflows.models import (
     OrgUnit,
     User,
 )
-from workflows.reads import read_sessions
-from workflows.tasks import check_may_act
+from workflows.reads.sessions import read_sessions
 
 MAX_PER_PAGE = 200
 CASE_LOADS = (joinedload(Case.category), joinedload(Case.org_unit), joinedload(Case.grid),
@@ -354,7 +354,7 @@ METRICS_DAYS = 30
 
 def get_metrics(system, actor, start: str | None, end: str | None, group_by: str | None,
                 unit: str | None = None, unit_level: str | None = None) -> dict:
-    """The evaluation figures (``workflows.metrics``) for a period, within what ``actor`` may see.
+    """The evaluation figures (``workflows.evaluation.metrics``) for a period, within what ``actor`` may see.
 
     As on the dashboard: admins and leaders without an org unit see any unit (``unit`` narrows to
     one subtree); leaders, coordinators and grid workers of an org unit see its subtree (or a unit
@@ -398,7 +398,7 @@ def _metrics_scope(session: Session, user: User, unit: str | None) -> str | None
 
 def upload_photos(system, actor, number: str, files: list[tuple[str, bytes]], purpose: str = "result") -> list[str]:
     """Attach photos to a case the actor may read and work on; returns the references for ``photos``."""
-    from workflows.attachments import attach_photo
+    from workflows.cases.attachments import attach_photo
 
     if not files:
         raise InvalidInput("no photo sent: send each image as a multipart part named 'file'", field="file")

@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 from engine.errors import EngineError
 from engine.models import HumanTask, ProcessInstance
 from engine.runtime import PendingStep
-from workflows import meetings
-from workflows.attachments import check_photo_refs
-from workflows.cases import case_with_tasks, task_item
+from workflows.cases.attachments import check_photo_refs
+from workflows.cases.hooks import open_dispatch
+from workflows.cases.reporting import case_with_tasks, task_item
+from workflows.cases.timeline import UnitRef, add_entry, notify, set_case, unit_for_level, unit_ref, user_ids_of
 from workflows.common import (
     check_step,
     engine_errors,
@@ -32,11 +33,10 @@ from workflows.common import (
     now,
     require_text,
 )
+from workflows.coordination import meetings
 from workflows.errors import Conflict, Forbidden, NotFound
-from workflows.hooks import open_dispatch
 from workflows.models import Case, Dispatch, OrgUnit, TimelineEntry, User, level_above
-from workflows.reads import read_sessions
-from workflows.records import UnitRef, add_entry, notify, set_case, unit_for_level, unit_ref, user_ids_of
+from workflows.reads.sessions import read_sessions
 
 HANDLE_DECISIONS = {
     "grid": ("resolve", "escalate", "dispatch", "convene"),

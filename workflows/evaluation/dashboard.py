@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from workflows.common import LOCAL_TZ, now
 from workflows.errors import Forbidden, InvalidInput
-from workflows.metrics import (
+from workflows.evaluation.metrics import (
     OPEN_STATUSES,
     Context,
     Tree,
@@ -30,7 +30,7 @@ from workflows.metrics import (
     red_black_list,
 )
 from workflows.models import LEVELS, Case, Category, OrgUnit
-from workflows.reading import read_sessions
+from workflows.reads.sessions import read_sessions
 
 PERIODS = {"today": "今日", "week": "本周", "month": "本月", "year": "本年"}
 OVERDUE_LIST_SIZE = 20

@@ -2,7 +2,7 @@
 
 Each verb is one transaction over the case rows, the engine state, the task projection and the
 timeline. Task decisions (register, handle, verify, department work, meetings) live in
-``workflows.tasks``.
+``workflows.cases.decisions``.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from engine.models import HumanTask
 from engine.prepared import Prepared, Row, adopt
 from engine.runtime import PendingStart
-from workflows import geo
-from workflows.attachments import check_photo, store_photo
+from workflows.cases.attachments import check_photo, store_photo
+from workflows.cases.timeline import UnitRef, add_entry, entry_values, remember_case, set_case, unit_ref
 from workflows.common import (
     check_step,
     engine_errors,
@@ -42,9 +42,9 @@ from workflows.models import (
     User,
     next_case_number,
 )
-from workflows.reads import read_sessions
-from workflows.records import UnitRef, add_entry, entry_values, remember_case, set_case, unit_ref
-from workflows.sla import sla_data
+from workflows.org import geo
+from workflows.reads.sessions import read_sessions
+from workflows.reference.sla import sla_data
 
 PROCESS_ID = "case_handling"
 OPEN_STATUSES = ("reported", "open", "resolved")

@@ -1,6 +1,6 @@
 """Joint meetings (吹哨报到): convened by a handle decision, reported to, resolved, carried out, confirmed.
 
-The rows change when the matching task is completed (``workflows.tasks`` calls these functions
+The rows change when the matching task is completed (``workflows.cases.decisions`` calls these functions
 inside its transaction); ``meeting_view`` is the read model of ``GET /api/v1/meetings/<id>``.
 """
 
@@ -11,6 +11,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflows.cases.timeline import add_entry
 from workflows.common import duration_seconds, get_department, get_unit, invalid, now, parse_time, require_text
 from workflows.errors import Conflict, NotFound
 from workflows.models import (
@@ -24,7 +25,6 @@ from workflows.models import (
     OrgUnit,
     User,
 )
-from workflows.records import add_entry
 
 
 def convene(session: Session, case: Case, user: User, unit: OrgUnit, level: str, data: dict,

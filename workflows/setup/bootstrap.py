@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.definitions import VersionInfo, deploy
-from workflows import demo_data
-from workflows.admin import add_user, hash_password
 from workflows.common import local_today
+from workflows.demo import huqiu
 from workflows.models import Case, Category, Department, EvaluationWeight, FundBudget, OrgUnit, SlaPolicy, User
+from workflows.people.accounts import add_user, hash_password
 
 SHIPPED_SUFFIXES = (".bpmn", ".dmn", ".json")
 
@@ -43,7 +43,7 @@ def _by_code(session: Session, model, code: str):
 
 
 def _load_units(session: Session) -> None:
-    for item in demo_data.org_units():
+    for item in huqiu.org_units():
         parent = _by_code(session, OrgUnit, item["parent"]) if item["parent"] else None
         unit = _by_code(session, OrgUnit, item["code"]) or OrgUnit(code=item["code"])
         unit.name, unit.level, unit.parent = item["name"], item["level"], parent
@@ -53,7 +53,7 @@ def _load_units(session: Session) -> None:
 
 
 def _load_departments(session: Session) -> None:
-    for item in demo_data.departments():
+    for item in huqiu.departments():
         department = _by_code(session, Department, item["code"]) or Department(code=item["code"])
         department.name = item["name"]
         department.units = [u for u in (_by_code(session, OrgUnit, c) for c in item["units"]) if u]
@@ -62,7 +62,7 @@ def _load_departments(session: Session) -> None:
 
 
 def _load_categories(session: Session) -> None:
-    for item in demo_data.categories():
+    for item in huqiu.categories():
         parent = _by_code(session, Category, item["parent"]) if item["parent"] else None
         department = _by_code(session, Department, item["department"]) if item["department"] else None
         category = _by_code(session, Category, item["code"]) or Category(code=item["code"])
@@ -75,7 +75,7 @@ def _load_categories(session: Session) -> None:
 
 def _load_sla(session: Session) -> None:
     """Default policies are only created, never overwritten: an admin may have changed them."""
-    for item in demo_data.sla_defaults():
+    for item in huqiu.sla_defaults():
         exists = session.scalar(select(SlaPolicy).where(SlaPolicy.stage == item["stage"],
                                                         SlaPolicy.category_id.is_(None)))
         if exists is None:
@@ -84,7 +84,7 @@ def _load_sla(session: Session) -> None:
 
 
 def _load_weights(session: Session) -> None:
-    for item in demo_data.evaluation_weights():
+    for item in huqiu.evaluation_weights():
         if session.scalar(select(EvaluationWeight).where(EvaluationWeight.key == item["key"])) is None:
             session.add(EvaluationWeight(key=item["key"], weight=item["weight"]))
     session.flush()
@@ -97,28 +97,28 @@ def load_demo(system) -> dict:
 
     Returns ``{"cases", "created", "password", "logins": [{username, role, unit}], "notes"}``.
     """
-    from workflows import demo_loader  # the loader imports the use cases
+    from workflows.demo import loader  # the loader imports the use cases
 
     _load_demo_people(system)
-    scripts = demo_loader.demo_scripts()
+    scripts = loader.demo_scripts()
     notes: list[str] = []
     created = 0
     for script in scripts:
         if not _demo_case_exists(system, script["title"]):
-            demo_loader.replay(system, script, notes)
+            loader.replay(system, script, notes)
             created += 1
-    return {"cases": len(scripts), "created": created, "password": demo_data.DEMO_PASSWORD,
+    return {"cases": len(scripts), "created": created, "password": huqiu.DEMO_PASSWORD,
             "logins": _logins(), "notes": notes}
 
 
 def _load_demo_people(system) -> None:
-    password_hash = hash_password(demo_data.DEMO_PASSWORD)  # one hash for every demo login (same password)
+    password_hash = hash_password(huqiu.DEMO_PASSWORD)  # one hash for every demo login (same password)
     with system.sessions() as session, session.begin():
-        for item in demo_data.users():
+        for item in huqiu.users():
             if session.scalar(select(User).where(User.username == item["username"])) is None:
                 add_user(session, item["username"], item["role"], item["org_unit"], item["department"],
                          password_hash, item["display_name"])
-        for item in demo_data.fund_budgets(local_today().year):
+        for item in huqiu.fund_budgets(local_today().year):
             unit = _by_code(session, OrgUnit, item["org_unit"])
             exists = session.scalar(select(FundBudget).where(FundBudget.org_unit_id == unit.id,
                                                              FundBudget.year == item["year"]))
@@ -133,4 +133,4 @@ def _demo_case_exists(system, title: str) -> bool:
 
 def _logins() -> list[dict]:
     return [{"username": u["username"], "role": u["role"], "unit": u["org_unit"] or u["department"]}
-            for u in demo_data.users() if u["featured"]]
+            for u in huqiu.users() if u["featured"]]

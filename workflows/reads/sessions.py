@@ -4,8 +4,10 @@ On SQLite every transaction of ``System.sessions`` starts with ``BEGIN IMMEDIATE
 instead of failing on lock upgrade), which also makes every *read* wait for the write lock. In WAL
 mode readers never block writers nor wait for them, so the API's lists, case pages, token lookups
 and Open311 reads use a second engine on the same file whose transactions start with a plain
-(deferred) ``BEGIN``: one consistent snapshot per session, no lock. On PostgreSQL the ordinary
-sessions are used (MVCC readers do not wait there).
+(deferred) ``BEGIN``: one consistent snapshot per session, no lock. The big screen and the exports
+read through them too: their evaluation queries over a large database run for a good part of a
+second, repeated every few seconds, while writers carry on. The connections are ``query_only``.
+On PostgreSQL the ordinary sessions are used (MVCC readers do not wait there).
 """
 
 from __future__ import annotations

@@ -596,7 +596,7 @@ def _labels(session: Session, group_by: str, ids: Iterable[Any]) -> dict[Any, tu
     if group_by == "category":
         rows = session.execute(select(Category.id, Category.code, Category.name).where(Category.id.in_(ids)))
         return {i: (code, name) for i, code, name in rows}
-    from workflows.hooks import LEVEL_NAMES
+    from workflows.cases.hooks import LEVEL_NAMES
 
     return {level: (level, LEVEL_NAMES.get(level, level)) for level in ids}
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workflows.attachments import store_photo
+from workflows.cases.attachments import store_photo
+from workflows.cases.decisions import check_may_act, complete_in
 from workflows.common import engine_errors, get_case, get_user
 from workflows.errors import InvalidInput
-from workflows.tasks import check_may_act, complete_in
 
 PHOTO_PURPOSE = {"handle": "result", "dept_result": "result", "carry_out_action": "result"}
 MAX_PHOTOS = 10

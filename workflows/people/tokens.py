@@ -1,6 +1,6 @@
 """API tokens as the integrations see them: who a bearer token stands for, and revoking it.
 
-Tokens are created by ``workflows.admin.create_token`` (``gridlink token create NAME``) and
+Tokens are created by ``workflows.people.accounts.create_token`` (``gridlink token create NAME``) and
 stored as their sha256 digest only. A lookup returns a ``Principal``: plain values, safe to keep
 after the session has closed. ``last_used_at`` is written at most once a minute per token, so a
 busy integration does not turn every read into a write.
@@ -18,7 +18,7 @@ from engine.prepared import Prepared
 from workflows.common import now
 from workflows.errors import NotFound
 from workflows.models import ApiToken, Department, OrgUnit, User
-from workflows.reads import read_sessions
+from workflows.reads.sessions import read_sessions
 
 TOUCH_EVERY = timedelta(minutes=1)
 

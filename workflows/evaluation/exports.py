@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, aliased
 
 from workflows.common import LOCAL_TZ, now
 from workflows.errors import Forbidden, InvalidInput
-from workflows.metrics import (
+from workflows.evaluation.metrics import (
     OPEN_STATUSES,
     Tree,
     compute_many,
@@ -33,7 +33,7 @@ from workflows.metrics import (
     resolve_period,
 )
 from workflows.models import CASE_STATUSES, LEVELS, Case, Category, OrgUnit
-from workflows.reading import read_sessions
+from workflows.reads.sessions import read_sessions
 
 MAX_EXPORT_ROWS = 100_000
 LEVEL_NAMES = {"grid": "网格", "community": "社区", "workstation": "联动工作站", "subcentre": "街道联动分中心",
@@ -358,7 +358,7 @@ def export_cases(system, fmt: str, filters: dict, viewer_unit: str | None) -> tu
 def export_monthly_report(system, fmt: str, month: str | None, viewer_unit: str | None,
                           unit: str | None = None) -> tuple[bytes, str]:
     """The monthly evaluation report of ``month`` (default: this month) in ``fmt``: (content, file name)."""
-    from workflows.dashboard import viewer_scope
+    from workflows.evaluation.dashboard import viewer_scope
 
     _format(fmt)
     month = month or now().astimezone(LOCAL_TZ).strftime("%Y-%m")

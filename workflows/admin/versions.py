@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session, defer
 from engine import definitions, migration, validation
 from engine.errors import DeployError
 from engine.models import ProcessInstance, ProcessVersion
-from workflows import admin_audit, drafts
+from workflows.admin import audit, drafts
+from workflows.cases.timeline import add_entry
 from workflows.common import engine_errors
 from workflows.errors import InvalidInput, NotFound
 from workflows.models import Case
-from workflows.records import add_entry
 
 RUNNING = ("running", "waiting", "error", "suspended")
 
@@ -104,7 +104,7 @@ def activate_version(system, actor: str, process_id: str, version) -> dict:
     with system.sessions() as session, session.begin(), engine_errors():
         previous = definitions.active_version(session, process_id).version
         row = definitions.activate(session, process_id, _number(version))
-        admin_audit.record(session, actor, "process.activate", process_id, version=row.version,
+        audit.record(session, actor, "process.activate", process_id, version=row.version,
                            previous=previous)
         return {"process_id": process_id, "version": row.version, "previous": previous}
 
@@ -130,7 +130,7 @@ def deploy_files(system, actor: str, files, draft_id=None) -> dict:
             return {"deployed": False, "problems": [p.as_dict() for p in exc.problems], "versions": []}
         versions = [{"process_id": i.process_id, "version": i.version, "created": i.created} for i in infos]
         created = {v["process_id"]: v["version"] for v in versions if v["created"]}
-        admin_audit.record(session, actor, "process.deploy", ", ".join(sorted(created)) or "(no change)",
+        audit.record(session, actor, "process.deploy", ", ".join(sorted(created)) or "(no change)",
                            versions=created, files=sorted(files), draft=draft_id)
         if draft_id not in (None, ""):
             drafts.mark_deployed(session, draft_id, created)
@@ -164,7 +164,7 @@ def migrate_cases(system, actor: str, process_id: str, from_version, to_version,
         note = f"process {process_id} moved from version {result.from_version} to {result.to_version}"
         _log_cases(session, result.moved, note, {"batch": result.batch, "from_version": result.from_version,
                                                  "to_version": result.to_version})
-        admin_audit.record(session, actor, "process.migrate", process_id, batch=result.batch,
+        audit.record(session, actor, "process.migrate", process_id, batch=result.batch,
                            from_version=result.from_version, to_version=result.to_version,
                            moved=result.moved, skipped=[c.instance_id for c in result.skipped])
         numbers = _case_numbers(session, result.moved + [c.instance_id for c in result.skipped])
@@ -189,7 +189,7 @@ def reverse_migration(system, actor: str, batch: str) -> dict:
         note = f"migration {batch} reversed: process {info.process_id} back to version {info.from_version}"
         _log_cases(session, result.restored, note, {"batch": batch, "reversed": True,
                                                     "to_version": info.from_version})
-        admin_audit.record(session, actor, "process.migrate.reverse", info.process_id, batch=batch,
+        audit.record(session, actor, "process.migrate.reverse", info.process_id, batch=batch,
                            restored=result.restored, refused=result.refused)
         numbers = _case_numbers(session, list(result.restored) + list(result.refused))
         return {"batch": batch, "restored": [numbers.get(i, str(i)) for i in result.restored],

@@ -9,10 +9,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflows.cases.timeline import add_entry, unit_for_level
 from workflows.common import get_case, get_unit, get_user, invalid, local_today, now, require_text
 from workflows.errors import Conflict, Forbidden, NotFound
 from workflows.models import Case, FundBudget, FundSpend, OrgUnit, User, budget_spent_cents
-from workflows.records import add_entry, unit_for_level
 
 
 def budget_of(session: Session, workstation: OrgUnit, year: int | None = None, lock: bool = False) -> FundBudget:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from engine.timers import parse_timer_literal
-from workflows import admin, admin_audit
+from workflows.admin import audit
 from workflows.common import get_department, get_unit, local_today
 from workflows.errors import Conflict, InvalidInput, NotFound
 from workflows.models import (
@@ -29,6 +29,7 @@ from workflows.models import (
     User,
     budget_spent_cents,
 )
+from workflows.people import accounts
 
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
 
@@ -58,7 +59,7 @@ def _duration(value, field: str = "time_limit") -> str:
 def audit_log(system, limit: int = 200) -> list[dict]:
     with system.sessions() as session:
         return [{"at": e.at, "actor": e.actor, "action": e.action, "target": e.target, "details": e.details}
-                for e in admin_audit.recent(session, limit)]
+                for e in audit.recent(session, limit)]
 
 
 # ----- org tree -------------------------------------------------------------------------------
@@ -89,13 +90,13 @@ def save_unit(system, actor: str, code, name, level=None, parent=None) -> dict:
         if unit is not None:
             old = unit.name
             unit.name = name
-            admin_audit.record(session, actor, "org_unit.rename", code, old=old, new=name)
+            audit.record(session, actor, "org_unit.rename", code, old=old, new=name)
             return {"code": code, "name": name, "level": unit.level, "created": False}
         if level not in LEVELS:
             raise InvalidInput(f"unknown level {level!r}; use one of: {', '.join(LEVELS)}", field="level")
         parent_unit = _parent_for(session, level, parent)
         session.add(OrgUnit(code=code, name=name, level=level, parent=parent_unit))
-        admin_audit.record(session, actor, "org_unit.create", code, name=name, level=level,
+        audit.record(session, actor, "org_unit.create", code, name=name, level=level,
                            parent=parent_unit.code if parent_unit else None)
         return {"code": code, "name": name, "level": level, "created": True}
 
@@ -134,7 +135,7 @@ def save_department(system, actor: str, code, name) -> dict:
             session.add(department)
         old = None if created else department.name
         department.name = name
-        admin_audit.record(session, actor, "department.create" if created else "department.rename", code,
+        audit.record(session, actor, "department.create" if created else "department.rename", code,
                            name=name, old=old)
         return {"code": code, "name": name, "created": created}
 
@@ -156,10 +157,10 @@ def list_users(system, role: str | None = None, query: str | None = None) -> lis
 def create_user(system, actor: str, username, role, org=None, department=None, display_name=None,
                 password=None) -> dict:
     """Create a login; returns it with the password to hand over (generated when none is given)."""
-    user, password = admin.create_user(system, (username or "").strip(), role, org or None, department or None,
+    user, password = accounts.create_user(system, (username or "").strip(), role, org or None, department or None,
                                        password or None, (display_name or "").strip() or None)
     with system.sessions() as session, session.begin():
-        admin_audit.record(session, actor, "user.create", user.username, role=role, org=org or None,
+        audit.record(session, actor, "user.create", user.username, role=role, org=org or None,
                            department=department or None)
     return {"username": user.username, "role": role, "password": password}
 
@@ -179,7 +180,7 @@ def set_active(system, actor: str, username, active: bool) -> dict:
         if not active and user.role == "admin" and user.active and _active_admins(session) <= 1:
             raise Conflict(f"{user.username} is the last active admin; create another admin first", field="username")
         user.active = bool(active)
-        admin_audit.record(session, actor, "user.activate" if active else "user.deactivate", user.username)
+        audit.record(session, actor, "user.activate" if active else "user.deactivate", user.username)
         return {"username": user.username, "active": user.active}
 
 
@@ -195,7 +196,7 @@ def reset_password(system, actor: str, username, password: str | None = None) ->
     with system.sessions() as session, session.begin():
         user = _user(session, username)
         user.password_hash = generate_password_hash(password)
-        admin_audit.record(session, actor, "user.reset_password", user.username)
+        audit.record(session, actor, "user.reset_password", user.username)
         return {"username": user.username, "password": password}
 
 
@@ -215,7 +216,7 @@ def set_role(system, actor: str, username, role, org=None, department=None) -> d
             raise InvalidInput("department staff need a department: choose one", field="department")
         old = user.role
         user.role, user.org_unit, user.department = role, unit, dept
-        admin_audit.record(session, actor, "user.role", user.username, old=old, role=role,
+        audit.record(session, actor, "user.role", user.username, old=old, role=role,
                            org=org or None, department=department or None)
         return {"username": user.username, "role": role}
 
@@ -258,7 +259,7 @@ def save_category(system, actor: str, code, name, parent=None, department=None, 
         row.active = bool(active)
         if name_en is not None:
             row.name_en = name_en.strip()[:200]
-        admin_audit.record(session, actor, "category.create" if created else "category.update", code, name=name,
+        audit.record(session, actor, "category.create" if created else "category.update", code, name=name,
                            parent=parent, department=department, time_limit=row.time_limit, active=row.active)
         return {"code": code, "created": created}
 
@@ -292,9 +293,9 @@ def set_sla(system, actor: str, stage, duration, category=None, reminder_share=N
                                field="reminder_share") from None
     if stage not in SLA_STAGES:
         raise InvalidInput(f"unknown SLA stage {stage!r}; use one of: {', '.join(SLA_STAGES)}", field="stage")
-    result = admin.set_sla(system, stage, (duration or "").strip(), category or None, reminder_share)
+    result = accounts.set_sla(system, stage, (duration or "").strip(), category or None, reminder_share)
     with system.sessions() as session, session.begin():
-        admin_audit.record(session, actor, "sla.set", f"{stage}/{category or 'default'}", **result)
+        audit.record(session, actor, "sla.set", f"{stage}/{category or 'default'}", **result)
     return result
 
 
@@ -340,5 +341,5 @@ def set_budget(system, actor: str, workstation, year, amount_yuan) -> dict:
                            "the budget cannot be lower", field="amount")
         old = budget.amount_cents
         budget.amount_cents = cents
-        admin_audit.record(session, actor, "fund.budget", unit.code, year=year, amount_cents=cents, old=old)
+        audit.record(session, actor, "fund.budget", unit.code, year=year, amount_cents=cents, old=old)
         return {"workstation": unit.code, "year": year, "amount_cents": cents}
