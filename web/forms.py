@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from jsonschema import Draft202012Validator, FormatChecker
 from werkzeug.datastructures import MultiDict
 
-from workflows.common import LOCAL_TZ
+from workflows.clock import LOCAL_TZ
 
 LONG_TEXT = {"result", "reason", "instructions", "minutes", "comment", "action", "description", "outcome"}
 

@@ -16,7 +16,7 @@ from flask import Flask, request, session
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from workflows.common import LOCAL_TZ
+from workflows.clock import LOCAL_TZ
 from workflows.demo.huqiu import DEPARTMENTS
 
 from .extensions import babel

@@ -9,7 +9,7 @@ from flask_login import current_user
 from workflows.cases import decisions
 from workflows.cases.task_forms import complete_with_photos
 from workflows.errors import Conflict, DomainError, Forbidden, NotFound
-from workflows.models import LEVELS
+from workflows.org.models import LEVELS
 from workflows.reads import pages
 
 from .app import system_of

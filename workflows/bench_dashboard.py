@@ -26,20 +26,11 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from workflows.common import LOCAL_TZ, now
-from workflows.models import (
-    LEVELS,
-    Case,
-    Category,
-    Department,
-    Dispatch,
-    FundBudget,
-    FundSpend,
-    Meeting,
-    MeetingSummons,
-    OrgUnit,
-    OverdueRecord,
-)
+from workflows.cases.models import Case, OverdueRecord
+from workflows.clock import LOCAL_TZ, now
+from workflows.coordination.models import Dispatch, FundBudget, FundSpend, Meeting, MeetingSummons
+from workflows.org.models import LEVELS, Department, OrgUnit
+from workflows.reference.models import Category
 
 CHUNK = 20_000
 CLOSED_LEVEL_SHARES = (("grid", 0.55), ("community", 0.24), ("workstation", 0.12), ("subcentre", 0.06),

@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.bench import Scenario
-from workflows.common import duration_seconds, format_duration
+from workflows.clock import duration_seconds, format_duration
 from workflows.demo import huqiu
-from workflows.models import LEVELS
+from workflows.org.models import LEVELS
 
 BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
 SHIPPED_SUFFIXES = (".bpmn", ".dmn", ".json")

@@ -77,9 +77,10 @@ def create_users(system) -> None:
 
 def _fund_budgets(system) -> None:
     """Give every workstation its small-matters fund for this year (as the demo loader does)."""
-    from workflows.common import local_today
+    from workflows.clock import local_today
+    from workflows.coordination.models import FundBudget
     from workflows.demo.huqiu import fund_budgets
-    from workflows.models import FundBudget, OrgUnit
+    from workflows.org.models import OrgUnit
 
     with system.sessions() as session, session.begin():
         for item in fund_budgets(local_today().year):

@@ -100,7 +100,7 @@ def report(system, category: str = "drain_blocked") -> str:
 
 def instance_of(system, number: str) -> tuple[int, int]:
     """(instance id, version number) of a case's process instance."""
-    from workflows.models import Case
+    from workflows.cases.models import Case
 
     with system.sessions() as session:
         case = session.scalar(select(Case).where(Case.number == number))
@@ -345,7 +345,7 @@ def register_with_prescript() -> dict[str, str]:
 def test_bulk_migration_previews_moves_several_running_cases_and_reverses(admin_page, server):
     from workflows.admin import versions
     from workflows.cases import decisions
-    from workflows.models import Case, TimelineEntry
+    from workflows.cases.models import Case, TimelineEntry
 
     system = server.system
     source = active_version(system)

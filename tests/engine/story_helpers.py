@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 
 from engine.models import HumanTask
 from workflows.cases import decisions, reporting
-from workflows.models import Case, FundBudget, OrgUnit, TimelineEntry
+from workflows.cases.models import Case, TimelineEntry
+from workflows.coordination.models import FundBudget
+from workflows.org.models import OrgUnit
 from workflows.people.accounts import create_user
 from workflows.setup.bootstrap import deploy_shipped, load_reference_data
 from workflows.system import System, build_system
@@ -68,7 +70,7 @@ class World:
 
     def view(self, number: str, user: str = "admin") -> dict:
         with self.system.sessions() as session:
-            from workflows.common import get_user
+            from workflows.people.lookups import get_user
 
             return reporting.case_view(session, get_user(session, user), number)
 

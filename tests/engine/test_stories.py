@@ -15,20 +15,13 @@ from sqlalchemy import select
 
 from engine.models import HumanTask, ProcessInstance
 from workflows.cases import decisions, reporting
+from workflows.cases.models import Case, OverdueRecord, TimelineEntry
 from workflows.coordination.fund import spend_fund
+from workflows.coordination.models import Dispatch, FundSpend, Meeting
 from workflows.errors import Conflict, Forbidden, InvalidInput, NotFound
-from workflows.models import (
-    Case,
-    Dispatch,
-    FundSpend,
-    Meeting,
-    Notification,
-    OrgUnit,
-    OverdueRecord,
-    TimelineEntry,
-    User,
-)
+from workflows.org.models import OrgUnit
 from workflows.people import accounts
+from workflows.people.models import Notification, User
 
 from .story_helpers import T0, make_world
 

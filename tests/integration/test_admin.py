@@ -6,8 +6,9 @@ import pytest
 from sqlalchemy import select
 
 from workflows.errors import Conflict, InvalidInput, NotFound
-from workflows.models import ApiToken, SlaPolicy, User
 from workflows.people import accounts
+from workflows.people.models import ApiToken, User
+from workflows.reference.models import SlaPolicy
 from workflows.reference.sla import sla_data
 from workflows.setup.bootstrap import load_reference_data
 from workflows.system import build_system
@@ -71,7 +72,7 @@ def test_sla_policies_change_the_data_of_new_cases(system):
     accounts.set_sla(system, "grid", "PT5S")
     accounts.set_sla(system, "dispatch_result", "PT8H", category="illegal_parking")
     with system.sessions() as session:
-        from workflows.common import get_category
+        from workflows.reference.lookups import get_category
 
         parking = sla_data(session, get_category(session, "illegal_parking"))
         drain = sla_data(session, get_category(session, "drain_blocked"))

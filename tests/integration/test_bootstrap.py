@@ -8,9 +8,13 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.models import HumanTask, ProcessVersion
+from workflows.cases.models import Case, TimelineEntry
+from workflows.coordination.models import FundSpend, Meeting
 from workflows.demo import huqiu
-from workflows.models import Case, Category, Department, FundSpend, Meeting, OrgUnit, SlaPolicy, TimelineEntry, User
+from workflows.org.models import Department, OrgUnit
 from workflows.people import accounts
+from workflows.people.models import User
+from workflows.reference.models import Category, SlaPolicy
 from workflows.setup.bootstrap import deploy_shipped, load_demo, load_reference_data
 from workflows.system import build_system
 

@@ -8,9 +8,9 @@ from freezegun import freeze_time
 
 from tests.engine.story_helpers import T0, make_world
 from workflows.cases import decisions, reporting
-from workflows.common import get_user
 from workflows.errors import Forbidden
 from workflows.people import accounts, notifications
+from workflows.people.lookups import get_user
 
 
 @pytest.fixture

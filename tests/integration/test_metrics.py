@@ -136,7 +136,9 @@ def test_grouping_by_department_scores_handling(session):
 
 
 def test_a_case_dispatched_twice_to_one_department_counts_once_among_its_cases(session, sessions):
-    from workflows.models import Case, Department, Dispatch, OrgUnit
+    from workflows.cases.models import Case
+    from workflows.coordination.models import Dispatch
+    from workflows.org.models import Department, OrgUnit
 
     with sessions() as other, other.begin():
         case = other.query(Case).filter_by(number="GL-5").one()

@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from workflows.cases.models import CASE_SOURCES
 from workflows.demo import huqiu
-from workflows.models import CASE_SOURCES, LEVELS, ROLES, SLA_STAGES
 from workflows.org.geo import bounding_box, find_grid, point_in_polygon, polygon_centroid
+from workflows.org.models import LEVELS
+from workflows.people.models import ROLES
+from workflows.reference.models import SLA_STAGES
 
 CONVENTIONS = Path(__file__).resolve().parents[2] / "docs" / "CONVENTIONS.md"
 TASK_KINDS = {

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from workflows.common import LOCAL_TZ
+from workflows.clock import LOCAL_TZ
 from workflows.errors import InvalidInput
 from workflows.evaluation.metrics import DEFAULT_WEIGHTS, grade, month_period, ratio, resolve_period, score
 

@@ -154,7 +154,8 @@ def with_meeting(system, departments=("fire", "housing"), topic="车棚飞线充
     """A case whose community blew the whistle; returns (case number, meeting id)."""
     from sqlalchemy import select
 
-    from workflows.models import Case, Meeting
+    from workflows.cases.models import Case
+    from workflows.coordination.models import Meeting
 
     number = at_community(system, title="飞线充电", category="dangerous_wiring")
     do(system, "coord-hq-c04", number, "handle", {

@@ -32,7 +32,7 @@ def versions_of(system, process_id: str = "case_handling") -> list[tuple[int, bo
 
 
 def version_of_case(system, number: str) -> int:
-    from workflows.models import Case
+    from workflows.cases.models import Case
 
     with system.sessions() as session:
         case = session.scalar(select(Case).where(Case.number == number))
@@ -138,7 +138,7 @@ def test_an_older_version_can_be_made_active_again_and_new_cases_use_it(admin, a
 
 
 def test_migration_through_the_forms_moves_ticked_cases_logs_them_and_reverses(admin, admin_system):
-    from workflows.models import Case, TimelineEntry
+    from workflows.cases.models import Case, TimelineEntry
 
     old = versions_of(admin_system)[-1][0]
     numbers = [report(admin_system) for _ in range(2)]

@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.web.conftest import Client
-from workflows.common import LOCAL_TZ, now
+from workflows.clock import LOCAL_TZ, now
 from workflows.evaluation.metrics import compute_metrics
 
 PASSWORD = "password-1"

@@ -15,7 +15,7 @@ def test_a_script_in_a_description_and_title_is_shown_escaped_on_every_page_that
     number, meeting_id = with_meeting(system, departments=("fire", "housing"), topic=f"议题{SCRIPT}")
     from sqlalchemy import update
 
-    from workflows.models import Case
+    from workflows.cases.models import Case
 
     with system.sessions() as session, session.begin():
         session.execute(update(Case).where(Case.number == number)

@@ -10,7 +10,9 @@ from flask_babel import gettext as _
 
 from workflows.admin import settings as adm
 from workflows.errors import DomainError
-from workflows.models import CATEGORY_KINDS, LEVELS, ROLES, SLA_STAGES
+from workflows.org.models import LEVELS
+from workflows.people.models import ROLES
+from workflows.reference.models import CATEGORY_KINDS, SLA_STAGES
 
 from ..i18n import error_text
 from . import bp

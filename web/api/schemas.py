@@ -6,7 +6,8 @@ They are written in the JSON Schema subset that OpenAPI 3.0 understands (``nulla
 
 from __future__ import annotations
 
-from workflows.models import CASE_SOURCES, CASE_STATUSES, LEVELS, TIMELINE_KINDS
+from workflows.cases.models import CASE_SOURCES, CASE_STATUSES, TIMELINE_KINDS
+from workflows.org.models import LEVELS
 
 DATE_TIME = {"type": "string", "format": "date-time"}
 NULLABLE_TIME = {"type": "string", "format": "date-time", "nullable": True}

@@ -14,22 +14,14 @@ from werkzeug.security import generate_password_hash
 
 from engine.timers import parse_timer_literal
 from workflows.admin import audit
-from workflows.common import get_department, get_unit, local_today
+from workflows.clock import local_today
+from workflows.coordination.models import FundBudget, budget_spent_cents
 from workflows.errors import Conflict, InvalidInput, NotFound
-from workflows.models import (
-    CATEGORY_KINDS,
-    LEVELS,
-    ROLES,
-    SLA_STAGES,
-    Category,
-    Department,
-    FundBudget,
-    OrgUnit,
-    SlaPolicy,
-    User,
-    budget_spent_cents,
-)
+from workflows.org.lookups import get_department, get_unit
+from workflows.org.models import LEVELS, Department, OrgUnit
 from workflows.people import accounts
+from workflows.people.models import ROLES, User
+from workflows.reference.models import CATEGORY_KINDS, SLA_STAGES, Category, SlaPolicy
 
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
 

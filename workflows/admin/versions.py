@@ -17,10 +17,10 @@ from engine import definitions, migration, validation
 from engine.errors import DeployError
 from engine.models import ProcessInstance, ProcessVersion
 from workflows.admin import audit, drafts
+from workflows.cases.models import Case
 from workflows.cases.timeline import add_entry
-from workflows.common import engine_errors
+from workflows.checks import engine_errors
 from workflows.errors import InvalidInput, NotFound
-from workflows.models import Case
 
 RUNNING = ("running", "waiting", "error", "suspended")
 

@@ -8,8 +8,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows.common import find_user, get_case, invalid, now
-from workflows.models import ATTACHMENT_PURPOSES, Attachment, Case, User
+from workflows.cases.lookups import get_case
+from workflows.cases.models import ATTACHMENT_PURPOSES, Attachment, Case
+from workflows.checks import invalid
+from workflows.clock import now
+from workflows.people.lookups import find_user
+from workflows.people.models import User
 
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
 SIGNATURES = {b"\xff\xd8\xff": ("image/jpeg", ".jpg"), b"\x89PNG\r\n\x1a\n": ("image/png", ".png"),

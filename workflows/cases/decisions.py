@@ -19,23 +19,19 @@ from engine.models import HumanTask, ProcessInstance
 from engine.runtime import PendingStep
 from workflows.cases.attachments import check_photo_refs
 from workflows.cases.hooks import open_dispatch
+from workflows.cases.lookups import get_case
+from workflows.cases.models import Case, TimelineEntry
 from workflows.cases.reporting import case_with_tasks, task_item
 from workflows.cases.timeline import UnitRef, add_entry, notify, set_case, unit_for_level, unit_ref, user_ids_of
-from workflows.common import (
-    check_step,
-    engine_errors,
-    get_case,
-    get_department,
-    get_unit,
-    get_user,
-    invalid,
-    is_within,
-    now,
-    require_text,
-)
+from workflows.checks import check_step, engine_errors, invalid, require_text
+from workflows.clock import now
 from workflows.coordination import meetings
+from workflows.coordination.models import Dispatch
 from workflows.errors import Conflict, Forbidden, NotFound
-from workflows.models import Case, Dispatch, OrgUnit, TimelineEntry, User, level_above
+from workflows.org.lookups import get_department, get_unit, is_within
+from workflows.org.models import OrgUnit, level_above
+from workflows.people.lookups import get_user
+from workflows.people.models import User
 from workflows.reads.sessions import read_sessions
 
 HANDLE_DECISIONS = {

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from engine.models import HumanTask
 from engine.runtime import Assignment, StepEvent, TaskView
 from engine.store import InstanceRow
+from workflows.cases.models import Case
 from workflows.cases.timeline import (
     add_entry,
     case_by_number,
@@ -30,17 +31,10 @@ from workflows.cases.timeline import (
     unit_ref_for_level,
     user_ids_of,
 )
-from workflows.common import now
-from workflows.models import (
-    LEVELS,
-    Case,
-    Department,
-    Dispatch,
-    Meeting,
-    MeetingAction,
-    User,
-    level_above,
-)
+from workflows.clock import now
+from workflows.coordination.models import Dispatch, Meeting, MeetingAction
+from workflows.org.models import LEVELS, Department, level_above
+from workflows.people.models import User
 
 LEVEL_NAMES = {"grid": "网格", "community": "社区", "workstation": "联动工作站", "subcentre": "街道联动分中心",
                "district": "区联动中心"}

@@ -14,11 +14,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
+from workflows.cases.models import Case, TimelineEntry
 from workflows.cases.reporting import OPEN_STATUSES, report_case
-from workflows.common import now, parse_time
+from workflows.clock import now, parse_time
+from workflows.coordination.models import Dispatch
 from workflows.errors import InvalidInput, NotFound
-from workflows.models import Case, Category, Department, Dispatch, OrgUnit, TimelineEntry
+from workflows.org.models import Department, OrgUnit
 from workflows.reads.sessions import read_sessions
+from workflows.reference.models import Category
 
 MAX_SPAN = timedelta(days=90)
 MAX_RESULTS = 1000

@@ -18,32 +18,20 @@ from engine.models import HumanTask
 from engine.prepared import Prepared, Row, adopt
 from engine.runtime import PendingStart
 from workflows.cases.attachments import check_photo, store_photo
+from workflows.cases.lookups import get_case
+from workflows.cases.models import CASE_SOURCES, CASE_STATUSES, Case, TimelineEntry, next_case_number
 from workflows.cases.timeline import UnitRef, add_entry, entry_values, remember_case, set_case, unit_ref
-from workflows.common import (
-    check_step,
-    engine_errors,
-    get_case,
-    get_category,
-    get_unit,
-    get_user,
-    invalid,
-    local_today,
-    now,
-    require_text,
-)
+from workflows.checks import check_step, engine_errors, invalid, require_text
+from workflows.clock import local_today, now
 from workflows.errors import Conflict, Forbidden
-from workflows.models import (
-    CASE_SOURCES,
-    CASE_STATUSES,
-    Case,
-    Category,
-    OrgUnit,
-    TimelineEntry,
-    User,
-    next_case_number,
-)
 from workflows.org import geo
+from workflows.org.lookups import get_unit
+from workflows.org.models import OrgUnit
+from workflows.people.lookups import get_user
+from workflows.people.models import User
 from workflows.reads.sessions import read_sessions
+from workflows.reference.lookups import get_category
+from workflows.reference.models import Category
 from workflows.reference.sla import sla_data
 
 PROCESS_ID = "case_handling"

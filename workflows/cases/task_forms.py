@@ -7,8 +7,10 @@ from pathlib import Path
 
 from workflows.cases.attachments import store_photo
 from workflows.cases.decisions import check_may_act, complete_in
-from workflows.common import engine_errors, get_case, get_user
+from workflows.cases.lookups import get_case
+from workflows.checks import engine_errors
 from workflows.errors import InvalidInput
+from workflows.people.lookups import get_user
 
 PHOTO_PURPOSE = {"handle": "result", "dept_result": "result", "carry_out_action": "result"}
 MAX_PHOTOS = 10

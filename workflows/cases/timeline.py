@@ -10,19 +10,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.prepared import Prepared
-from workflows.common import CASE_IDS, now, remember_case
+from workflows.cases.lookups import CASE_IDS, remember_case
+from workflows.cases.models import Case, OverdueRecord, TimelineEntry
+from workflows.clock import now
 from workflows.errors import InvalidInput
-from workflows.models import (
-    LEVELS,
-    Case,
-    Category,
-    Department,
-    Notification,
-    OrgUnit,
-    OverdueRecord,
-    TimelineEntry,
-    User,
-)
+from workflows.org.models import LEVELS, Department, OrgUnit
+from workflows.people.models import Notification, User
+from workflows.reference.models import Category
 
 PUBLIC_KINDS = {"reported", "registered", "rejected", "merged", "escalated", "assigned_down", "dispatched",
                 "whistle", "resolved", "closed", "rated"}

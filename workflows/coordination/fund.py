@@ -9,10 +9,17 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflows.cases.lookups import get_case
+from workflows.cases.models import Case
 from workflows.cases.timeline import add_entry, unit_for_level
-from workflows.common import get_case, get_unit, get_user, invalid, local_today, now, require_text
+from workflows.checks import invalid, require_text
+from workflows.clock import local_today, now
+from workflows.coordination.models import FundBudget, FundSpend, budget_spent_cents
 from workflows.errors import Conflict, Forbidden, NotFound
-from workflows.models import Case, FundBudget, FundSpend, OrgUnit, User, budget_spent_cents
+from workflows.org.lookups import get_unit
+from workflows.org.models import OrgUnit
+from workflows.people.lookups import get_user
+from workflows.people.models import User
 
 
 def budget_of(session: Session, workstation: OrgUnit, year: int | None = None, lock: bool = False) -> FundBudget:

@@ -11,20 +11,16 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflows.cases.models import Case
 from workflows.cases.timeline import add_entry
-from workflows.common import duration_seconds, get_department, get_unit, invalid, now, parse_time, require_text
+from workflows.checks import invalid, require_text
+from workflows.clock import duration_seconds, now, parse_time
+from workflows.coordination.models import ACTION_PHASES, Meeting, MeetingAction, MeetingSummons
 from workflows.errors import Conflict, NotFound
-from workflows.models import (
-    ACTION_PHASES,
-    URGENCIES,
-    Case,
-    Department,
-    Meeting,
-    MeetingAction,
-    MeetingSummons,
-    OrgUnit,
-    User,
-)
+from workflows.org.lookups import get_department, get_unit
+from workflows.org.models import Department, OrgUnit
+from workflows.people.models import User
+from workflows.reference.models import URGENCIES
 
 
 def convene(session: Session, case: Case, user: User, unit: OrgUnit, level: str, data: dict,

@@ -17,12 +17,15 @@ from sqlalchemy.orm import Session
 
 from engine.models import HumanTask
 from workflows.cases.decisions import complete_task, may_act, resolver_id
+from workflows.cases.models import Case, TimelineEntry
 from workflows.cases.reporting import rate_case, report_case
 from workflows.cases.timeline import users_of
-from workflows.common import duration_seconds, get_user, now
+from workflows.clock import duration_seconds, now
 from workflows.coordination.fund import spend_fund
+from workflows.coordination.models import Dispatch, FundSpend, Meeting
 from workflows.demo import huqiu
-from workflows.models import Case, Dispatch, FundSpend, Meeting, TimelineEntry, User
+from workflows.people.lookups import get_user
+from workflows.people.models import User
 
 HOTLINE_DESK = "coord-district"
 """The district centre writes hotline work orders that its scripts register at the district."""

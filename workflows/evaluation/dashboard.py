@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from workflows.common import LOCAL_TZ, now
+from workflows.cases.models import Case
+from workflows.clock import LOCAL_TZ, now
 from workflows.errors import Forbidden, InvalidInput
 from workflows.evaluation.metrics import (
     OPEN_STATUSES,
@@ -29,8 +30,9 @@ from workflows.evaluation.metrics import (
     rank_red_black,
     red_black_list,
 )
-from workflows.models import LEVELS, Case, Category, OrgUnit
+from workflows.org.models import LEVELS, OrgUnit
 from workflows.reads.sessions import read_sessions
+from workflows.reference.models import Category
 
 PERIODS = {"today": "今日", "week": "本周", "month": "本月", "year": "本年"}
 OVERDUE_LIST_SIZE = 20

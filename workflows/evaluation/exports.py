@@ -21,7 +21,8 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
-from workflows.common import LOCAL_TZ, now
+from workflows.cases.models import CASE_STATUSES, Case
+from workflows.clock import LOCAL_TZ, now
 from workflows.errors import Forbidden, InvalidInput
 from workflows.evaluation.metrics import (
     OPEN_STATUSES,
@@ -32,8 +33,9 @@ from workflows.evaluation.metrics import (
     rank_red_black,
     resolve_period,
 )
-from workflows.models import CASE_STATUSES, LEVELS, Case, Category, OrgUnit
+from workflows.org.models import LEVELS, OrgUnit
 from workflows.reads.sessions import read_sessions
+from workflows.reference.models import Category
 
 MAX_EXPORT_ROWS = 100_000
 LEVEL_NAMES = {"grid": "网格", "community": "社区", "workstation": "联动工作站", "subcentre": "街道联动分中心",

@@ -28,21 +28,13 @@ from typing import Any
 from sqlalchemy import and_, case, exists, func, literal, literal_column, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from workflows.common import LOCAL_TZ, now
+from workflows.cases.models import Case, OverdueRecord
+from workflows.clock import LOCAL_TZ, now
+from workflows.coordination.models import Dispatch, FundSpend, Meeting, MeetingSummons
 from workflows.errors import InvalidInput
-from workflows.models import (
-    LEVELS,
-    Case,
-    Category,
-    Department,
-    Dispatch,
-    EvaluationWeight,
-    FundSpend,
-    Meeting,
-    MeetingSummons,
-    OrgUnit,
-    OverdueRecord,
-)
+from workflows.evaluation.models import EvaluationWeight
+from workflows.org.models import LEVELS, Department, OrgUnit
+from workflows.reference.models import Category
 
 OPEN_STATUSES = ("reported", "open", "resolved")
 GROUPINGS = ("org_unit", "level", "department", "category")

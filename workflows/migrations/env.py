@@ -6,7 +6,7 @@ from alembic import context
 
 import engine.models  # noqa: F401  (registers the engine tables)
 import workflows.admin.drafts  # noqa: F401  (registers the modeller drafts and the admin audit trail)
-import workflows.models  # noqa: F401  (registers the domain tables)
+import workflows.tables  # noqa: F401  (registers the domain tables)
 from engine.db import Base
 
 config = context.config

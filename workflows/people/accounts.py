@@ -10,9 +10,14 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine.timers import parse_timer_literal
-from workflows.common import get_category, get_department, get_unit, get_user, invalid, now
+from workflows.checks import invalid
+from workflows.clock import now
 from workflows.errors import Conflict, InvalidInput, NotFound
-from workflows.models import ROLES, SLA_STAGES, ApiToken, SlaPolicy, User
+from workflows.org.lookups import get_department, get_unit
+from workflows.people.lookups import get_user
+from workflows.people.models import ROLES, ApiToken, User
+from workflows.reference.lookups import get_category
+from workflows.reference.models import SLA_STAGES, SlaPolicy
 
 UNIT_ROLES = ("coordinator", "grid_worker")
 HASH_METHOD = "scrypt"

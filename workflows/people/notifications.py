@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 
-from workflows.common import get_user, now
-from workflows.models import Notification
+from workflows.clock import now
+from workflows.people.lookups import get_user
+from workflows.people.models import Notification
 
 
 def list_notifications(system, actor, unread_only: bool = False, limit: int = 50) -> list[dict]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from workflows.errors import InvalidInput
-from workflows.models import User
+from workflows.people.models import User
 
 LOCALES = ("zh", "en")
 

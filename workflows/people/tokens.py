@@ -15,9 +15,10 @@ from datetime import timedelta
 from sqlalchemy import bindparam, select, update
 
 from engine.prepared import Prepared
-from workflows.common import now
+from workflows.clock import now
 from workflows.errors import NotFound
-from workflows.models import ApiToken, Department, OrgUnit, User
+from workflows.org.models import Department, OrgUnit
+from workflows.people.models import ApiToken, User
 from workflows.reads.sessions import read_sessions
 
 TOUCH_EVERY = timedelta(minutes=1)

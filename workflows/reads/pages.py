@@ -12,23 +12,20 @@ from sqlalchemy.orm import Session
 
 from engine.models import HumanTask, ProcessInstance, ProcessVersion
 from workflows.cases.decisions import check_may_act, resolver_id
+from workflows.cases.lookups import get_case
+from workflows.cases.models import Attachment, Case
 from workflows.cases.reporting import OPEN_STATUSES, case_item, case_view, task_item
 from workflows.cases.timeline import anchor_unit
-from workflows.common import engine_errors, get_case, get_user, now
+from workflows.checks import engine_errors
+from workflows.clock import now
 from workflows.coordination.meetings import meeting_view
+from workflows.coordination.models import FundSpend, Meeting
 from workflows.errors import Forbidden, NotFound
-from workflows.models import (
-    LEVELS,
-    Attachment,
-    Case,
-    Category,
-    Department,
-    FundSpend,
-    Meeting,
-    OrgUnit,
-    User,
-)
+from workflows.org.models import LEVELS, Department, OrgUnit
+from workflows.people.lookups import get_user
+from workflows.people.models import User
 from workflows.reads.queries import case_scope, may_read_case, subtree_ids, task_scope
+from workflows.reference.models import Category
 
 # --- reference data for forms ---------------------------------------------------------------
 

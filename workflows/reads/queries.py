@@ -25,24 +25,21 @@ from engine.definitions import deploy
 from engine.errors import DeployError
 from engine.models import HumanTask, ProcessInstance, ProcessVersion
 from workflows.cases.decisions import check_may_act
+from workflows.cases.lookups import get_case
+from workflows.cases.models import CASE_STATUSES, Case
 from workflows.cases.reporting import OPEN_STATUSES, case_item, case_view, task_item
-from workflows.common import LOCAL_TZ, check_level, engine_errors, get_case, get_department, get_unit, get_user, now
+from workflows.checks import engine_errors
+from workflows.clock import LOCAL_TZ, now
 from workflows.coordination.meetings import meeting_view
+from workflows.coordination.models import Dispatch, Meeting, MeetingAction, MeetingSummons
 from workflows.errors import Forbidden, InvalidInput, NotFound
 from workflows.evaluation import metrics
-from workflows.models import (
-    CASE_STATUSES,
-    Case,
-    Category,
-    Department,
-    Dispatch,
-    Meeting,
-    MeetingAction,
-    MeetingSummons,
-    OrgUnit,
-    User,
-)
+from workflows.org.lookups import check_level, get_department, get_unit
+from workflows.org.models import Department, OrgUnit
+from workflows.people.lookups import get_user
+from workflows.people.models import User
 from workflows.reads.sessions import read_sessions
+from workflows.reference.models import Category
 
 MAX_PER_PAGE = 200
 CASE_LOADS = (joinedload(Case.category), joinedload(Case.org_unit), joinedload(Case.grid),

@@ -13,11 +13,13 @@ On PostgreSQL the ordinary sessions are used (MVCC readers do not wait there).
 from __future__ import annotations
 
 import threading
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-_KEY = "read_sessions"
+_READERS: WeakKeyDictionary[Engine, sessionmaker] = WeakKeyDictionary()
 _LOCK = threading.Lock()
 
 
@@ -25,18 +27,17 @@ def read_sessions(system) -> sessionmaker:
     """A sessionmaker for reads; never write through it."""
     if system.db.dialect.name != "sqlite" or system.db.url.database in (None, "", ":memory:"):
         return system.sessions  # PostgreSQL readers never wait; an in-memory database cannot be shared
-    makers = system.settings.setdefault(_KEY, {})
-    maker = makers.get("sqlite")
+    maker = _READERS.get(system.db)
     if maker is not None:
         return maker
     with _LOCK:
-        maker = makers.get("sqlite")
+        maker = _READERS.get(system.db)
         if maker is not None:
             return maker
         engine = create_engine(system.db.url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _reader_pragmas)
         event.listen(engine, "begin", _begin)
-        maker = makers["sqlite"] = sessionmaker(bind=engine, expire_on_commit=False)
+        maker = _READERS[system.db] = sessionmaker(bind=engine, expire_on_commit=False)
     return maker
 
 

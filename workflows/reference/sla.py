@@ -11,9 +11,10 @@ from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from engine.prepared import Prepared
-from workflows.common import duration_seconds, format_duration
+from workflows.clock import duration_seconds, format_duration
 from workflows.errors import Conflict
-from workflows.models import DEFAULT_REMINDER_SHARE, LEVELS, URGENCIES, Category, SlaPolicy
+from workflows.org.models import LEVELS
+from workflows.reference.models import DEFAULT_REMINDER_SHARE, URGENCIES, Category, SlaPolicy
 
 _POLICIES = Prepared(select(SlaPolicy.stage, SlaPolicy.category_id, SlaPolicy.limit, SlaPolicy.reminder_share)
                      .where(or_(SlaPolicy.category_id.is_(None), SlaPolicy.category_id == bindparam("category_id"))))

@@ -12,10 +12,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.definitions import VersionInfo, deploy
-from workflows.common import local_today
+from workflows.cases.models import Case
+from workflows.clock import local_today
+from workflows.coordination.models import FundBudget
 from workflows.demo import huqiu
-from workflows.models import Case, Category, Department, EvaluationWeight, FundBudget, OrgUnit, SlaPolicy, User
+from workflows.evaluation.models import EvaluationWeight
+from workflows.org.models import Department, OrgUnit
 from workflows.people.accounts import add_user, hash_password
+from workflows.people.models import User
+from workflows.reference.models import Category, SlaPolicy
 
 SHIPPED_SUFFIXES = (".bpmn", ".dmn", ".json")
 
