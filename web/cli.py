@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import click
 from flask import current_app
@@ -201,6 +203,22 @@ def run_command(host: str, port: int, workers: int | None, threads: int) -> None
     serve(host, port, workers or default_workers(), threads)
 
 
+def load_benchmark(name: str) -> ModuleType:
+    """A module of the ``benchmarks`` folder of the checkout this gridlink runs from.
+
+    The benchmarks are not installed with the product packages; ``gridlink bench`` finds the folder
+    beside ``web/`` (an editable install or a run from the repository) and imports from there.
+    """
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "benchmarks" / "__init__.py").is_file():
+        raise click.ClickException(
+            f"gridlink bench runs from a checkout of the repository: there is no benchmarks/ folder in {root}; "
+            "clone the repository and install it with `pip install -e .` to run the benchmarks")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    return importlib.import_module(f"benchmarks.{name}")
+
+
 @main.command("bench")
 @click.option("--quick", is_flag=True, help="Fewer repetitions and smaller populations.")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
@@ -211,19 +229,14 @@ def run_command(host: str, port: int, workers: int | None, threads: int) -> None
 @click.option("--no-http", is_flag=True, help="Skip the HTTP part (gridlink run under load, key \"http\").")
 def bench_command(quick: bool, output: Path | None, dashboard: bool, dashboard_cases: int | None,
                   no_http: bool) -> None:
-    """Run the benchmarks; prints one JSON object."""
-    from engine.bench import run_engine_bench
-    from workflows.bench_scenario import case_scenario
-
-    result = {"engine": run_engine_bench(quick=quick, scenario=case_scenario())["engine"]}
+    """Run the benchmarks (from a checkout: they are not installed); prints one JSON object."""
+    scenario = load_benchmark("scenario").case_scenario()
+    result = {"engine": load_benchmark("engine_bench").run_engine_bench(quick=quick, scenario=scenario)["engine"]}
     if dashboard or dashboard_cases:
-        from workflows.bench_dashboard import run_dashboard_bench
-
-        result.update(run_dashboard_bench(dashboard_cases or (100_000 if quick else 1_000_000)))
+        cases = dashboard_cases or (100_000 if quick else 1_000_000)
+        result.update(load_benchmark("dashboard_bench").run_dashboard_bench(cases))
     if not no_http:
-        from .bench_http import run_http_bench
-
-        result.update(run_http_bench(quick=quick))
+        result.update(load_benchmark("http_bench").run_http_bench(quick=quick))
     text = json.dumps(result, indent=2, ensure_ascii=False)
     if output:
         output.write_text(text)

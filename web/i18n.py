@@ -17,7 +17,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from workflows.clock import LOCAL_TZ
-from workflows.demo.huqiu import DEPARTMENTS
+from workflows.setup.reference_data import departments
 
 from .extensions import babel
 
@@ -64,7 +64,7 @@ LABELS = {
                      "rework": _l("Rework"), "closed": _l("Closed")},
 }
 
-DEPARTMENT_NAMES_EN = {code: english for code, _name, english in DEPARTMENTS}
+DEPARTMENT_NAMES_EN = {item["code"]: item["name_en"] for item in departments()}
 
 ERROR_REASONS = {
     "photo_empty": _l("The photo %(name)s is empty: choose a JPEG, PNG, GIF or WebP image."),

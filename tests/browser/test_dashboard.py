@@ -17,8 +17,8 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, browser):
     """A live server of its own (generated cases would crowd the other browser tests' lists)."""
+    from benchmarks.dashboard_bench import populate
     from web.app import create_app, system_of
-    from workflows.bench_dashboard import populate
 
     instance = tmp_path_factory.mktemp("dashboard-browser")
     previous = os.environ.get("GRIDLINK_INSTANCE_DIR")

@@ -15,6 +15,7 @@ from workflows.org.geo import bounding_box, find_grid, point_in_polygon, polygon
 from workflows.org.models import LEVELS
 from workflows.people.models import ROLES
 from workflows.reference.models import SLA_STAGES
+from workflows.setup import reference_data
 
 CONVENTIONS = Path(__file__).resolve().parents[2] / "docs" / "CONVENTIONS.md"
 TASK_KINDS = {
@@ -40,8 +41,8 @@ DECISIONS = {
 UNITS = {unit["code"]: unit for unit in huqiu.org_units()}
 GRIDS = [unit for unit in UNITS.values() if unit["level"] == "grid"]
 USERS = {user["username"]: user for user in huqiu.users()}
-DEPARTMENTS = {department["code"] for department in huqiu.departments()}
-CATEGORIES = {category["code"]: category for category in huqiu.categories()}
+DEPARTMENTS = {department["code"] for department in reference_data.departments()}
+CATEGORIES = {category["code"]: category for category in reference_data.categories()}
 ALL_CASES = huqiu.stories() + huqiu.everyday_cases()
 
 
@@ -176,7 +177,7 @@ def test_ten_departments_with_the_product_codes():
         "enforcement",
         "civil",
     }
-    for department in huqiu.departments():
+    for department in reference_data.departments():
         assert department["name"] and all(code in UNITS for code in department["units"])
 
 
@@ -202,7 +203,7 @@ def test_categories_are_exactly_those_of_the_conventions():
 
 def test_sla_defaults_match_the_product_table():
     defaults = {
-        policy["stage"]: (policy["limit"], policy["reminder_share"]) for policy in huqiu.sla_defaults()
+        policy["stage"]: (policy["limit"], policy["reminder_share"]) for policy in reference_data.sla_defaults()
     }
     assert set(defaults) == set(SLA_STAGES)
     assert defaults == {

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import click
+import pytest
+
 from tests.web.conftest import report
 from web.cli import main
 from workflows.people import accounts
@@ -38,3 +41,12 @@ def test_timers_tick_reports_how_many_fired(web_app, system):
     report(system)
     result = run(web_app, "timers", "tick")
     assert result.exit_code == 0 and "fired" in result.output
+
+
+def test_bench_loads_the_benchmarks_from_the_checkout_and_says_so_when_there_is_none(monkeypatch, tmp_path):
+    from web import cli
+
+    assert cli.load_benchmark("scenario").case_scenario() is not None
+    monkeypatch.setattr(cli, "__file__", str(tmp_path / "site-packages" / "web" / "cli.py"))
+    with pytest.raises(click.ClickException, match="checkout of the repository.*pip install -e"):
+        cli.load_benchmark("engine_bench")

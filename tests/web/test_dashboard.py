@@ -28,8 +28,8 @@ PEOPLE = [
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     """An app whose database holds the Huqiu organisation and 400 generated cases over the last year."""
+    from benchmarks.dashboard_bench import populate
     from web.app import create_app, system_of
-    from workflows.bench_dashboard import populate
     from workflows.people import accounts
     from workflows.setup import bootstrap, schema
 

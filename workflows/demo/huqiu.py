@@ -1,4 +1,5 @@
-"""The demo organisation, reference data and cases, as plain data (no database access).
+"""The demo organisation and its cases, as plain data (no database access; the reference data
+the demo uses, departments and categories, is in ``workflows/setup/data/``).
 
 It mirrors Huqiu street (虎丘街道, Gusu district, Suzhou) as described in the seed articles:
 one district linkage centre, one street sub-centre, 6 linkage workstations, 20 communities and
@@ -22,6 +23,8 @@ from __future__ import annotations
 import copy
 from functools import cache
 from typing import Any
+
+from workflows.setup import reference_data
 
 DEMO_PASSWORD = "gridlink-demo"
 """The password of every demo user (printed by ``make run``)."""
@@ -68,73 +71,6 @@ COMMUNITIES = (
     ("hq-c19", "虎池社区", "hq-ws6", 8),
     ("hq-c20", "金筑社区", "hq-ws6", 8),
 )
-
-DEPARTMENTS = (
-    ("police", "留园派出所", "Police station"),
-    ("fire", "消防救援站", "Fire and rescue station"),
-    ("urban", "城市管理局", "Urban management"),
-    ("sanitation", "环卫所", "Sanitation office"),
-    ("housing", "住房和城乡建设局（人防办）", "Housing and construction (civil air defence)"),
-    ("planning", "规划局", "Planning bureau"),
-    ("market", "市场监督管理局", "Market supervision"),
-    ("safety", "安全生产监督管理局", "Work safety supervision"),
-    ("enforcement", "综合行政执法大队", "Comprehensive administrative law enforcement"),
-    ("civil", "民政局", "Civil affairs"),
-)
-
-# (code, parent, name, name_en, default department, time limit), as docs/CONVENTIONS.md.
-CATEGORIES = (
-    ("component", None, "部件", "Components", None, None),
-    ("event", None, "事件", "Events", None, None),
-    ("drain_blocked", "component", "下水管道堵塞", "Blocked drain pipe", "housing", "P5D"),
-    ("road_damage", "component", "道路破损、树木倒伏", "Road damage, fallen tree", "urban", "P3D"),
-    (
-        "dangerous_wiring",
-        "component",
-        "私拉乱接、飞线充电",
-        "Dangerous wiring, flying-lead charging",
-        "fire",
-        "P3D",
-    ),
-    (
-        "exposed_rubbish",
-        "event",
-        "暴露垃圾、积存垃圾",
-        "Exposed or long-standing rubbish",
-        "sanitation",
-        "P2D",
-    ),
-    ("illegal_parking", "event", "违章停车", "Illegal parking", "police", "P1D"),
-    ("stall_occupation", "event", "占道经营", "Road occupation by stalls", "urban", "P1D"),
-    ("illegal_construction", "event", "违法建设", "Illegal construction", "enforcement", "P15D"),
-    ("fire_hazard", "event", "消防安全隐患", "Fire hazard", "fire", "P3D"),
-    ("epidemic_report", "event", "疫情防控报告", "Epidemic-control report", "civil", "P1D"),
-    ("elderly_assistance", "event", "老人帮扶", "Elderly assistance", "civil", "P3D"),
-    ("neighbour_dispute", "event", "邻里纠纷", "Neighbour dispute", "civil", "P5D"),
-)
-
-# (stage, limit, reminder share) as PRODUCT.md "SLA defaults".
-SLA_DEFAULTS = (
-    ("grid", "PT24H", 0.75),
-    ("community", "PT72H", 0.75),
-    ("workstation", "P7D", 0.75),
-    ("subcentre", "P30D", 0.75),
-    ("district", "P30D", 0.75),
-    ("dispatch_accept", "PT2H", None),
-    ("dispatch_result", "P5D", 0.75),
-    ("duty_routine", "PT24H", None),
-    ("duty_tough", "PT24H", None),
-    ("duty_emergency", "PT30M", None),
-)
-
-# Default department formula of the composite score (PRODUCT.md "Evaluation").
-EVALUATION_WEIGHTS = (
-    ("department.volume", 0.10),
-    ("department.closure", 0.30),
-    ("department.on_time", 0.30),
-    ("department.no_rework", 0.30),
-)
-
 
 # --- geometry -------------------------------------------------------------------------------
 
@@ -283,42 +219,6 @@ def _grid_point(code: str) -> tuple[float, float]:
     return unit["lat"], unit["lon"]
 
 
-def departments() -> list[dict[str, Any]]:
-    """The ten demo departments: ``code, name, name_en, units`` (the org units they serve)."""
-    return [
-        {"code": code, "name": name, "name_en": name_en, "units": [SUBCENTRE[0]]}
-        for code, name, name_en in DEPARTMENTS
-    ]
-
-
-def categories() -> list[dict[str, Any]]:
-    """Categories, parents first: ``code, parent, name, name_en, kind, department, time_limit``."""
-    result = []
-    for code, parent, name, name_en, department, time_limit in CATEGORIES:
-        result.append(
-            {
-                "code": code,
-                "parent": parent,
-                "name": name,
-                "name_en": name_en,
-                "kind": parent or code,
-                "department": department,
-                "time_limit": time_limit,
-            }
-        )
-    return result
-
-
-def sla_defaults() -> list[dict[str, Any]]:
-    """Default SLA policies (no category): ``stage, limit, reminder_share``."""
-    return [{"stage": stage, "limit": limit, "reminder_share": share} for stage, limit, share in SLA_DEFAULTS]
-
-
-def evaluation_weights() -> list[dict[str, Any]]:
-    """Default composite-score weights: ``key, weight``."""
-    return [{"key": key, "weight": weight} for key, weight in EVALUATION_WEIGHTS]
-
-
 def fund_budgets(year: int) -> list[dict[str, Any]]:
     """One small-matters fund per workstation for ``year``: ``org_unit, year, amount_cents``."""
     return [{"org_unit": code, "year": year, "amount_cents": FUND_BUDGET_CENTS} for code, _ in WORKSTATIONS]
@@ -396,7 +296,8 @@ def users() -> list[dict[str, Any]]:
         )
     for grid in STORY_GRIDS:
         result.append(_user(f"gw-{grid}", "陈雪琴（新庄社区第3网格）", "grid_worker", grid, featured=True))
-    for code, name, _en in DEPARTMENTS:
+    for department in reference_data.departments():
+        code, name = department["code"], department["name"]
         result.append(
             _user(
                 f"dept-{code}",

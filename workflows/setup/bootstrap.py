@@ -21,6 +21,7 @@ from workflows.org.models import Department, OrgUnit
 from workflows.people.accounts import add_user, hash_password
 from workflows.people.models import User
 from workflows.reference.models import Category, SlaPolicy
+from workflows.setup import reference_data
 
 SHIPPED_SUFFIXES = (".bpmn", ".dmn", ".json")
 
@@ -58,7 +59,7 @@ def _load_units(session: Session) -> None:
 
 
 def _load_departments(session: Session) -> None:
-    for item in huqiu.departments():
+    for item in reference_data.departments():
         department = _by_code(session, Department, item["code"]) or Department(code=item["code"])
         department.name = item["name"]
         department.units = [u for u in (_by_code(session, OrgUnit, c) for c in item["units"]) if u]
@@ -67,7 +68,7 @@ def _load_departments(session: Session) -> None:
 
 
 def _load_categories(session: Session) -> None:
-    for item in huqiu.categories():
+    for item in reference_data.categories():
         parent = _by_code(session, Category, item["parent"]) if item["parent"] else None
         department = _by_code(session, Department, item["department"]) if item["department"] else None
         category = _by_code(session, Category, item["code"]) or Category(code=item["code"])
@@ -80,7 +81,7 @@ def _load_categories(session: Session) -> None:
 
 def _load_sla(session: Session) -> None:
     """Default policies are only created, never overwritten: an admin may have changed them."""
-    for item in huqiu.sla_defaults():
+    for item in reference_data.sla_defaults():
         exists = session.scalar(select(SlaPolicy).where(SlaPolicy.stage == item["stage"],
                                                         SlaPolicy.category_id.is_(None)))
         if exists is None:
@@ -89,7 +90,7 @@ def _load_sla(session: Session) -> None:
 
 
 def _load_weights(session: Session) -> None:
-    for item in huqiu.evaluation_weights():
+    for item in reference_data.evaluation_weights():
         if session.scalar(select(EvaluationWeight).where(EvaluationWeight.key == item["key"])) is None:
             session.add(EvaluationWeight(key=item["key"], weight=item["weight"]))
     session.flush()

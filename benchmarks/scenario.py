@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.bench import Scenario
+from benchmarks.engine_bench import Scenario
 from workflows.clock import duration_seconds, format_duration
-from workflows.demo import huqiu
 from workflows.org.models import LEVELS
+from workflows.setup import reference_data
 
 BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
 SHIPPED_SUFFIXES = (".bpmn", ".dmn", ".json")
@@ -20,7 +20,7 @@ SHIPPED_SUFFIXES = (".bpmn", ".dmn", ".json")
 
 def default_sla() -> dict:
     """The ``sla`` start data from the default SLA policies (docs/CONVENTIONS.md)."""
-    policies = {p["stage"]: p for p in huqiu.sla_defaults() if not p.get("category")}
+    policies = {p["stage"]: p for p in reference_data.sla_defaults() if not p.get("category")}
 
     def with_reminder(stage: str) -> dict:
         limit = policies[stage]["limit"]

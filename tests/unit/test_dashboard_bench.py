@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from workflows.bench_dashboard import run_dashboard_bench
+from benchmarks.dashboard_bench import run_dashboard_bench
 
 
 def test_a_small_dashboard_bench_reports_rows_and_timings_under_dashboard():

@@ -38,13 +38,13 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, delete, func, insert, select, text, update
 
-from .db import Base, make_engine, make_sessionmaker
-from .definitions import active_version, deploy
-from .models import EngineEvent, HumanTask, ProcessInstance, ProcessVersion
-from .runtime import Runtime
-from .sandbox import SandboxEnvironment, SandboxScriptEngine
-from .specs import restore_specs
-from .sweeper import sweep
+from engine.db import Base, make_engine, make_sessionmaker
+from engine.definitions import active_version, deploy
+from engine.models import EngineEvent, HumanTask, ProcessInstance, ProcessVersion
+from engine.runtime import Runtime
+from engine.sandbox import SandboxEnvironment, SandboxScriptEngine
+from engine.specs import restore_specs
+from engine.sweeper import sweep
 
 PROCESS_ID = "bench_case"
 FORM_FILE = "bench_handle.schema.json"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from engine.bench import _Progress, run_engine_bench
+from benchmarks.engine_bench import _Progress, run_engine_bench
 
 STATS = (
     "raw_start_to_first_task_ms", "raw_default_engine_start_ms", "raw_complete_task_ms",

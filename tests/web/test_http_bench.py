@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from web.bench_http import run_http_bench
+from benchmarks.http_bench import run_http_bench
 
 TINY = {"intake": (4, 16), "open311": (2, 8), "complete": (4, 16), "baseline": 16, "seconds": 20}
 
@@ -28,7 +28,7 @@ def test_the_load_client_reuses_a_kept_alive_connection_and_reopens_a_closed_one
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from web.bench_http import LoadConnection
+    from benchmarks.http_bench import LoadConnection
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"

@@ -41,7 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .server import default_workers, worker_options
+from web.server import default_workers, worker_options
 
 TARGETS = {"case_intake_per_s_8_clients": 200, "case_intake_p95_ms_8_clients": 50,
            "task_completion_per_s_8_clients": 200}
