@@ -87,7 +87,8 @@ class Server:
     def prepare(self) -> None:
         self.log("http bench: gridlink init (fresh SQLite database)")
         _run(["init"], self.env)
-        from workflows.people.accounts import create_token, create_user
+        from workflows.people.accounts import create_user
+        from workflows.people.tokens import create_token
         from workflows.system import build_system
 
         system = build_system(self.env["GRIDLINK_DATABASE_URL"], self.env["GRIDLINK_UPLOAD_DIR"])

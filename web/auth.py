@@ -12,8 +12,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from workflows.people import accounts, profiles
 
-from .app import system_of
 from .extensions import limiter, limits_off, login_manager
+from .i18n import LANGUAGES, label
+from .system import current_system
 
 bp = Blueprint("auth", __name__)
 
@@ -56,7 +57,7 @@ def init_app(app) -> None:
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> Staff | None:
-    data = profiles.load_profile(system_of(current_app), user_id)
+    data = profiles.load_profile(current_system(), user_id)
     return Staff(**data) if data else None
 
 
@@ -78,7 +79,6 @@ def roles_required(*roles: str):
 
 
 def role_label(role: str) -> str:
-    from .i18n import label
 
     return label("role", role)
 
@@ -121,7 +121,7 @@ def login():
     username = ""
     if request.method == "POST":
         username = (request.form.get("username") or "").strip()
-        user = accounts.authenticate(system_of(current_app), username, request.form.get("password") or "")
+        user = accounts.authenticate(current_system(), username, request.form.get("password") or "")
         if user is None:
             error = _("Wrong username or password. Check both and try again.")
         else:
@@ -146,13 +146,12 @@ def logout():
 
 @bp.route("/lang/<code>", methods=["GET", "POST"])
 def switch_language(code: str):
-    from .i18n import LANGUAGES
 
     if code not in LANGUAGES:
         abort(404, description=_("Unknown language %(code)s; choose zh or en.", code=code))
     session["lang"] = code
     if current_user.is_authenticated:
-        profiles.set_locale(system_of(current_app), current_user.id, code)
+        profiles.set_locale(current_system(), current_user.id, code)
     target = _safe_next(request.args.get("next")) or _safe_next(_referrer_path()) or url_for("auth.home")
     return redirect(target)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -15,10 +15,10 @@ from workflows.coordination import fund
 from workflows.errors import DomainError, InvalidInput
 from workflows.reads import pages
 
-from .app import system_of
 from .auth import login_required, roles_required
 from .i18n import error_text
 from .public import PHONE
+from .system import current_system
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 STATUS_FILTERS = ("open", "reported", "resolved", "closed", "rejected", "merged")
@@ -31,7 +31,7 @@ def index():
     status = status if status in STATUS_FILTERS or status == "all" else "open"
     query = (request.args.get("q") or "").strip()[:100]
     page = _page_number()
-    data = pages.case_list(system_of(current_app), current_user.id,
+    data = pages.case_list(current_system(), current_user.id,
                               {"status": None if status == "all" else status, "q": query}, page=page)
     return render_template("cases/index.html", data=data, status=status, q=query, statuses=STATUS_FILTERS)
 
@@ -51,7 +51,7 @@ INTAKE_FIELDS = ("category", "title", "description", "source", "grid", "address"
 @roles_required("coordinator", "admin")
 def new():
     """A coordinator records a case taken by phone (12345), at the counter or from another channel."""
-    system = system_of(current_app)
+    system = current_system()
     values = {key: (request.form.get(key) or "").strip() for key in INTAKE_FIELDS}
     errors: dict = {}
     if request.method == "POST":
@@ -100,14 +100,14 @@ def _check_intake(values: dict) -> dict:
 @bp.get("/<number>")
 @login_required
 def detail(number: str):
-    view = pages.case_page(system_of(current_app), current_user.id, number)
+    view = pages.case_page(current_system(), current_user.id, number)
     return render_template("cases/detail.html", case=view, fund_error=None, fund_values={})
 
 
 @bp.get("/<number>/attachments/<int:attachment_id>")
 @login_required
 def attachment(number: str, attachment_id: int):
-    found = pages.attachment_file(system_of(current_app), current_user.id, number, attachment_id)
+    found = pages.attachment_file(current_system(), current_user.id, number, attachment_id)
     if not found["path"].exists():
         abort(404, description=_("The photo file is missing on the server."))
     response = send_file(found["path"], mimetype=found["content_type"], download_name=found["filename"],
@@ -120,7 +120,7 @@ def attachment(number: str, attachment_id: int):
 @bp.post("/<number>/fund")
 @roles_required("coordinator", "admin")
 def spend(number: str):
-    system = system_of(current_app)
+    system = current_system()
     amount_text = (request.form.get("amount") or "").strip()
     purpose = (request.form.get("purpose") or "").strip()
     error = None

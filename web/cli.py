@@ -9,14 +9,14 @@ from pathlib import Path
 from types import ModuleType
 
 import click
-from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from engine.definitions import deploy
 from engine.errors import DeployError
 from workflows.errors import DomainError
 
-from .app import create_app, system_of
+from .app import create_app
+from .system import current_system
 
 BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
 
@@ -27,7 +27,7 @@ def main() -> None:
 
 
 def _system():
-    return system_of(current_app)
+    return current_system()
 
 
 def _fail(message: str) -> None:
@@ -128,7 +128,7 @@ def token_group() -> None:
 @with_appcontext
 def token_create_command(name: str, label: str) -> None:
     """Print a new API token for user NAME (shown once; stored hashed)."""
-    from workflows.people.accounts import create_token
+    from workflows.people.tokens import create_token
 
     try:
         click.echo(create_token(_system(), name, label))
@@ -141,7 +141,7 @@ def token_create_command(name: str, label: str) -> None:
 @with_appcontext
 def token_list_command(name: str | None) -> None:
     """List API tokens (id, user, label, created, last used, revoked); only NAME's when given."""
-    from workflows.people.accounts import list_tokens
+    from workflows.people.tokens import list_tokens
 
     try:
         rows = list_tokens(_system(), name)
@@ -159,7 +159,7 @@ def token_list_command(name: str | None) -> None:
 @with_appcontext
 def token_revoke_command(token_id: int | None, username: str | None) -> None:
     """Revoke token TOKEN_ID (see `gridlink token list`), or every token of --user NAME."""
-    from workflows.people.accounts import revoke_tokens
+    from workflows.people.tokens import revoke_tokens
 
     try:
         count = revoke_tokens(_system(), token_id=token_id, username=username)

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from workflows.cases import reporting
 from workflows.errors import DomainError, InvalidInput, NotFound
 from workflows.reads import pages
 
-from .app import system_of
 from .extensions import limiter, limits_off
 from .i18n import error_text
+from .system import current_system
 
 bp = Blueprint("public", __name__)
 PHONE = re.compile(r"^\+?[0-9][0-9 \-]{5,19}$")
@@ -29,7 +29,7 @@ def report():
 
 
 def _report_page(values: dict, errors: dict, status: int = 200):
-    system = system_of(current_app)
+    system = current_system()
     return render_template("public/report.html", values=values, errors=errors,
                            categories=pages.categories(system), grids=pages.grids(system)), status
 
@@ -50,7 +50,7 @@ def submit_report():
         return _report_page(values, errors, 422)
     try:
         result = reporting.report_case(
-            system_of(current_app), title=_title(values["description"]), description=values["description"],
+            current_system(), title=_title(values["description"]), description=values["description"],
             category=values["category"], source="snapshot", grid=values["grid"] or None,
             address=values["address"] or None, **({} if values["grid"] or point is None else point),
             reporter={k: v for k, v in (("name", values["name"]), ("phone", values["phone"])) if v} or None,
@@ -110,7 +110,7 @@ def track():
         error = _("%(number)s is not a case number; it looks like GL20261121-0001.", number=number[:40])
         return render_template("public/track.html", number=number[:40], case=None, error=error), 422
     try:
-        view = reporting.public_case_view(system_of(current_app), number)
+        view = reporting.public_case_view(current_system(), number)
     except NotFound:
         error = _("There is no case %(number)s. Check the number on your receipt.", number=number)
         return render_template("public/track.html", number=number, case=None, error=error), 404
@@ -119,13 +119,13 @@ def track():
 
 
 def _category_names() -> dict:
-    return {c["code"]: c for c in pages.categories(system_of(current_app))}
+    return {c["code"]: c for c in pages.categories(current_system())}
 
 
 @bp.post("/track/<number>/rate")
 @limiter.limit("10 per minute", exempt_when=limits_off)
 def rate(number: str):
-    system = system_of(current_app)
+    system = current_system()
     view = reporting.public_case_view(system, number)
     text = request.form.get("rating") or ""
     comment = (request.form.get("comment") or "").strip()[:1000] or None

@@ -13,7 +13,8 @@ import os
 from apscheduler.schedulers.background import BackgroundScheduler
 from gunicorn.app.base import BaseApplication
 
-from .app import create_app, system_of
+from .app import create_app
+from .system import system_of
 
 log = logging.getLogger("gridlink.timers")
 

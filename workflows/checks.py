@@ -28,14 +28,19 @@ def engine_errors() -> Iterator[None]:
     """Translate the engine's errors into the domain's family (same message, details per field)."""
     try:
         yield
-    except eerr.InvalidTaskData as exc:
-        raise InvalidInput(exc.message, details=exc.details) from exc
-    except eerr.NotFound as exc:
-        raise NotFound(exc.message) from exc
-    except (eerr.Conflict, eerr.NothingWaiting) as exc:
-        raise Conflict(exc.message) from exc
     except eerr.EngineError as exc:
-        raise DomainError(exc.message, code=exc.code, details=exc.details) from exc
+        raise domain_error_of(exc) from exc
+
+
+def domain_error_of(exc: eerr.EngineError) -> DomainError:
+    """The domain's error for an engine error: same message, details per field."""
+    if isinstance(exc, eerr.InvalidTaskData):
+        return InvalidInput(exc.message, details=exc.details)
+    if isinstance(exc, eerr.NotFound):
+        return NotFound(exc.message)
+    if isinstance(exc, eerr.Conflict | eerr.NothingWaiting):
+        return Conflict(exc.message)
+    return DomainError(exc.message, code=exc.code, details=exc.details)
 
 
 def check_step(result) -> None:

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.browser
 def server(tmp_path_factory, browser):
     """A live server of its own (generated cases would crowd the other browser tests' lists)."""
     from benchmarks.dashboard_bench import populate
-    from web.app import create_app, system_of
+    from web.app import create_app
+    from web.system import system_of
 
     instance = tmp_path_factory.mktemp("dashboard-browser")
     previous = os.environ.get("GRIDLINK_INSTANCE_DIR")

@@ -27,7 +27,8 @@ PROCESSES = ["case_handling", "department_dispatch", "joint_meeting"]
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from web.app import create_app, system_of
+    from web.app import create_app
+    from web.system import system_of
 
     instance = tmp_path_factory.mktemp("modeller-instance")
     previous = os.environ.get("GRIDLINK_INSTANCE_DIR")

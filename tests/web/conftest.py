@@ -4,17 +4,17 @@ a test client per user, and helpers to send forms with their CSRF token."""
 from __future__ import annotations
 
 import io
-import os
 import re
 import struct
 import zlib
-from pathlib import Path
 
 import pytest
 
+from tests.apps import make_app
 from tests.browser.conftest import PASSWORD, _fund_budgets, create_users
+from web.system import system_of
 
-BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
+
 def make_png(width: int = 160, height: int = 120) -> bytes:
     """A small real PNG (a teal-to-orange gradient), so screenshots show something."""
     rows = b"".join(b"\x00" + bytes(v for x in range(width) for v in
@@ -35,25 +35,8 @@ TOKEN = re.compile(rb'name="csrf_token" value="([^"]+)"')
 @pytest.fixture(scope="session")
 def web_app(tmp_path_factory):
     """One app for the whole web suite (tests create their own cases, so they do not collide)."""
-    from web.app import create_app, system_of
-    from workflows.setup import bootstrap, schema
-
-    instance = tmp_path_factory.mktemp("web-instance")
-    previous = os.environ.get("GRIDLINK_INSTANCE_DIR")
-    os.environ["GRIDLINK_INSTANCE_DIR"] = str(instance)
-    try:
-        app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{instance / 'gridlink.db'}",
-                          "UPLOAD_DIR": str(instance / "uploads"), "SECRET_KEY": "web-tests",
-                          "RATE_LIMITS": False})
-    finally:
-        if previous is None:
-            os.environ.pop("GRIDLINK_INSTANCE_DIR", None)
-        else:
-            os.environ["GRIDLINK_INSTANCE_DIR"] = previous
+    app = make_app(tmp_path_factory.mktemp("web-instance"), "web-tests", RATE_LIMITS=False)
     system = system_of(app)
-    schema.upgrade(system.db)
-    bootstrap.load_reference_data(system)
-    bootstrap.deploy_shipped(system, BPMN_DIR)
     create_users(system)
     _fund_budgets(system)
     return app
@@ -61,7 +44,7 @@ def web_app(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def system(web_app):
-    from web.app import system_of
+    from web.system import system_of
 
     return system_of(web_app)
 

@@ -7,7 +7,7 @@ import pytest
 
 from tests.web.conftest import report
 from web.cli import main
-from workflows.people import accounts
+from workflows.people import tokens
 
 
 def run(web_app, *args, input=None):
@@ -19,13 +19,13 @@ def test_user_and_token_commands_create_list_and_revoke(web_app, system):
                "--password-stdin", input="long-enough-pw\n")
     assert made.exit_code == 0 and "created cli-ops (leader)" in made.output
     token = run(web_app, "token", "create", "cli-ops").output.strip()
-    assert accounts.user_for_token(system, token).username == "cli-ops"
+    assert tokens.user_for_token(system, token).username == "cli-ops"
     listed = run(web_app, "token", "list", "cli-ops")
     assert listed.exit_code == 0 and token not in listed.output
     token_id = listed.output.split("\t")[0]
     revoked = run(web_app, "token", "revoke", token_id)
     assert revoked.exit_code == 0 and "revoked 1 token(s)" in revoked.output
-    assert accounts.user_for_token(system, token) is None
+    assert tokens.user_for_token(system, token) is None
 
 
 def test_cli_errors_name_the_value_and_exit_non_zero(web_app):

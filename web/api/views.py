@@ -13,6 +13,7 @@ from workflows.reads import queries
 from . import bp, schemas
 from .openapi import openapi_document
 from .support import (
+    JSON_LIMIT,
     ApiError,
     actor,
     authenticated,
@@ -244,7 +245,6 @@ def _methods_for(path: str) -> list[str]:
 @bp.before_request
 def limit_body_size():
     """JSON bodies up to 1 MB; process-definition and photo uploads up to 16 MB."""
-    from .support import JSON_LIMIT
 
     uploading = request.endpoint in (f"{bp.name}.deploy_definitions", f"{bp.name}.upload_photos")
     request.max_content_length = DEFINITION_LIMIT if uploading else JSON_LIMIT

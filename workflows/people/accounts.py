@@ -1,8 +1,7 @@
-"""Administration use cases: users, API tokens, SLA policies, and signing in."""
+"""Accounts: creating users, their passwords and signing in; SLA policies set from the command line."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 
 from sqlalchemy import select
@@ -12,10 +11,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from engine.timers import parse_timer_literal
 from workflows.checks import invalid
 from workflows.clock import now
-from workflows.errors import Conflict, InvalidInput, NotFound
+from workflows.errors import Conflict
 from workflows.org.lookups import get_department, get_unit
-from workflows.people.lookups import get_user
-from workflows.people.models import ROLES, ApiToken, User
+from workflows.people.models import ROLES, User
 from workflows.reference.lookups import get_category
 from workflows.reference.models import SLA_STAGES, SlaPolicy
 
@@ -79,68 +77,6 @@ def authenticate(system, username: str, password: str) -> User | None:
         if user is None or not check_password_hash(user.password_hash, password or ""):
             return None
         return loaded(user)
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def create_token(system, username: str, name: str = "api") -> str:
-    """A new bearer token for ``username``; only its sha256 is stored, so it is shown once."""
-    token = "glk_" + secrets.token_urlsafe(32)
-    with system.sessions() as session, session.begin():
-        user = get_user(session, username)
-        session.add(ApiToken(user_id=user.id, name=name or "api", token_hash=_digest(token), created_at=now()))
-    return token
-
-
-def revoke_token(system, token: str) -> None:
-    with system.sessions() as session, session.begin():
-        row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token or "")))
-        if row is None:
-            raise NotFound("no such API token")
-        row.revoked_at = row.revoked_at or now()
-
-
-def list_tokens(system, username: str | None = None) -> list[dict]:
-    """Every API token (never its secret), newest first; only ``username``'s when given."""
-    with system.sessions() as session:
-        query = select(ApiToken).join(ApiToken.user).order_by(ApiToken.id.desc())
-        if username is not None:
-            query = query.where(ApiToken.user_id == get_user(session, username).id)
-        return [{"id": t.id, "user": t.user.username, "name": t.name, "created_at": t.created_at,
-                 "last_used_at": t.last_used_at, "revoked_at": t.revoked_at} for t in session.scalars(query)]
-
-
-def revoke_tokens(system, *, token_id: int | None = None, username: str | None = None) -> int:
-    """Revoke one token by its id, or every active token of ``username``; returns how many."""
-    if (token_id is None) == (username is None):
-        raise InvalidInput("name a token id or a user (not both)", field="token")
-    with system.sessions() as session, session.begin():
-        query = select(ApiToken).where(ApiToken.revoked_at.is_(None))
-        if token_id is not None:
-            if session.get(ApiToken, token_id) is None:
-                raise NotFound(f"no API token with id {token_id}; `gridlink token list` shows them")
-            query = query.where(ApiToken.id == token_id)
-        else:
-            query = query.where(ApiToken.user_id == get_user(session, username).id)
-        rows = list(session.scalars(query))
-        for row in rows:
-            row.revoked_at = now()
-        return len(rows)
-
-
-def user_for_token(system, token: str) -> User | None:
-    """The active user a (not revoked) token belongs to, or None."""
-    if not token:
-        return None
-    with system.sessions() as session, session.begin():
-        row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token),
-                                                    ApiToken.revoked_at.is_(None)))
-        if row is None or not row.user.active:
-            return None
-        row.last_used_at = now()
-        return loaded(row.user)
 
 
 def set_sla(system, stage: str, duration: str, category: str | None = None,

@@ -1,7 +1,7 @@
-"""API tokens as the integrations see them: who a bearer token stands for, and revoking it.
+"""API tokens, the one module for them: creating (``gridlink token create NAME``), listing,
+revoking, and who a bearer token stands for.
 
-Tokens are created by ``workflows.people.accounts.create_token`` (``gridlink token create NAME``) and
-stored as their sha256 digest only. A lookup returns a ``Principal``: plain values, safe to keep
+A token is shown once and stored as its sha256 digest only. A lookup returns a ``Principal``: plain values, safe to keep
 after the session has closed. ``last_used_at`` is written at most once a minute per token, so a
 busy integration does not turn every read into a write.
 """
@@ -9,6 +9,7 @@ busy integration does not turn every read into a write.
 from __future__ import annotations
 
 import hashlib
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -16,8 +17,10 @@ from sqlalchemy import bindparam, select, update
 
 from engine.prepared import Prepared
 from workflows.clock import now
-from workflows.errors import NotFound
+from workflows.errors import InvalidInput, NotFound
 from workflows.org.models import Department, OrgUnit
+from workflows.people.accounts import loaded
+from workflows.people.lookups import get_user
 from workflows.people.models import ApiToken, User
 from workflows.reads.sessions import read_sessions
 
@@ -75,3 +78,61 @@ def revoke_token_id(system, token_id: int) -> None:
         if row is None:
             raise NotFound(f"API token {token_id} does not exist")
         row.revoked_at = row.revoked_at or now()
+
+
+def create_token(system, username: str, name: str = "api") -> str:
+    """A new bearer token for ``username``; only its sha256 is stored, so it is shown once."""
+    token = "glk_" + secrets.token_urlsafe(32)
+    with system.sessions() as session, session.begin():
+        user = get_user(session, username)
+        session.add(ApiToken(user_id=user.id, name=name or "api", token_hash=digest(token), created_at=now()))
+    return token
+
+
+def revoke_token(system, token: str) -> None:
+    with system.sessions() as session, session.begin():
+        row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(token or "")))
+        if row is None:
+            raise NotFound("no such API token")
+        row.revoked_at = row.revoked_at or now()
+
+
+def list_tokens(system, username: str | None = None) -> list[dict]:
+    """Every API token (never its secret), newest first; only ``username``'s when given."""
+    with system.sessions() as session:
+        query = select(ApiToken).join(ApiToken.user).order_by(ApiToken.id.desc())
+        if username is not None:
+            query = query.where(ApiToken.user_id == get_user(session, username).id)
+        return [{"id": t.id, "user": t.user.username, "name": t.name, "created_at": t.created_at,
+                 "last_used_at": t.last_used_at, "revoked_at": t.revoked_at} for t in session.scalars(query)]
+
+
+def revoke_tokens(system, *, token_id: int | None = None, username: str | None = None) -> int:
+    """Revoke one token by its id, or every active token of ``username``; returns how many."""
+    if (token_id is None) == (username is None):
+        raise InvalidInput("name a token id or a user (not both)", field="token")
+    with system.sessions() as session, session.begin():
+        query = select(ApiToken).where(ApiToken.revoked_at.is_(None))
+        if token_id is not None:
+            if session.get(ApiToken, token_id) is None:
+                raise NotFound(f"no API token with id {token_id}; `gridlink token list` shows them")
+            query = query.where(ApiToken.id == token_id)
+        else:
+            query = query.where(ApiToken.user_id == get_user(session, username).id)
+        rows = list(session.scalars(query))
+        for row in rows:
+            row.revoked_at = now()
+        return len(rows)
+
+
+def user_for_token(system, token: str) -> User | None:
+    """The active user a (not revoked) token belongs to, or None."""
+    if not token:
+        return None
+    with system.sessions() as session, session.begin():
+        row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(token),
+                                                    ApiToken.revoked_at.is_(None)))
+        if row is None or not row.user.active:
+            return None
+        row.last_used_at = now()
+        return loaded(row.user)

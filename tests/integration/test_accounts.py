@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from workflows.errors import Conflict, InvalidInput, NotFound
-from workflows.people import accounts
+from workflows.people import accounts, tokens
 from workflows.people.models import ApiToken, User
 from workflows.reference.models import SlaPolicy
 from workflows.reference.sla import sla_data
@@ -57,15 +57,15 @@ def test_a_username_is_taken_once(system):
 
 def test_a_token_is_stored_hashed_and_stops_working_when_revoked(system):
     accounts.create_user(system, "api-user", "admin", password="long-enough")
-    token = accounts.create_token(system, "api-user", "ci")
-    assert accounts.user_for_token(system, token).username == "api-user"
+    token = tokens.create_token(system, "api-user", "ci")
+    assert tokens.user_for_token(system, token).username == "api-user"
     with system.sessions() as session:
         assert token not in session.scalar(select(ApiToken.token_hash))
-    accounts.revoke_token(system, token)
-    assert accounts.user_for_token(system, token) is None
-    assert accounts.user_for_token(system, "glk_made-up") is None
+    tokens.revoke_token(system, token)
+    assert tokens.user_for_token(system, token) is None
+    assert tokens.user_for_token(system, "glk_made-up") is None
     with pytest.raises(NotFound):
-        accounts.create_token(system, "ghost", "x")
+        tokens.create_token(system, "ghost", "x")
 
 
 def test_sla_policies_change_the_data_of_new_cases(system):
@@ -99,15 +99,15 @@ def test_bad_sla_values_are_refused_and_nothing_changes(system, stage, duration,
 
 def test_an_operator_lists_and_revokes_tokens_by_id_or_user_without_knowing_them(system):
     accounts.create_user(system, "api-a", "admin", password="long-enough")
-    first, second = accounts.create_token(system, "api-a", "one"), accounts.create_token(system, "api-a", "two")
-    listed = accounts.list_tokens(system, "api-a")
+    first, second = tokens.create_token(system, "api-a", "one"), tokens.create_token(system, "api-a", "two")
+    listed = tokens.list_tokens(system, "api-a")
     assert [t["name"] for t in listed] == ["two", "one"] and first not in str(listed)
-    assert accounts.revoke_tokens(system, token_id=listed[1]["id"]) == 1
-    assert accounts.user_for_token(system, first) is None
-    assert accounts.user_for_token(system, second).username == "api-a"
-    assert accounts.revoke_tokens(system, username="api-a") == 1
-    assert accounts.user_for_token(system, second) is None
+    assert tokens.revoke_tokens(system, token_id=listed[1]["id"]) == 1
+    assert tokens.user_for_token(system, first) is None
+    assert tokens.user_for_token(system, second).username == "api-a"
+    assert tokens.revoke_tokens(system, username="api-a") == 1
+    assert tokens.user_for_token(system, second) is None
     with pytest.raises(NotFound, match="no API token with id 999"):
-        accounts.revoke_tokens(system, token_id=999)
+        tokens.revoke_tokens(system, token_id=999)
     with pytest.raises(InvalidInput):
-        accounts.revoke_tokens(system)
+        tokens.revoke_tokens(system)
