@@ -13,13 +13,11 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from tests.apps import app_config, make_app
+from tests.apps import BPMN_DIR, app_config, make_app  # noqa: F401  (BPMN_DIR: for the API tests)
 from web.app import create_app
 from web.system import system_of
 from workflows.people.accounts import create_user
 from workflows.people.tokens import create_token
-
-BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
 
 PEOPLE = [
     ("admin", "admin", None, None),

@@ -7,8 +7,9 @@ import json
 from sqlalchemy import select
 
 from engine.models import HumanTask, ProcessInstance, ProcessVersion
+from tests.apps import BPMN_DIR
 
-from .conftest import BPMN_DIR, report
+from .conftest import report
 
 pytest_plugins = ["tests.web.admin_world"]  # the admin, admin_app and admin_system fixtures
 
