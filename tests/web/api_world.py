@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from tests.apps import BPMN_DIR, app_config, make_app  # noqa: F401  (BPMN_DIR: for the API tests)
+from tests.apps import app_config, make_app
 from web.app import create_app
 from web.system import system_of
 from workflows.people.accounts import create_user
