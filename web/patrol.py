@@ -66,4 +66,4 @@ def submit():
     else:
         flash(_("Case %(number)s is reported; handle it from your inbox or escalate it.", number=result["number"]),
               "success")
-    return redirect(url_for("reporting.detail", number=result["number"]))
+    return redirect(url_for("cases.detail", number=result["number"]))
