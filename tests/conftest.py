@@ -29,7 +29,7 @@ def db_engine(db_url):
     engine = make_engine(db_url)
     if engine.dialect.name == "postgresql":
         _reset_postgres(engine)
-    import workflows.models  # noqa: F401  (registers the domain tables on the shared metadata)
+    import workflows.tables  # noqa: F401  (registers the domain tables on the shared metadata)
 
     Base.metadata.create_all(engine)
     yield engine

@@ -8,7 +8,12 @@ from pathlib import Path
 
 from flask import Flask, jsonify
 
-from workflows.system import System, build_system, default_database_url
+from workflows.system import build_system, default_database_url
+
+from . import auth, errors, forms, i18n, pages, security
+from .blueprints import BLUEPRINTS
+from .extensions import csrf, limiter
+from .system import install
 
 
 def load_config(app: Flask, test_config: dict | None) -> None:
@@ -71,7 +76,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=os.environ.get("GRIDLINK_INSTANCE_DIR") or None,
                 instance_relative_config=True)
     load_config(app, test_config)
-    app.extensions["gridlink"] = build_system(app.config["DATABASE_URL"], app.config["UPLOAD_DIR"])
+    install(app, build_system(app.config["DATABASE_URL"], app.config["UPLOAD_DIR"]))
 
     @app.get("/healthz")
     def healthz():
@@ -87,26 +92,17 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def init_web(app: Flask) -> None:
-    """Sign-in, CSRF, languages, rate limits, error pages and the layout's context."""
-    from . import auth, i18n, pages, security
-    from .extensions import csrf, limiter
-
+    """Sign-in, CSRF, languages, rate limits, error answers and the layout's context."""
     security.init_app(app)
     auth.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     i18n.init_app(app)
+    forms.init_app(app)
+    errors.init_app(app)
     pages.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    from importlib import import_module
-
-    from .blueprints import BLUEPRINT_MODULES
-
-    for name in BLUEPRINT_MODULES:
-        app.register_blueprint(import_module(name).bp)
-
-
-def system_of(app: Flask) -> System:
-    return app.extensions["gridlink"]
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)

@@ -9,11 +9,12 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from workflows import admin, people
+from workflows.people import accounts, profiles
 
-from .app import system_of
 from .extensions import limiter, limits_off, login_manager
+from .i18n import LANGUAGES, label
 from .security import redirect_target, referrer_target
+from .system import current_system
 
 bp = Blueprint("auth", __name__)
 
@@ -69,7 +70,7 @@ def _load_user(user_id: str) -> Staff | None:
 
 
 def _staff(user_id: str) -> Staff | None:
-    data = people.load_profile(system_of(current_app), user_id)
+    data = profiles.load_profile(current_system(), user_id)
     return Staff(**data) if data else None
 
 
@@ -91,7 +92,6 @@ def roles_required(*roles: str):
 
 
 def role_label(role: str) -> str:
-    from .i18n import label
 
     return label("role", role)
 
@@ -125,7 +125,7 @@ def login():
     target = redirect_target(request.args.get("next"))
     if request.method == "POST":
         username = (request.form.get("username") or "").strip()
-        user = admin.authenticate(system_of(current_app), username, request.form.get("password") or "")
+        user = accounts.authenticate(current_system(), username, request.form.get("password") or "")
         if user is None:
             error = _("Wrong username or password. Check both and try again.")
         else:
@@ -142,7 +142,7 @@ def login():
 def logout():
     lang = session.get("lang")
     if current_user.is_authenticated:
-        people.end_sessions(system_of(current_app), current_user.id)
+        profiles.end_sessions(current_system(), current_user.id)
     logout_user()
     session.clear()
     if lang:
@@ -153,11 +153,10 @@ def logout():
 
 @bp.route("/lang/<code>", methods=["GET", "POST"])
 def switch_language(code: str):
-    from .i18n import LANGUAGES
 
     if code not in LANGUAGES:
         abort(404, description=_("Unknown language %(code)s; choose zh or en.", code=code))
     session["lang"] = code
     if current_user.is_authenticated:
-        people.set_locale(system_of(current_app), current_user.id, code)
+        profiles.set_locale(current_system(), current_user.id, code)
     return redirect(redirect_target(request.args.get("next")) or referrer_target() or url_for("auth.home"))

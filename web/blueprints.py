@@ -1,17 +1,33 @@
 """Every blueprint the app registers, one module per area (each exposes ``bp``)."""
 
-BLUEPRINT_MODULES: list[str] = [
-    "web.admin",
-    "web.api",
-    "web.open311",
-    "web.auth",
-    "web.notifications",
-    "web.notification_settings",
-    "web.patrol",
-    "web.meetings",
-    "web.cases",
-    "web.dashboard",
-    "web.inbox",
-    "web.public",
-    "web.maps",
+from . import (
+    admin,
+    api,
+    auth,
+    cases,
+    dashboard,
+    inbox,
+    maps,
+    meetings,
+    notification_settings,
+    notifications,
+    open311,
+    patrol,
+    public,
+)
+
+BLUEPRINTS = [
+    admin.bp,
+    api.bp,
+    open311.bp,
+    auth.bp,
+    notifications.bp,
+    notification_settings.bp,
+    patrol.bp,
+    meetings.bp,
+    cases.bp,
+    dashboard.bp,
+    inbox.bp,
+    public.bp,
+    maps.bp,
 ]

@@ -6,18 +6,19 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from workflows import cases as cases_uc
-from workflows import fund, webviews
+from workflows.cases import reporting as cases_uc
+from workflows.coordination import fund
 from workflows.errors import DomainError, InvalidInput
+from workflows.reads import pages
 
-from .app import system_of
 from .auth import login_required, roles_required
 from .i18n import error_text
 from .public import PHONE
+from .system import current_system
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 STATUS_FILTERS = ("open", "reported", "resolved", "closed", "rejected", "merged")
@@ -31,9 +32,8 @@ def index():
     query = (request.args.get("q") or "").strip()[:100]
     page = _page_number()
     place = (request.args.get("org_unit") or "").strip()[:100]
-    data = webviews.case_list(system_of(current_app), current_user.id,
-                              {"status": None if status == "all" else status, "q": query, "org_unit": place},
-                              page=page)
+    data = pages.case_list(current_system(), current_user.id,
+                           {"status": None if status == "all" else status, "q": query, "org_unit": place}, page=page)
     return render_template("cases/index.html", data=data, status=status, q=query, statuses=STATUS_FILTERS)
 
 
@@ -52,7 +52,7 @@ INTAKE_FIELDS = ("category", "title", "description", "source", "grid", "address"
 @roles_required("coordinator", "admin")
 def new():
     """A coordinator records a case taken by phone (12345), at the counter or from another channel."""
-    system = system_of(current_app)
+    system = current_system()
     values = {key: (request.form.get(key) or "").strip() for key in INTAKE_FIELDS}
     errors: dict = {}
     if request.method == "POST":
@@ -75,7 +75,7 @@ def new():
     else:
         values["source"] = "hotline"
     return render_template("cases/new.html", values=values, errors=errors, sources=INTAKE_SOURCES,
-                           categories=webviews.categories(system), grids=webviews.grids(system)), \
+                           categories=pages.categories(system), grids=pages.grids(system)), \
         (422 if errors else 200)
 
 
@@ -101,14 +101,14 @@ def _check_intake(values: dict) -> dict:
 @bp.get("/<number>")
 @login_required
 def detail(number: str):
-    view = webviews.case_page(system_of(current_app), current_user.id, number)
+    view = pages.case_page(current_system(), current_user.id, number)
     return render_template("cases/detail.html", case=view, fund_error=None, fund_values={})
 
 
 @bp.get("/<number>/attachments/<int:attachment_id>")
 @login_required
 def attachment(number: str, attachment_id: int):
-    found = webviews.attachment_file(system_of(current_app), current_user.id, number, attachment_id)
+    found = pages.attachment_file(current_system(), current_user.id, number, attachment_id)
     if not found["path"].exists():
         abort(404, description=_("The photo file is missing on the server."))
     response = send_file(found["path"], mimetype=found["content_type"], download_name=found["filename"],
@@ -121,7 +121,7 @@ def attachment(number: str, attachment_id: int):
 @bp.post("/<number>/fund")
 @roles_required("coordinator", "admin")
 def spend(number: str):
-    system = system_of(current_app)
+    system = current_system()
     amount_text = (request.form.get("amount") or "").strip()
     purpose = (request.form.get("purpose") or "").strip()
     error = None
@@ -139,7 +139,7 @@ def spend(number: str):
             flash(_("Paid ¥%(amount)s from the small-matters fund; balance ¥%(balance)s.",
                     amount=f"{cents / 100:.2f}", balance=f"{result['balance_cents'] / 100:.2f}"), "success")
             return redirect(url_for("cases.detail", number=number) + "#fund")
-    view = webviews.case_page(system, current_user.id, number)
+    view = pages.case_page(system, current_user.id, number)
     return render_template("cases/detail.html", case=view, fund_error=error,
                            fund_values={"amount": amount_text, "purpose": purpose}), 422
 

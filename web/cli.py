@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import click
-from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from engine.definitions import deploy
 from engine.errors import DeployError
 from workflows.errors import DomainError
 
-from .app import create_app, system_of
+from .app import create_app
+from .system import current_system
 
 BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
 
@@ -25,7 +27,7 @@ def main() -> None:
 
 
 def _system():
-    return system_of(current_app)
+    return current_system()
 
 
 def _fail(message: str) -> None:
@@ -38,7 +40,7 @@ def _fail(message: str) -> None:
 @with_appcontext
 def init_command(demo: bool) -> None:
     """Create or upgrade the schema and deploy changed definitions from bpmn/."""
-    from workflows import bootstrap, schema
+    from workflows.setup import bootstrap, schema
 
     system = _system()
     schema.upgrade(system.db)
@@ -121,7 +123,7 @@ def incidents_group() -> None:
 @with_appcontext
 def incidents_list_command() -> None:
     """The open incidents: id, when, case, kind, element, message."""
-    from workflows.incidents import list_incidents
+    from workflows.admin.incidents import list_incidents
 
     found = list_incidents(_system())
     for i in found:
@@ -137,7 +139,7 @@ def incidents_list_command() -> None:
 @with_appcontext
 def incidents_retry_command(incident_id: int, by: str) -> None:
     """Resolve incident ID and put its case back to work (after fixing the cause)."""
-    from workflows.incidents import retry_incident
+    from workflows.admin.incidents import retry_incident
 
     try:
         status = retry_incident(_system(), by, incident_id)
@@ -161,7 +163,7 @@ def user_group() -> None:
 @with_appcontext
 def user_create_command(name, role, org, department, password_stdin) -> None:
     """Create a user; prints the generated password unless one was given on stdin."""
-    from workflows.admin import create_user
+    from workflows.people.accounts import create_user
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     try:
@@ -182,7 +184,7 @@ def token_group() -> None:
 @with_appcontext
 def token_create_command(name: str, label: str) -> None:
     """Print a new API token for user NAME (shown once; stored hashed)."""
-    from workflows.admin import create_token
+    from workflows.people.tokens import create_token
 
     try:
         click.echo(create_token(_system(), name, label))
@@ -195,7 +197,7 @@ def token_create_command(name: str, label: str) -> None:
 @with_appcontext
 def token_list_command(name: str | None) -> None:
     """List API tokens (id, user, label, created, last used, revoked); only NAME's when given."""
-    from workflows.admin import list_tokens
+    from workflows.people.tokens import list_tokens
 
     try:
         rows = list_tokens(_system(), name)
@@ -213,7 +215,7 @@ def token_list_command(name: str | None) -> None:
 @with_appcontext
 def token_revoke_command(token_id: int | None, username: str | None) -> None:
     """Revoke token TOKEN_ID (see `gridlink token list`), or every token of --user NAME."""
-    from workflows.admin import revoke_tokens
+    from workflows.people.tokens import revoke_tokens
 
     try:
         count = revoke_tokens(_system(), token_id=token_id, username=username)
@@ -235,7 +237,7 @@ def sla_group() -> None:
 def sla_set_command(level: str, duration: str, category: str | None) -> None:
     """Set the time limit of LEVEL (or SLA stage) to an ISO-8601 DURATION, e.g. PT24H or PT5S
     (longer than zero, at most 10 years)."""
-    from workflows.admin import set_sla
+    from workflows.people.accounts import set_sla
 
     try:
         set_sla(_system(), level, duration, category=category)
@@ -258,6 +260,22 @@ def run_command(host: str, port: int, workers: int | None, threads: int) -> None
     serve(host, port, workers or default_workers(), threads)
 
 
+def load_benchmark(name: str) -> ModuleType:
+    """A module of the ``benchmarks`` folder of the checkout this gridlink runs from.
+
+    The benchmarks are not installed with the product packages; ``gridlink bench`` finds the folder
+    beside ``web/`` (an editable install or a run from the repository) and imports from there.
+    """
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "benchmarks" / "__init__.py").is_file():
+        raise click.ClickException(
+            f"gridlink bench runs from a checkout of the repository: there is no benchmarks/ folder in {root}; "
+            "clone the repository and install it with `pip install -e .` to run the benchmarks")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    return importlib.import_module(f"benchmarks.{name}")
+
+
 @main.command("bench")
 @click.option("--quick", is_flag=True, help="Fewer repetitions and smaller populations.")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
@@ -268,19 +286,14 @@ def run_command(host: str, port: int, workers: int | None, threads: int) -> None
 @click.option("--no-http", is_flag=True, help="Skip the HTTP part (gridlink run under load, key \"http\").")
 def bench_command(quick: bool, output: Path | None, dashboard: bool, dashboard_cases: int | None,
                   no_http: bool) -> None:
-    """Run the benchmarks; prints one JSON object."""
-    from engine.bench import run_engine_bench
-    from workflows.bench_scenario import case_scenario
-
-    result = {"engine": run_engine_bench(quick=quick, scenario=case_scenario())["engine"]}
+    """Run the benchmarks (from a checkout: they are not installed); prints one JSON object."""
+    scenario = load_benchmark("scenario").case_scenario()
+    result = {"engine": load_benchmark("engine_bench").run_engine_bench(quick=quick, scenario=scenario)["engine"]}
     if dashboard or dashboard_cases:
-        from workflows.bench_dashboard import run_dashboard_bench
-
-        result.update(run_dashboard_bench(dashboard_cases or (100_000 if quick else 1_000_000)))
+        cases = dashboard_cases or (100_000 if quick else 1_000_000)
+        result.update(load_benchmark("dashboard_bench").run_dashboard_bench(cases))
     if not no_http:
-        from .bench_http import run_http_bench
-
-        result.update(run_http_bench(quick=quick))
+        result.update(load_benchmark("http_bench").run_http_bench(quick=quick))
     text = json.dumps(result, indent=2, ensure_ascii=False)
     if output:
         output.write_text(text)

@@ -8,16 +8,16 @@ sees the whole district.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from workflows import dashboard as board
-from workflows import exports, metrics
 from workflows.errors import DomainError
+from workflows.evaluation import dashboard as board
+from workflows.evaluation import exports, metrics
 
-from .app import system_of
 from .auth import roles_required
 from .i18n import error_text
+from .system import current_system
 
 bp = Blueprint("dashboard", __name__)
 
@@ -110,7 +110,7 @@ def _viewer_unit() -> str | None:
 
 
 def _load(args) -> dict:
-    return board.load_dashboard(system_of(current_app), viewer_unit=_viewer_unit(), unit=args.get("unit") or None,
+    return board.load_dashboard(current_system(), viewer_unit=_viewer_unit(), unit=args.get("unit") or None,
                                 period=args.get("period") or "month")
 
 
@@ -121,18 +121,6 @@ def _refresh_seconds() -> int:
         return max(2, min(300, int(request.args.get("refresh", default))))
     except ValueError:
         return default
-
-
-@bp.errorhandler(DomainError)
-def domain_error(error: DomainError):
-    """The JSON endpoint answers errors in the API's JSON shape; pages get the usual error page."""
-    from .pages import error_page, status_of
-
-    status = status_of(error)
-    if request.path.endswith(".json"):
-        return jsonify(error={"status": status, "code": error.code, "message": error.message,
-                              "details": error.details}), status
-    return error_page(status, error_text(error), error.details)
 
 
 @bp.get("/dashboard")
@@ -152,7 +140,7 @@ def data_json():
 @bp.route("/dashboard/weights", methods=["GET", "POST"])
 @roles_required("admin")
 def weights():
-    system = system_of(current_app)
+    system = current_system()
     error = None
     if request.method == "POST":
         subject = request.form.get("subject", "")
@@ -183,13 +171,13 @@ def _download(content: bytes, filename: str, fmt: str) -> Response:
 @roles_required(*VIEWERS)
 def export_cases(fmt: str):
     filters = {key: value for key, value in request.args.items() if key in exports.CASE_FILTERS}
-    content, filename = exports.export_cases(system_of(current_app), fmt, filters, _viewer_unit())
+    content, filename = exports.export_cases(current_system(), fmt, filters, _viewer_unit())
     return _download(content, filename, fmt)
 
 
 @bp.get("/exports/monthly-report.<fmt>")
 @roles_required(*VIEWERS)
 def export_monthly_report(fmt: str):
-    content, filename = exports.export_monthly_report(system_of(current_app), fmt, request.args.get("month"),
+    content, filename = exports.export_monthly_report(current_system(), fmt, request.args.get("month"),
                                                       _viewer_unit(), request.args.get("unit") or None)
     return _download(content, filename, fmt)

@@ -18,7 +18,9 @@ from flask_babel import lazy_gettext as _l
 from jsonschema import Draft202012Validator, FormatChecker
 from werkzeug.datastructures import MultiDict
 
-from workflows.common import LOCAL_TZ
+from workflows.clock import LOCAL_TZ
+
+from .i18n import label
 
 LONG_TEXT = {"result", "reason", "instructions", "minutes", "comment", "action", "description", "outcome"}
 
@@ -109,7 +111,6 @@ def build_form(schema, options: dict | None = None, values: dict | None = None,
         if decisions and name != "decision":
             if name in ALWAYS_SHOWN:
                 if name in needs:
-                    from .i18n import label
 
                     item.hint = _("Required for: %(decisions)s.",
                                   decisions=", ".join(label("decision", d) for d in sorted(needs[name])))
@@ -137,7 +138,6 @@ def _field(name: str, spec: dict, required: bool, options: dict, values: dict, e
     kind = spec.get("type")
     if "enum" in spec:
         group = ENUM_GROUPS.get(name, name)
-        from .i18n import label
 
         item.options = [(v, label(group, v)) for v in spec["enum"]]
         item.widget = "radio" if name == "decision" or len(spec["enum"]) <= 3 else "select"
@@ -334,3 +334,8 @@ def _message(error) -> str:
 def domain_error_field(error) -> str:
     """The form field a domain error names (``actions.0.due_at`` stays as is), or ''."""
     return getattr(error, "field", None) or ""
+
+
+def init_app(app) -> None:
+    """The ``datetime_local`` template filter (an ISO time as a ``datetime-local`` input shows it)."""
+    app.jinja_env.filters["datetime_local"] = from_iso

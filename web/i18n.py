@@ -12,14 +12,16 @@ from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, request, session
+from flask import Flask, g, request, session
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from workflows.common import LOCAL_TZ
-from workflows.demo_data import DEPARTMENTS
+from workflows.clock import LOCAL_TZ
+from workflows.reads.pages import departments
+from workflows.setup import reference_data
 
 from .extensions import babel
+from .system import current_system
 
 LANGUAGES = {"zh": "中文", "en": "English"}
 DEFAULT_LOCALE = "zh"
@@ -70,7 +72,7 @@ LABELS = {
               "case_rejected": _l("Report not accepted (to the reporter)")},
 }
 
-DEPARTMENT_NAMES_EN = {code: english for code, _name, english in DEPARTMENTS}
+DEPARTMENT_NAMES_EN = {item["code"]: item["name_en"] for item in reference_data.departments()}
 
 ERROR_REASONS = {
     "bad_email": _l("The e-mail address %(value)s is not usable: write it as name@example.org."),
@@ -138,14 +140,12 @@ def department_name(code: str | None, name: str | None = None) -> str:
 
 
 def _department_names() -> dict:
-    from flask import current_app, g
 
-    from workflows.webviews import departments
 
-    from .app import system_of
+
 
     if "department_names" not in g:
-        g.department_names = {d["code"]: d["name"] for d in departments(system_of(current_app))}
+        g.department_names = {d["code"]: d["name"] for d in departments(current_system())}
     return g.department_names
 
 
@@ -213,9 +213,6 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     babel.init_app(app, locale_selector=select_locale)
-    from .forms import from_iso
-
     app.jinja_env.filters.update(label=label, localtime=local_time, department_name=department_name,
-                                 category_name=category_name, datetime_local=from_iso,
-                                 category_name_of_group=category_group_name)
+                                 category_name=category_name, category_name_of_group=category_group_name)
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, current_language=current_language, label=label)

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from workflows import tasks, webviews
+from workflows.cases import decisions
+from workflows.cases.task_forms import complete_with_photos
 from workflows.errors import Conflict, DomainError, Forbidden, NotFound
-from workflows.models import LEVELS
-from workflows.task_forms import complete_with_photos
+from workflows.org.models import LEVELS
+from workflows.reads import pages
 
-from .app import system_of
 from .auth import roles_required
 from .forms import build_form, check_form, domain_error_field, parse_form
 from .i18n import error_text, label
 from .security import redirect_target
+from .system import current_system
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 ACTING_ROLES = ("coordinator", "grid_worker", "department", "admin")
@@ -31,18 +32,18 @@ def _filters() -> dict:
 @bp.get("")
 @roles_required(*ACTING_ROLES)
 def index():
-    system = system_of(current_app)
+    system = current_system()
     filters = _filters()
-    data = webviews.inbox(system, current_user.id, filters)
+    data = pages.inbox(system, current_user.id, filters)
     return render_template("inbox/index.html", items=data["items"], filters=filters, levels=LEVELS,
-                           categories=webviews.categories(system))
+                           categories=pages.categories(system))
 
 
 @bp.post("/tasks/<task_id>/claim")
 @roles_required(*ACTING_ROLES)
 def claim(task_id: str):
     target = _back(task_id)
-    tasks.claim(system_of(current_app), current_user.id, task_id)
+    decisions.claim(current_system(), current_user.id, task_id)
     flash(_("You claimed the task; colleagues see that you are on it."), "success")
     return redirect(target)
 
@@ -51,7 +52,7 @@ def claim(task_id: str):
 @roles_required(*ACTING_ROLES)
 def unclaim(task_id: str):
     target = _back(task_id)
-    tasks.unclaim(system_of(current_app), current_user.id, task_id)
+    decisions.unclaim(current_system(), current_user.id, task_id)
     flash(_("You released the task."), "success")
     return redirect(target)
 
@@ -63,7 +64,7 @@ def _back(task_id: str) -> str:
 def _task_page(task_id: str) -> dict | None:
     """The task page's data, or None (with a message) when the task is no longer open."""
     try:
-        return webviews.task_page(system_of(current_app), current_user.id, task_id)
+        return pages.task_page(current_system(), current_user.id, task_id)
     except (NotFound, Conflict):
         flash(_("Task %(id)s is no longer open: someone completed it or the case moved on.", id=task_id[:40]),
               "warning")
@@ -93,7 +94,7 @@ def _initial_values(page: dict) -> dict:
 @bp.post("/tasks/<task_id>")
 @roles_required(*ACTING_ROLES)
 def complete(task_id: str):
-    system = system_of(current_app)
+    system = current_system()
     page = _task_page(task_id)
     if page is None:
         return redirect(url_for("inbox.index"))

@@ -6,18 +6,18 @@ one)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
-from workflows import gridmap
 from workflows.errors import DomainError
+from workflows.org import gridmap
 
-from .app import system_of
 from .auth import roles_required
 from .dashboard import VIEWERS
 from .extensions import limiter, limits_off
 from .i18n import error_text
-from .pages import status_of
+from .errors import status_of
+from .system import current_system
 
 bp = Blueprint("maps", __name__, url_prefix="/map")
 
@@ -32,7 +32,7 @@ def domain_error(error: DomainError):
 @bp.get("/grids.json")
 @limiter.limit("60 per minute", exempt_when=limits_off)
 def grids():
-    response = jsonify(gridmap.grid_features(system_of(current_app)))
+    response = jsonify(gridmap.grid_features(current_system()))
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
 
@@ -40,7 +40,7 @@ def grids():
 @bp.get("/nearby.json")
 @limiter.limit("60 per minute", exempt_when=limits_off)
 def nearby():
-    found = gridmap.nearby_open(system_of(current_app), request.args.get("lat"), request.args.get("lon"))
+    found = gridmap.nearby_open(current_system(), request.args.get("lat"), request.args.get("lon"))
     response = jsonify(reports=found, radius_m=gridmap.NEARBY_RADIUS_M, days=gridmap.NEARBY_DAYS)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -50,7 +50,7 @@ def nearby():
 @roles_required(*VIEWERS)
 def counts():
     viewer_unit = None if current_user.role == "admin" else current_user.org_unit
-    found = gridmap.grid_counts(system_of(current_app), viewer_unit=viewer_unit,
+    found = gridmap.grid_counts(current_system(), viewer_unit=viewer_unit,
                                 unit=request.args.get("unit") or None)
     response = jsonify(found)
     response.headers["Cache-Control"] = "private, no-store"

@@ -3,13 +3,13 @@ and each action to its result. The forms themselves are the meeting's tasks in t
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, render_template
 from flask_login import current_user
 
-from workflows import webviews
+from workflows.reads import pages
 
-from .app import system_of
 from .auth import login_required
+from .system import current_system
 
 bp = Blueprint("meetings", __name__, url_prefix="/meetings")
 
@@ -17,5 +17,5 @@ bp = Blueprint("meetings", __name__, url_prefix="/meetings")
 @bp.get("/<int:meeting_id>")
 @login_required
 def detail(meeting_id: int):
-    view = webviews.meeting_page(system_of(current_app), current_user.id, meeting_id)
+    view = pages.meeting_page(current_system(), current_user.id, meeting_id)
     return render_template("meetings/detail.html", m=view)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from workflows import notifications
+from workflows.people import notifications
 
-from .app import system_of
 from .auth import login_required
 from .i18n import current_language, label
 from .security import redirect_target
+from .system import current_system
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
@@ -20,7 +20,7 @@ bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 @login_required
 def index():
     unread_only = request.args.get("unread") == "1"
-    items = notifications.list_notifications(system_of(current_app), current_user.id, unread_only=unread_only,
+    items = notifications.list_notifications(current_system(), current_user.id, unread_only=unread_only,
                                              limit=100)
     return render_template("notifications/index.html", items=items, unread_only=unread_only)
 
@@ -39,7 +39,7 @@ def notification_text(item: dict) -> str:
 @bp.post("/read")
 @login_required
 def read_all():
-    notifications.mark_read(system_of(current_app), current_user.id)
+    notifications.mark_read(current_system(), current_user.id)
     return redirect(url_for("notifications.index"))
 
 
@@ -48,5 +48,5 @@ def read_all():
 def open_one(notification_id: int):
     """Mark one notification read and follow its link (only links inside this site)."""
     target = redirect_target(request.form.get("link"), "link") or url_for("notifications.index")
-    notifications.mark_read(system_of(current_app), current_user.id, [notification_id])
+    notifications.mark_read(current_system(), current_user.id, [notification_id])
     return redirect(target)

@@ -3,25 +3,27 @@ spot with a photo, in one form; and the open cases of their grid."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from workflows import cases, gridmap, webviews
+from workflows.cases import reporting
 from workflows.errors import InvalidInput
+from workflows.org import gridmap
+from workflows.reads import pages
 
-from .app import system_of
 from .auth import roles_required
 from .i18n import error_text
+from .system import current_system
 
 bp = Blueprint("patrol", __name__, url_prefix="/patrol")
 
 
 def _page(values: dict, errors: dict, status: int = 200):
-    system = system_of(current_app)
-    grid_cases = webviews.case_list(system, current_user.id, {"status": "open", "grid_only": True}, per_page=50)
+    system = current_system()
+    grid_cases = pages.case_list(system, current_user.id, {"status": "open", "grid_only": True}, per_page=50)
     return render_template("patrol/index.html", values=values, errors=errors,
-                           categories=webviews.categories(system), grid_cases=grid_cases), status
+                           categories=pages.categories(system), grid_cases=grid_cases), status
 
 
 @bp.get("")
@@ -56,8 +58,8 @@ def submit():
     if errors:
         return _page(values, errors, 422)
     try:
-        result = cases.report_case(
-            system_of(current_app), title=values["title"], description=values["description"],
+        result = reporting.report_case(
+            current_system(), title=values["title"], description=values["description"],
             category=values["category"], source="patrol", grid=current_user.org_unit,
             address=values["address"] or None, actor=current_user.id, photos=photos, **(point or {}),
             self_closed={"result": values["result"]} if values["self_close"] else None)

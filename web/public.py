@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from workflows import cases, webviews
+from workflows.cases import reporting
 from workflows.errors import DomainError, InvalidInput, NotFound
+from workflows.reads import pages
 
-from .app import system_of
 from .extensions import limiter, limits_off
 from .i18n import error_text
+from .system import current_system
 
 bp = Blueprint("public", __name__)
 PHONE = re.compile(r"^\+?[0-9][0-9 \-]{5,19}$")
@@ -34,9 +35,9 @@ def report():
 
 
 def _report_page(values: dict, errors: dict, status: int = 200):
-    system = system_of(current_app)
+    system = current_system()
     return render_template("public/report.html", values=values, errors=errors,
-                           categories=webviews.categories(system), grids=webviews.grids(system)), status
+                           categories=pages.categories(system), grids=pages.grids(system)), status
 
 
 @bp.post("/report")
@@ -54,8 +55,8 @@ def submit_report():
     if errors:
         return _report_page(values, errors, 422)
     try:
-        result = cases.report_case(
-            system_of(current_app), title=_title(values["description"]), description=values["description"],
+        result = reporting.report_case(
+            current_system(), title=_title(values["description"]), description=values["description"],
             category=values["category"], source="snapshot", grid=values["grid"] or None,
             address=values["address"] or None, **(point or {}),
             reporter={k: v for k, v in (("name", values["name"]), ("phone", values["phone"]),
@@ -139,7 +140,7 @@ def track():
     if code is None:
         return _track_page(number)  # the form asks for the code
     try:
-        view = cases.public_case_view(system_of(current_app), number, code)
+        view = reporting.public_case_view(current_system(), number, code)
     except NotFound:
         _forget_code(number)
         return _track_page(number)
@@ -159,7 +160,7 @@ def track_lookup():
     if not NUMBER.match(number):
         return _track_page(number[:40], error=_bad_number(number)), 422
     try:
-        cases.public_case_view(system_of(current_app), number, code)
+        reporting.public_case_view(current_system(), number, code)
     except NotFound:
         return _track_page(number, error=_unknown(number)), 404
     _keep_code(number, code)
@@ -182,17 +183,17 @@ def _track_page(number: str = "", view: dict | None = None, **extra):
 
 
 def _category_names() -> dict:
-    return {c["code"]: c for c in webviews.categories(system_of(current_app))}
+    return {c["code"]: c for c in pages.categories(current_system())}
 
 
 @bp.post("/track/<number>/rate")
 @limiter.limit("10 per minute", exempt_when=limits_off)
 def rate(number: str):
-    system = system_of(current_app)
+    system = current_system()
     number = number.strip().upper()[:40]
     code = (request.form.get("code") or "").strip() or _kept_code(number)
     try:
-        view = cases.public_case_view(system, number, code)
+        view = reporting.public_case_view(system, number, code)
     except NotFound:
         return _track_page(number, error=_unknown(number)), 404
     text = request.form.get("rating") or ""
@@ -204,7 +205,7 @@ def rate(number: str):
         error = _("This case has already been rated. Thank you!")
     else:
         try:
-            cases.rate_case(system, view["number"], int(text), comment, query_code=code)
+            reporting.rate_case(system, view["number"], int(text), comment, query_code=code)
         except DomainError as exc:
             error = _("The case can be rated once it is closed.") if view["status"] != "closed" else error_text(exc)
     if error:

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
-from .app import create_app, system_of
+from .app import create_app
+from .system import system_of
 
 log = logging.getLogger("gridlink.timers")
 

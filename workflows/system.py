@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
+import workflows.tables  # noqa: F401  (maps every table before the first query)
 from engine.db import make_engine, make_sessionmaker
 from engine.runtime import Runtime
 
@@ -30,7 +31,7 @@ def default_database_url(instance_dir: Path) -> str:
 
 
 def max_photos_setting() -> int:
-    from .attachments import DEFAULT_MAX_PHOTOS_PER_CASE
+    from workflows.cases.attachments import DEFAULT_MAX_PHOTOS_PER_CASE
 
     text = os.environ.get("GRIDLINK_MAX_PHOTOS_PER_CASE", "").strip()
     if not text:
@@ -43,7 +44,7 @@ def max_photos_setting() -> int:
 def build_system(database_url: str, upload_dir: Path | str, **settings) -> System:
     """Create the engine, sessions and runtime, and register the domain's hooks on the runtime.
     ``max_photos_per_case`` defaults to ``GRIDLINK_MAX_PHOTOS_PER_CASE`` (else 30)."""
-    from . import hooks  # the domain's assigner and listener (imports models)
+    from workflows.cases import hooks  # the domain's assigner and listener (imports models)
 
     settings.setdefault("max_photos_per_case", max_photos_setting())
 

@@ -7,13 +7,14 @@ upgrade, the reference data, the shipped diagrams and the story users. Screensho
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
+
+from tests.apps import make_app
 
 ROOT = Path(__file__).resolve().parents[2]
 BPMN_DIR = ROOT / "bpmn"
@@ -54,7 +55,7 @@ class LiveServer:
 
 
 def _prepare(system) -> None:
-    from workflows import bootstrap, schema
+    from workflows.setup import bootstrap, schema
 
     schema.upgrade(system.db)
     bootstrap.load_reference_data(system)
@@ -67,7 +68,7 @@ def create_users(system) -> None:
     """The story users, all with PASSWORD, hashed cheaply once (tests do not need scrypt's cost)."""
     from werkzeug.security import generate_password_hash
 
-    from workflows.admin import add_user
+    from workflows.people.accounts import add_user
 
     cheap = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
     with system.sessions() as session, session.begin():
@@ -77,9 +78,10 @@ def create_users(system) -> None:
 
 def _fund_budgets(system) -> None:
     """Give every workstation its small-matters fund for this year (as the demo loader does)."""
-    from workflows.common import local_today
-    from workflows.demo_data import fund_budgets
-    from workflows.models import FundBudget, OrgUnit
+    from workflows.clock import local_today
+    from workflows.coordination.models import FundBudget
+    from workflows.demo.huqiu import fund_budgets
+    from workflows.org.models import OrgUnit
 
     with system.sessions() as session, session.begin():
         for item in fund_budgets(local_today().year):
@@ -90,20 +92,10 @@ def _fund_budgets(system) -> None:
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
-    from web.app import create_app, system_of
+    from web.system import system_of
 
-    instance = tmp_path_factory.mktemp("instance")
-    previous = os.environ.get("GRIDLINK_INSTANCE_DIR")
-    os.environ["GRIDLINK_INSTANCE_DIR"] = str(instance)
-    try:
-        app = create_app({"DATABASE_URL": f"sqlite:///{instance / 'gridlink.db'}",
-                          "UPLOAD_DIR": str(instance / "uploads"), "SECRET_KEY": "browser-tests",
-                          "RATE_LIMITS": False})
-    finally:
-        if previous is None:
-            os.environ.pop("GRIDLINK_INSTANCE_DIR", None)
-        else:
-            os.environ["GRIDLINK_INSTANCE_DIR"] = previous
+    app = make_app(tmp_path_factory.mktemp("instance"), "browser-tests", prepare=False, TESTING=False,
+                   RATE_LIMITS=False)
     system = system_of(app)
     _prepare(system)
     server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -40,7 +40,7 @@ def visit(page, path: str, ready: str | None = None) -> None:
 
 
 def test_the_public_and_staff_pages_run_under_the_policy_without_violations(watched, live_server):
-    from workflows.cases import report_case
+    from workflows.cases.reporting import report_case
 
     number = report_case(live_server.system, title="CSP 检查", description="下水管堵塞", category="drain_blocked",
                          source="snapshot", grid="hq-c04-g03")["number"]

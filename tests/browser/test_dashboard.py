@@ -17,8 +17,9 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, browser):
     """A live server of its own (generated cases would crowd the other browser tests' lists)."""
-    from web.app import create_app, system_of
-    from workflows.bench_dashboard import populate
+    from benchmarks.dashboard_bench import populate
+    from web.app import create_app
+    from web.system import system_of
 
     instance = tmp_path_factory.mktemp("dashboard-browser")
     previous = os.environ.get("GRIDLINK_INSTANCE_DIR")
@@ -52,7 +53,7 @@ def big_screen(browser, server):
 
 def self_closed_report(system) -> str:
     """A grid worker fixes a blocked drain on the spot; the community still has to verify it."""
-    from workflows.cases import report_case
+    from workflows.cases.reporting import report_case
 
     return report_case(system, title="楼道下水管堵塞", description="已疏通", category="drain_blocked",
                        source="patrol", grid="hq-c04-g03", actor="gw-hq-c04-g03",
@@ -63,7 +64,7 @@ def approve(system, number: str) -> None:
     from sqlalchemy import select
 
     from engine.models import HumanTask
-    from workflows.tasks import verify
+    from workflows.cases.decisions import verify
 
     with system.sessions() as session:
         task = session.scalar(select(HumanTask).where(HumanTask.business_key == number))

@@ -10,14 +10,14 @@ import pytest
 from sqlalchemy import update
 
 from tests.browser.conftest import login, shot
-from workflows import demo_data
-from workflows.cases import report_case
-from workflows.common import now
-from workflows.geo import bounding_box
-from workflows.models import Case
+from workflows.cases.models import Case
+from workflows.cases.reporting import report_case
+from workflows.clock import now
+from workflows.demo import huqiu
+from workflows.org.geo import bounding_box
 
 pytestmark = pytest.mark.browser
-GRIDS = {grid["code"]: grid for grid in demo_data.grids()}
+GRIDS = {grid["code"]: grid for grid in huqiu.grids()}
 
 
 def click_on_map(page, box: str, code: str, lat: float, lon: float) -> None:

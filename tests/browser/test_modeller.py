@@ -27,7 +27,8 @@ PROCESSES = ["case_handling", "department_dispatch", "joint_meeting"]
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from web.app import create_app, system_of
+    from web.app import create_app
+    from web.system import system_of
 
     instance = tmp_path_factory.mktemp("modeller-instance")
     previous = os.environ.get("GRIDLINK_INSTANCE_DIR")
@@ -92,7 +93,7 @@ def edit_field(page, field_id: str, value: str) -> None:
 
 
 def report(system, category: str = "drain_blocked") -> str:
-    from workflows.cases import report_case
+    from workflows.cases.reporting import report_case
 
     return report_case(system, title="下水管道堵塞", description="楼道下水管堵塞", category=category,
                        source="snapshot", grid="hq-c04-g03")["number"]
@@ -100,7 +101,7 @@ def report(system, category: str = "drain_blocked") -> str:
 
 def instance_of(system, number: str) -> tuple[int, int]:
     """(instance id, version number) of a case's process instance."""
-    from workflows.models import Case
+    from workflows.cases.models import Case
 
     with system.sessions() as session:
         case = session.scalar(select(Case).where(Case.number == number))
@@ -343,15 +344,16 @@ def register_with_prescript() -> dict[str, str]:
 
 
 def test_bulk_migration_previews_moves_several_running_cases_and_reverses(admin_page, server):
-    from workflows import tasks, versions
-    from workflows.models import Case, TimelineEntry
+    from workflows.admin import versions
+    from workflows.cases import decisions
+    from workflows.cases.models import Case, TimelineEntry
 
     system = server.system
     source = active_version(system)
     waiting = [report(system) for _ in range(3)]
     registered = report(system)
     task = open_tasks(system, instance_of(system, registered)[0])[0]
-    tasks.register_case(system, "admin", task.id, "accept")
+    decisions.register_case(system, "admin", task.id, "accept")
     deployed = versions.deploy_files(system, "admin", register_with_prescript())
     target = next(v["version"] for v in deployed["versions"] if v["process_id"] == "case_handling")
 

@@ -58,7 +58,7 @@ def test_a_resident_gets_the_number_by_sms_and_email_and_a_coordinator_sets_an_a
 
 def test_an_admin_sends_a_dead_lettered_webhook_event_again_and_the_receiver_verifies_it(new_page, live_server,
                                                                                          receivers):
-    from workflows.cases import report_case
+    from workflows.cases.reporting import report_case
 
     _smtp, http = receivers
     admin = new_page()

@@ -36,8 +36,8 @@ def test_a_coordinator_signs_in_and_out(page):
 
 def test_the_inbox_and_case_page_read_well_in_english_and_on_a_phone(new_page, live_server):
     from tests.web.conftest import task_of
-    from workflows.cases import report_case
-    from workflows.tasks import complete_task
+    from workflows.cases.decisions import complete_task
+    from workflows.cases.reporting import report_case
 
     number = report_case(live_server.system, title="Rubbish between two walls", description="Piled up for years.",
                          category="exposed_rubbish", source="hotline", grid="hq-c04-g01")["number"]

@@ -9,10 +9,12 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from engine.models import HumanTask
-from workflows import cases, tasks
-from workflows.admin import create_user
-from workflows.bootstrap import deploy_shipped, load_reference_data
-from workflows.models import Case, FundBudget, OrgUnit, TimelineEntry
+from workflows.cases import decisions, reporting
+from workflows.cases.models import Case, TimelineEntry
+from workflows.coordination.models import FundBudget
+from workflows.org.models import OrgUnit
+from workflows.people.accounts import create_user
+from workflows.setup.bootstrap import deploy_shipped, load_reference_data
 from workflows.system import System, build_system
 from workflows.timers import tick
 
@@ -69,18 +71,18 @@ class World:
 
     def view(self, number: str, user: str = "admin") -> dict:
         with self.system.sessions() as session:
-            from workflows.common import get_user
+            from workflows.people.lookups import get_user
 
-            return cases.case_view(session, get_user(session, user), number)
+            return reporting.case_view(session, get_user(session, user), number)
 
     def public_view(self, number: str) -> dict:
         """What the reporter sees on /track (with a query code given to the case here)."""
-        cases.set_query_code(self.system, number, KNOWN_CODE)
-        return cases.public_case_view(self.system, number, KNOWN_CODE)
+        reporting.set_query_code(self.system, number, KNOWN_CODE)
+        return reporting.public_case_view(self.system, number, KNOWN_CODE)
 
     def rate(self, number: str, rating, comment: str | None = None) -> dict:
-        cases.set_query_code(self.system, number, KNOWN_CODE)
-        return cases.rate_case(self.system, number, rating, comment, query_code=KNOWN_CODE)
+        reporting.set_query_code(self.system, number, KNOWN_CODE)
+        return reporting.rate_case(self.system, number, rating, comment, query_code=KNOWN_CODE)
 
     def kinds(self, number: str) -> list[str]:
         return [e["kind"] for e in self.view(number)["timeline"]]
@@ -111,10 +113,10 @@ class World:
         values.setdefault("description", "")
         values.setdefault("category", "drain_blocked")
         values.setdefault("source", "patrol")
-        return cases.report_case(self.system, **values)["number"]
+        return reporting.report_case(self.system, **values)["number"]
 
     def do(self, user: str, number: str, kind: str, data: dict, **match) -> dict:
-        return tasks.complete_task(self.system, user, self.task(number, kind, **match).id, data)
+        return decisions.complete_task(self.system, user, self.task(number, kind, **match).id, data)
 
 
 def make_world(db_url: str, uploads: Path, restore: bool, clock) -> World:

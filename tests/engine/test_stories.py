@@ -14,20 +14,14 @@ from freezegun import freeze_time
 from sqlalchemy import select
 
 from engine.models import HumanTask, ProcessInstance
-from workflows import admin, cases, tasks
+from workflows.cases import decisions, reporting
+from workflows.cases.models import Case, OverdueRecord, TimelineEntry
+from workflows.coordination.fund import spend_fund
+from workflows.coordination.models import Dispatch, FundSpend, Meeting
 from workflows.errors import Conflict, Forbidden, InvalidInput, NotFound
-from workflows.fund import spend_fund
-from workflows.models import (
-    Case,
-    Dispatch,
-    FundSpend,
-    Meeting,
-    Notification,
-    OrgUnit,
-    OverdueRecord,
-    TimelineEntry,
-    User,
-)
+from workflows.org.models import OrgUnit
+from workflows.people import accounts
+from workflows.people.models import Notification, User
 
 from .story_helpers import T0, make_world
 
@@ -36,7 +30,7 @@ pytestmark = pytest.mark.usefixtures("serializer_matches_spiffworkflow")
 
 @pytest.fixture(params=[False, True], ids=["straight", "restored"])
 def world(request, db_engine, db_url, tmp_path, monkeypatch):
-    monkeypatch.setattr(admin, "HASH_METHOD", "pbkdf2:sha256:1000")  # scrypt costs ~0.2 s per user
+    monkeypatch.setattr(accounts, "HASH_METHOD", "pbkdf2:sha256:1000")  # scrypt costs ~0.2 s per user
     with freeze_time(T0) as clock:
         yield make_world(db_url, tmp_path / "uploads", request.param, clock)
 
@@ -151,7 +145,7 @@ def test_a_dispatch_returned_by_the_wrong_department_is_dispatched_again(world):
     accept = world.task(number, "dept_accept")
     assert (accept.department, accept.due_at) == ("police", T0 + timedelta(hours=2))
     with pytest.raises(Forbidden, match="it is for department police"):
-        tasks.complete_task(world.system, "dept-urban", accept.id, {"decision": "accept"})
+        decisions.complete_task(world.system, "dept-urban", accept.id, {"decision": "accept"})
     with pytest.raises(InvalidInput, match="reason"):
         world.do("dept-police", number, "dept_accept", {"decision": "return"})
     world.do("dept-police", number, "dept_accept", {"decision": "return", "reason": "属城管职责"})
@@ -334,7 +328,7 @@ def test_the_workstation_fund_pays_and_refuses_an_overspend(world):
 
 def test_a_duplicate_is_merged_into_the_first_report_at_registration(world):
     first = world.report(title="下水道堵塞", source="snapshot", grid="hq-c04-g03")
-    second = cases.report_case(world.system, title="下水道又堵了", description="", category="drain_blocked",
+    second = reporting.report_case(world.system, title="下水道又堵了", description="", category="drain_blocked",
                                source="hotline", grid="hq-c04-g03")
     assert second["duplicates"] == [first]
     assert world.task(second["number"], "register").org_unit == "hq-c04-g03"
@@ -362,12 +356,12 @@ def test_people_can_only_act_on_their_own_tasks_and_nothing_changes_when_refused
                 ("nobody", NotFound, "'nobody'")]
     for user, error, message in attempts:
         with pytest.raises(error, match=message):
-            tasks.complete_task(world.system, user, task.id, {"decision": "resolve", "result": "x"})
+            decisions.complete_task(world.system, user, task.id, {"decision": "resolve", "result": "x"})
     world.do("gw", number, "handle", {"decision": "resolve", "result": "清运"})
     with pytest.raises(Conflict, match="already completed by gw"):
-        tasks.complete_task(world.system, "gw", task.id, {"decision": "resolve", "result": "again"})
+        decisions.complete_task(world.system, "gw", task.id, {"decision": "resolve", "result": "again"})
     with pytest.raises(NotFound):
-        tasks.complete_task(world.system, "gw", "00000000-0000-0000-0000-000000000000", {})
+        decisions.complete_task(world.system, "gw", "00000000-0000-0000-0000-000000000000", {})
     assert world.timeline_count() == before + 1
     assert world.case(number).status == "resolved"
 
@@ -376,16 +370,16 @@ def test_a_claimed_task_can_only_be_completed_by_its_holder(world):
     number = world.report(title="破损路面", category="road_damage", grid="hq-c04-g03", actor="gw")
     world.do("gw", number, "handle", {"decision": "escalate", "reason": "需专业设备"})
     task = world.task(number, "handle")
-    tasks.claim(world.system, "coord-c04", task.id)
+    decisions.claim(world.system, "coord-c04", task.id)
     create_second_coordinator(world)
     with pytest.raises(Conflict, match="claimed by coord-c04"):
-        tasks.complete_task(world.system, "coord-c04-b", task.id, {"decision": "escalate", "reason": "x"})
-    tasks.unclaim(world.system, "coord-c04", task.id)
-    tasks.complete_task(world.system, "coord-c04-b", task.id, {"decision": "escalate", "reason": "x"})
+        decisions.complete_task(world.system, "coord-c04-b", task.id, {"decision": "escalate", "reason": "x"})
+    decisions.unclaim(world.system, "coord-c04", task.id)
+    decisions.complete_task(world.system, "coord-c04-b", task.id, {"decision": "escalate", "reason": "x"})
 
 
 def create_second_coordinator(world):
-    from workflows.admin import create_user
+    from workflows.people.accounts import create_user
 
     create_user(world.system, "coord-c04-b", "coordinator", org="hq-c04", password="secret-pass")
 
@@ -405,7 +399,7 @@ def test_bad_reports_are_refused_naming_the_value_and_nothing_is_written(world):
         values = {"title": "测试", "category": "drain_blocked", "source": "patrol", "grid": "hq-c04-g03",
                   "actor": "gw", **change}
         with pytest.raises(InvalidInput, match=message):
-            cases.report_case(world.system, description="", **values)
+            reporting.report_case(world.system, description="", **values)
     assert (world.count(Case), world.timeline_count(), world.count(ProcessInstance)) == before
     assert not any((world.system.upload_dir).iterdir())
 
@@ -431,7 +425,7 @@ def test_bad_decisions_are_refused_naming_the_value_and_nothing_changes(world):
            ({"decision": "shrug"}, "'shrug'")]
     for data, message in bad:
         with pytest.raises(InvalidInput, match=message):
-            tasks.complete_task(world.system, "gw", task.id, data)
+            decisions.complete_task(world.system, "gw", task.id, data)
     assert (world.timeline_count(), world.count(Dispatch), world.count(HumanTask)) == before
 
 
@@ -443,7 +437,7 @@ def test_engine_form_errors_come_back_per_field(world):
 
 
 def test_a_resolved_photo_reference_must_belong_to_the_case(world):
-    from workflows.attachments import attach_photo
+    from workflows.cases.attachments import attach_photo
 
     number = world.report(title="垃圾", category="exposed_rubbish", grid="hq-c04-g03", actor="gw")
     ref = attach_photo(world.system, number, "after.png", b"\x89PNG\r\n\x1a\n" + b"0" * 100, actor="gw")
@@ -491,7 +485,7 @@ def test_a_case_going_round_dispatch_and_rework_a_hundred_times_still_closes(wor
 
 def _meanwhile(monkeypatch, action):
     """Run ``action`` after a completion's read phase (user, task, step run ahead), before its write."""
-    run_ahead, pending = tasks._run_ahead, [action]
+    run_ahead, pending = decisions._run_ahead, [action]
 
     def then_action(*args):
         guess = run_ahead(*args)
@@ -499,7 +493,7 @@ def _meanwhile(monkeypatch, action):
             pending.pop()()
         return guess
 
-    monkeypatch.setattr(tasks, "_run_ahead", then_action)
+    monkeypatch.setattr(decisions, "_run_ahead", then_action)
 
 
 def test_a_user_disabled_while_their_completion_was_prepared_is_refused_and_nothing_changes(world, monkeypatch):
@@ -521,8 +515,8 @@ def test_a_user_disabled_while_their_completion_was_prepared_is_refused_and_noth
 def test_the_loser_of_a_race_is_told_who_completed_the_task(world, monkeypatch):
     number = world.report(title="井盖缺失", grid="hq-c04-g03", actor="gw")
     handle = world.task(number, "handle")
-    _meanwhile(monkeypatch, lambda: tasks.complete_task(world.system, "admin", handle.id,
+    _meanwhile(monkeypatch, lambda: decisions.complete_task(world.system, "admin", handle.id,
                                                         {"decision": "resolve", "result": "已处理"}))
     with pytest.raises(Conflict, match="already completed by admin"):
-        tasks.complete_task(world.system, "gw", handle.id, {"decision": "resolve", "result": "已盖好"})
+        decisions.complete_task(world.system, "gw", handle.id, {"decision": "resolve", "result": "已盖好"})
     assert world.kinds(number).count("resolved") == 1

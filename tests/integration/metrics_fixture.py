@@ -8,19 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from workflows.common import LOCAL_TZ
-from workflows.models import (
-    Case,
-    Category,
-    Department,
-    Dispatch,
-    FundBudget,
-    FundSpend,
-    Meeting,
-    MeetingSummons,
-    OrgUnit,
-    OverdueRecord,
-)
+from workflows.cases.models import Case, OverdueRecord
+from workflows.clock import LOCAL_TZ
+from workflows.coordination.models import Dispatch, FundBudget, FundSpend, Meeting, MeetingSummons
+from workflows.org.models import Department, OrgUnit
+from workflows.reference.models import Category
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=LOCAL_TZ)
 

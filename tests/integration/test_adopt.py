@@ -12,7 +12,8 @@ from sqlalchemy.ext.mutable import MutableDict
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, reconstructor
 
 from engine.prepared import Prepared, adopt
-from workflows.models import OrgUnit, User
+from workflows.org.models import OrgUnit
+from workflows.people.models import User
 
 _USER = Prepared(select(User.__table__).where(User.id == bindparam("id")))
 

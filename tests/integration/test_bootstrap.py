@@ -8,10 +8,15 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.models import HumanTask, ProcessVersion
-from workflows import admin, demo_data
-from workflows.bootstrap import deploy_shipped, load_demo, load_reference_data
-from workflows.cases import public_case_view
-from workflows.models import Case, Category, Department, FundSpend, Meeting, OrgUnit, SlaPolicy, TimelineEntry, User
+from workflows.cases.models import Case, TimelineEntry
+from workflows.cases.reporting import public_case_view
+from workflows.coordination.models import FundSpend, Meeting
+from workflows.demo import huqiu
+from workflows.org.models import Department, OrgUnit
+from workflows.people import accounts
+from workflows.people.models import User
+from workflows.reference.models import Category, SlaPolicy
+from workflows.setup.bootstrap import deploy_shipped, load_demo, load_reference_data
 from workflows.system import build_system
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
@@ -19,7 +24,7 @@ BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
 
 @pytest.fixture
 def system(db_engine, db_url, tmp_path, monkeypatch):
-    monkeypatch.setattr(admin, "HASH_METHOD", "pbkdf2:sha256:1000")
+    monkeypatch.setattr(accounts, "HASH_METHOD", "pbkdf2:sha256:1000")
     return build_system(db_url, tmp_path / "uploads")
 
 
@@ -53,7 +58,7 @@ def test_reference_data_is_the_huqiu_organisation_and_loads_idempotently(system)
 
 def test_an_admins_sla_change_survives_reloading_reference_data(system):
     load_reference_data(system)
-    admin.set_sla(system, "grid", "PT12H")
+    accounts.set_sla(system, "grid", "PT12H")
     load_reference_data(system)
     with system.sessions() as session:
         assert session.scalar(select(SlaPolicy.limit).where(SlaPolicy.stage == "grid")) == "PT12H"
@@ -84,5 +89,5 @@ def test_the_demo_replays_the_stories_through_the_use_cases_once(system):
         oldest = session.scalar(select(func.min(Case.created_at)))
         users = session.scalar(select(func.count()).select_from(User))
     assert statuses["closed"] >= 15 and statuses.get("open", 0) >= 4 and statuses.get("reported", 0) >= 2
-    assert users == len(demo_data.users())
+    assert users == len(huqiu.users())
     assert (loaded["Case"], oldest is not None) == (26, True)

@@ -6,7 +6,7 @@ import pytest
 from freezegun import freeze_time
 
 from workflows.errors import InvalidInput
-from workflows.metrics import compute_metrics, red_black_list, set_weights
+from workflows.evaluation.metrics import compute_metrics, red_black_list, set_weights
 
 from .metrics_fixture import NOW, build
 
@@ -136,7 +136,9 @@ def test_grouping_by_department_scores_handling(session):
 
 
 def test_a_case_dispatched_twice_to_one_department_counts_once_among_its_cases(session, sessions):
-    from workflows.models import Case, Department, Dispatch, OrgUnit
+    from workflows.cases.models import Case
+    from workflows.coordination.models import Dispatch
+    from workflows.org.models import Department, OrgUnit
 
     with sessions() as other, other.begin():
         case = other.query(Case).filter_by(number="GL-5").one()
@@ -149,7 +151,7 @@ def test_a_case_dispatched_twice_to_one_department_counts_once_among_its_cases(s
 
 
 def test_several_groupings_at_once_give_the_same_figures_as_one_at_a_time(session):
-    from workflows.metrics import compute_many
+    from workflows.evaluation.metrics import compute_many
 
     together = compute_many(session, **NOVEMBER, groupings=[("level", None), ("department", None),
                                                             ("org_unit", "community")])

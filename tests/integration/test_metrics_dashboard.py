@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from freezegun import freeze_time
 
-from workflows.dashboard import dashboard_data, period_bounds
 from workflows.errors import InvalidInput
-from workflows.metrics import compute_metrics
+from workflows.evaluation.dashboard import dashboard_data, period_bounds
+from workflows.evaluation.metrics import compute_metrics
 
 from .metrics_fixture import NOW, build
 
@@ -62,8 +62,8 @@ def test_the_big_screen_reads_without_holding_sqlites_write_lock(sessions, db_en
     from sqlalchemy import text
 
     from engine.db import make_engine
-    from workflows.dashboard import load_dashboard
-    from workflows.reading import read_sessions
+    from workflows.evaluation.dashboard import load_dashboard
+    from workflows.reads.sessions import read_sessions
 
     if db_engine.dialect.name != "sqlite":
         pytest.skip("PostgreSQL readers never block writers")

@@ -14,13 +14,14 @@ from sqlalchemy import select
 
 from tests.engine.story_helpers import T0, make_world
 from tests.receivers import HttpReceiver, SmtpServer
-from workflows import admin
+from workflows.cases.models import Case
 from workflows.errors import Forbidden, InvalidInput
 from workflows.messaging import manage
 from workflows.messaging.models import Delivery
 from workflows.messaging.reporter import reporter_received
 from workflows.messaging.worker import deliver_due
-from workflows.models import Case, Notification
+from workflows.people import accounts as admin
+from workflows.people.models import Notification
 
 SMS_TOKEN = "gateway-secret-token"
 

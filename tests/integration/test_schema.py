@@ -9,9 +9,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 import engine.models  # noqa: F401
-import workflows.models  # noqa: F401
+import workflows.tables  # noqa: F401
 from engine.db import Base, make_engine
-from workflows import schema
+from workflows.setup import schema
 
 
 def fresh_engine(tmp_path):

@@ -10,11 +10,14 @@ from freezegun import freeze_time
 from sqlalchemy import func, select
 
 from tests.engine.story_helpers import T0, make_world
-from workflows import admin, cases, query_codes
-from workflows.attachments import attach_photos
+from workflows.cases import query_codes
+from workflows.cases import reporting as cases
+from workflows.cases.attachments import attach_photos
+from workflows.cases.models import Attachment
+from workflows.coordination.fund import spend_fund
+from workflows.coordination.models import FundSpend
 from workflows.errors import Conflict, Forbidden, InvalidInput, NotFound
-from workflows.fund import spend_fund
-from workflows.models import Attachment, FundSpend
+from workflows.people import accounts as admin
 from workflows.system import max_photos_setting
 
 

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from workflows.errors import InvalidInput
-from workflows.geo import (
+from workflows.org.geo import (
     bounding_box,
     find_grid,
     haversine_m,

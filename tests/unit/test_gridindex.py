@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from workflows import demo_data
-from workflows.geo import bounding_box, find_grid, nearest_grid
-from workflows.gridindex import GridIndex, forget_grids, grid_index
+from workflows.demo import huqiu
+from workflows.org.geo import bounding_box, find_grid, nearest_grid
+from workflows.org.gridindex import GridIndex, forget_grids, grid_index
 
 
 def _square(lon0: float, lat0: float, size: float = 0.01) -> list[list[list[float]]]:
@@ -67,7 +67,7 @@ def test_nearest_grid_is_the_closest_centroid_within_the_limit():
 
 
 def test_every_demo_point_on_a_fine_lattice_gets_the_ring_tests_answer():
-    grids = demo_data.grids()
+    grids = huqiu.grids()
     index = GridIndex(grids)
     boxes = [bounding_box(grid["polygon"]) for grid in grids]
     min_lon, min_lat = min(b[0] for b in boxes) - 0.001, min(b[1] for b in boxes) - 0.001
@@ -107,8 +107,8 @@ def test_on_sanjiangs_1623_micro_grids_the_index_is_faster_than_the_ring_test_an
 
 @pytest.fixture
 def database():
-    from engine.db import make_engine, make_sessionmaker
-    from workflows.models import Base, OrgUnit
+    from engine.db import Base, make_engine, make_sessionmaker
+    from workflows.org.models import OrgUnit
 
     engine = make_engine("sqlite://")
     Base.metadata.create_all(engine)
@@ -145,7 +145,7 @@ def test_the_database_index_is_built_once_and_rebuilt_when_a_grid_changes(databa
 def test_a_grid_changed_by_another_process_is_seen_within_seconds(database, monkeypatch):
     from sqlalchemy import insert, update
 
-    from workflows import gridindex
+    from workflows.org import gridindex
 
     sessions, OrgUnit = database
     clock = [1000.0]

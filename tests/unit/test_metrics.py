@@ -6,9 +6,9 @@ from datetime import date, datetime
 
 import pytest
 
-from workflows.common import LOCAL_TZ
+from workflows.clock import LOCAL_TZ
 from workflows.errors import InvalidInput
-from workflows.metrics import DEFAULT_WEIGHTS, grade, month_period, ratio, resolve_period, score
+from workflows.evaluation.metrics import DEFAULT_WEIGHTS, grade, month_period, ratio, resolve_period, score
 
 
 def test_an_end_date_is_inclusive_and_dates_are_local_days():

@@ -9,27 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from engine.db import Base, make_engine, make_sessionmaker
+from workflows.cases.models import Case, TimelineEntry, format_case_number, next_case_number
+from workflows.coordination.models import FundBudget, FundSpend, Meeting, MeetingAction, budget_spent_cents
 from workflows.errors import InvalidInput
-from workflows.models import (
-    LEVELS,
-    ApiToken,
-    Case,
-    Category,
-    Department,
-    FundBudget,
-    FundSpend,
-    Meeting,
-    MeetingAction,
-    OrgUnit,
-    SlaPolicy,
-    TimelineEntry,
-    User,
-    budget_spent_cents,
-    format_case_number,
-    level_above,
-    next_case_number,
-    unit_at_level,
-)
+from workflows.org.models import LEVELS, Department, OrgUnit, level_above, unit_at_level
+from workflows.people.models import ApiToken, User
+from workflows.reference.models import Category, SlaPolicy
 
 DOMAIN_TABLES = {
     "org_units",

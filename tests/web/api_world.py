@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from web.app import create_app, system_of
-from workflows import bootstrap, schema
-from workflows.admin import create_token, create_user
-
-BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
+from tests.apps import app_config, make_app
+from web.app import create_app
+from web.system import system_of
+from workflows.people.accounts import create_user
+from workflows.people.tokens import create_token
 
 PEOPLE = [
     ("admin", "admin", None, None),
@@ -35,29 +35,20 @@ PEOPLE = [
 
 
 def _config(instance: Path) -> dict:
-    return {"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": f"sqlite:///{instance / 'gridlink.db'}",
-            "UPLOAD_DIR": str(instance / "uploads"), "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": True}
+    return app_config(instance, "test", RATELIMIT_ENABLED=False, WTF_CSRF_ENABLED=True)
 
 
 @pytest.fixture(scope="session")
 def api_template(tmp_path_factory) -> tuple[Path, dict[str, str]]:
     """A prepared database file and the API token of every test user."""
     instance = tmp_path_factory.mktemp("api-template")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("GRIDLINK_INSTANCE_DIR", str(instance))
-    try:
-        app = create_app(_config(instance))
-        system = system_of(app)
-        schema.upgrade(system.db)
-        bootstrap.load_reference_data(system)
-        bootstrap.deploy_shipped(system, BPMN_DIR)
-        tokens = {}
-        for username, role, org, department in PEOPLE:
-            create_user(system, username, role, org=org, department=department, password="password-1")
-            tokens[username] = create_token(system, username, "tests")
-        system.db.dispose()
-    finally:
-        mp.undo()
+    app = make_app(instance, "test", RATELIMIT_ENABLED=False, WTF_CSRF_ENABLED=True)
+    system = system_of(app)
+    tokens = {}
+    for username, role, org, department in PEOPLE:
+        create_user(system, username, role, org=org, department=department, password="password-1")
+        tokens[username] = create_token(system, username, "tests")
+    system.db.dispose()
     return instance / "gridlink.db", tokens
 
 

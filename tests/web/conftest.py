@@ -4,17 +4,17 @@ a test client per user, and helpers to send forms with their CSRF token."""
 from __future__ import annotations
 
 import io
-import os
 import re
 import struct
 import zlib
-from pathlib import Path
 
 import pytest
 
+from tests.apps import make_app
 from tests.browser.conftest import PASSWORD, _fund_budgets, create_users
+from web.system import system_of
 
-BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
+
 def make_png(width: int = 160, height: int = 120) -> bytes:
     """A small real PNG (a teal-to-orange gradient), so screenshots show something."""
     rows = b"".join(b"\x00" + bytes(v for x in range(width) for v in
@@ -35,25 +35,8 @@ TOKEN = re.compile(rb'name="csrf_token" value="([^"]+)"')
 @pytest.fixture(scope="session")
 def web_app(tmp_path_factory):
     """One app for the whole web suite (tests create their own cases, so they do not collide)."""
-    from web.app import create_app, system_of
-    from workflows import bootstrap, schema
-
-    instance = tmp_path_factory.mktemp("web-instance")
-    previous = os.environ.get("GRIDLINK_INSTANCE_DIR")
-    os.environ["GRIDLINK_INSTANCE_DIR"] = str(instance)
-    try:
-        app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{instance / 'gridlink.db'}",
-                          "UPLOAD_DIR": str(instance / "uploads"), "SECRET_KEY": "web-tests",
-                          "RATE_LIMITS": False})
-    finally:
-        if previous is None:
-            os.environ.pop("GRIDLINK_INSTANCE_DIR", None)
-        else:
-            os.environ["GRIDLINK_INSTANCE_DIR"] = previous
+    app = make_app(tmp_path_factory.mktemp("web-instance"), "web-tests", RATE_LIMITS=False)
     system = system_of(app)
-    schema.upgrade(system.db)
-    bootstrap.load_reference_data(system)
-    bootstrap.deploy_shipped(system, BPMN_DIR)
     create_users(system)
     _fund_budgets(system)
     return app
@@ -61,7 +44,7 @@ def web_app(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def system(web_app):
-    from web.app import system_of
+    from web.system import system_of
 
     return system_of(web_app)
 
@@ -114,7 +97,7 @@ def anonymous(web_app) -> Client:
 def report(system, title="下水管道堵塞", description="楼道下水管堵塞，污水外溢", category="drain_blocked",
            grid="hq-c04-g03", **extra) -> str:
     """A resident's report through the use case; returns the case number."""
-    from workflows.cases import report_case
+    from workflows.cases.reporting import report_case
 
     return report_case(system, title=title, description=description, category=category, source="snapshot",
                        grid=grid, **extra)["number"]
@@ -137,7 +120,7 @@ def task_of(system, number: str, kind: str | None = None):
 
 def do(system, username: str, number: str, kind: str, data: dict) -> dict:
     """Complete the open ``kind`` task of a case as ``username`` through the use case."""
-    from workflows.tasks import complete_task
+    from workflows.cases.decisions import complete_task
 
     return complete_task(system, username, task_of(system, number, kind).id, data)
 
@@ -154,7 +137,8 @@ def with_meeting(system, departments=("fire", "housing"), topic="车棚飞线充
     """A case whose community blew the whistle; returns (case number, meeting id)."""
     from sqlalchemy import select
 
-    from workflows.models import Case, Meeting
+    from workflows.cases.models import Case
+    from workflows.coordination.models import Meeting
 
     number = at_community(system, title="飞线充电", category="dangerous_wiring")
     do(system, "coord-hq-c04", number, "handle", {

@@ -118,7 +118,7 @@ def test_a_meeting_is_open_to_its_summoned_departments_and_the_case_scope_only(c
 def test_photos_are_served_only_to_those_who_may_read_the_case(client_for, system):
     from sqlalchemy import select
 
-    from workflows.models import Attachment, Case
+    from workflows.cases.models import Attachment, Case
 
     number = report(system, photos=[("drain.png", PNG)])
     with system.sessions() as session:

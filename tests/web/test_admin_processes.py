@@ -7,8 +7,9 @@ import json
 from sqlalchemy import select
 
 from engine.models import HumanTask, ProcessInstance, ProcessVersion
+from tests.apps import BPMN_DIR
 
-from .conftest import BPMN_DIR, report
+from .conftest import report
 
 pytest_plugins = ["tests.web.admin_world"]  # the admin, admin_app and admin_system fixtures
 
@@ -32,7 +33,7 @@ def versions_of(system, process_id: str = "case_handling") -> list[tuple[int, bo
 
 
 def version_of_case(system, number: str) -> int:
-    from workflows.models import Case
+    from workflows.cases.models import Case
 
     with system.sessions() as session:
         case = session.scalar(select(Case).where(Case.number == number))
@@ -138,7 +139,7 @@ def test_an_older_version_can_be_made_active_again_and_new_cases_use_it(admin, a
 
 
 def test_migration_through_the_forms_moves_ticked_cases_logs_them_and_reverses(admin, admin_system):
-    from workflows.models import Case, TimelineEntry
+    from workflows.cases.models import Case, TimelineEntry
 
     old = versions_of(admin_system)[-1][0]
     numbers = [report(admin_system) for _ in range(2)]

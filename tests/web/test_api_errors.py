@@ -6,7 +6,7 @@ import pytest
 
 from tests.web import api_world
 from tests.web.api_world import Api
-from workflows.admin import revoke_token
+from workflows.people.tokens import revoke_token
 
 api_template, api = api_world.api_template, api_world.api
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+from tests.apps import BPMN_DIR
 from tests.web import api_world
-from tests.web.api_world import BPMN_DIR, Api
+from tests.web.api_world import Api
 
 api_template, api = api_world.api_template, api_world.api
 

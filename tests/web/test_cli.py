@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import click
+import pytest
+
 from tests.web.conftest import report
 from web.cli import main
-from workflows import admin
+from workflows.people import tokens
 
 
 def run(web_app, *args, input=None):
@@ -16,13 +19,13 @@ def test_user_and_token_commands_create_list_and_revoke(web_app, system):
                "--password-stdin", input="long-enough-pw\n")
     assert made.exit_code == 0 and "created cli-ops (leader)" in made.output
     token = run(web_app, "token", "create", "cli-ops").output.strip()
-    assert admin.user_for_token(system, token).username == "cli-ops"
+    assert tokens.user_for_token(system, token).username == "cli-ops"
     listed = run(web_app, "token", "list", "cli-ops")
     assert listed.exit_code == 0 and token not in listed.output
     token_id = listed.output.split("\t")[0]
     revoked = run(web_app, "token", "revoke", token_id)
     assert revoked.exit_code == 0 and "revoked 1 token(s)" in revoked.output
-    assert admin.user_for_token(system, token) is None
+    assert tokens.user_for_token(system, token) is None
 
 
 def test_cli_errors_name_the_value_and_exit_non_zero(web_app):
@@ -46,3 +49,12 @@ def test_timers_tick_reports_how_many_fired(web_app, system):
     report(system)
     result = run(web_app, "timers", "tick")
     assert result.exit_code == 0 and "fired" in result.output
+
+
+def test_bench_loads_the_benchmarks_from_the_checkout_and_says_so_when_there_is_none(monkeypatch, tmp_path):
+    from web import cli
+
+    assert cli.load_benchmark("scenario").case_scenario() is not None
+    monkeypatch.setattr(cli, "__file__", str(tmp_path / "site-packages" / "web" / "cli.py"))
+    with pytest.raises(click.ClickException, match="checkout of the repository.*pip install -e"):
+        cli.load_benchmark("engine_bench")

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 
 import pytest
 from openpyxl import load_workbook
 
+from tests.apps import make_app
 from tests.web.conftest import Client
-from workflows.common import LOCAL_TZ, now
-from workflows.metrics import compute_metrics
+from workflows.clock import LOCAL_TZ, now
+from workflows.evaluation.metrics import compute_metrics
 
 PASSWORD = "password-1"
 PEOPLE = [
@@ -28,27 +28,15 @@ PEOPLE = [
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     """An app whose database holds the Huqiu organisation and 400 generated cases over the last year."""
-    from web.app import create_app, system_of
-    from workflows import admin, bootstrap, schema
-    from workflows.bench_dashboard import populate
+    from benchmarks.dashboard_bench import populate
+    from web.system import system_of
+    from workflows.people import accounts
 
-    instance = tmp_path_factory.mktemp("dashboard-instance")
-    previous = os.environ.get("GRIDLINK_INSTANCE_DIR")
-    os.environ["GRIDLINK_INSTANCE_DIR"] = str(instance)
-    try:
-        app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{instance / 'gridlink.db'}",
-                          "UPLOAD_DIR": str(instance / "uploads"), "SECRET_KEY": "dashboard-tests",
-                          "RATELIMIT_ENABLED": False})
-    finally:
-        if previous is None:
-            os.environ.pop("GRIDLINK_INSTANCE_DIR", None)
-        else:
-            os.environ["GRIDLINK_INSTANCE_DIR"] = previous
+    app = make_app(tmp_path_factory.mktemp("dashboard-instance"), "dashboard-tests", diagrams=False,
+                   RATELIMIT_ENABLED=False)
     system = system_of(app)
-    schema.upgrade(system.db)
-    bootstrap.load_reference_data(system)
     for username, role, unit, department in PEOPLE:
-        admin.create_user(system, username, role, org=unit, department=department, password=PASSWORD)
+        accounts.create_user(system, username, role, org=unit, department=department, password=PASSWORD)
     populate(system, 3000, progress=False, seed=11)
     return app
 
@@ -69,7 +57,7 @@ def month_start():
 
 
 def metrics(app, **kwargs):
-    from web.app import system_of
+    from web.system import system_of
 
     with system_of(app).sessions() as session:
         return compute_metrics(session, start=month_start(), end=now().astimezone(LOCAL_TZ).date(), **kwargs)
@@ -231,11 +219,11 @@ def test_the_big_screen_speaks_english_when_asked(as_):
 
 @pytest.mark.parametrize("username", ["leader", "leader-ws1", "coord-c04"])
 def test_the_api_metrics_are_the_dashboards_figures_for_the_same_viewer_and_period(as_, app, username):
-    from web.app import system_of
-    from workflows import admin
+    from web.system import system_of
+    from workflows.people import tokens
 
     data = as_(username).get("/dashboard/data.json").get_json()
-    token = admin.create_token(system_of(app), username, "compare")
+    token = tokens.create_token(system_of(app), username, "compare")
     query = {"from": data["period"]["from"], "to": data["period"]["to"], "group_by": "department"}
     response = app.test_client().get("/api/v1/metrics", query_string=query,
                                      headers={"Authorization": f"Bearer {token}"})

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from tests.web.conftest import Client
 from tests.web.test_public import report_form
-from workflows import exports
+from workflows.evaluation import exports
 
 PAYLOAD = '=HYPERLINK("http://evil.example","点击")'
 TRIGGERS = ["=1+1", "+1+1", "-1+1", "@SUM(1)", "\t=1+1", "\r=1+1", "＝1+1", "＋1", "－1", "＠SUM(1)", "  =1+1"]

@@ -150,9 +150,9 @@ def test_photos_of_a_refused_decision_leave_no_attachment_and_no_file_behind(sys
     import pytest
     from sqlalchemy import func, select
 
+    from workflows.cases.models import Attachment, Case
+    from workflows.cases.task_forms import complete_with_photos
     from workflows.errors import Forbidden, InvalidInput
-    from workflows.models import Attachment, Case
-    from workflows.task_forms import complete_with_photos
 
     number = at_community(system)
     task = task_of(system, number, "handle")
@@ -192,7 +192,7 @@ def test_reminded_and_overdue_tasks_are_highlighted_in_the_inbox(client_for, sys
     from sqlalchemy import update
 
     from engine.models import HumanTask
-    from workflows.common import now
+    from workflows.clock import now
 
     reminded, overdue = at_community(system, title="催办"), at_community(system, title="逾期")
     with system.sessions() as session, session.begin():

@@ -112,7 +112,7 @@ def test_the_main_pages_in_chinese_show_no_english_message_ids(client_for, pages
 def test_the_main_pages_in_english_show_no_chinese_translations(client_for, pages, system):
     from sqlalchemy import select
 
-    from workflows.models import OrgUnit
+    from workflows.org.models import OrgUnit
 
     with system.sessions() as session:
         unit_names = list(session.scalars(select(OrgUnit.name)))

@@ -9,11 +9,11 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from tests.web.conftest import report
-from workflows import demo_data
-from workflows.common import now
-from workflows.models import Case
+from workflows.cases.models import Case
+from workflows.clock import now
+from workflows.demo import huqiu
 
-GRIDS = {grid["code"]: grid for grid in demo_data.grids()}
+GRIDS = {grid["code"]: grid for grid in huqiu.grids()}
 
 
 def inside(code: str) -> tuple[float, float]:

@@ -16,7 +16,7 @@ from referencing.jsonschema import DRAFT7
 
 from tests.web import api_world
 from tests.web.api_world import Api
-from workflows.admin import revoke_token
+from workflows.people.tokens import revoke_token
 
 api_template, api = api_world.api_template, api_world.api
 

@@ -10,8 +10,8 @@ import pytest
 
 from tests.web import api_world
 from tests.web.api_world import Api
-from workflows.administration import save_category
-from workflows.cases import public_case_view
+from workflows.admin.settings import save_category
+from workflows.cases.reporting import public_case_view
 
 api_template, api = api_world.api_template, api_world.api
 

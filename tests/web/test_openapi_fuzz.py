@@ -24,8 +24,9 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.web import api_world
 from web.api.openapi import openapi_document
-from web.app import create_app, system_of
-from workflows.admin import create_token
+from web.app import create_app
+from web.system import system_of
+from workflows.people.tokens import create_token
 
 api_template = api_world.api_template
 

@@ -47,7 +47,7 @@ def test_tracking_explains_a_malformed_or_unknown_number(anonymous):
 
 
 def with_code(system, number: str, code: str = "ABCD2345") -> str:
-    from workflows.cases import set_query_code
+    from workflows.cases.reporting import set_query_code
 
     set_query_code(system, number, code)
     return code
@@ -75,7 +75,7 @@ def test_the_receipt_shows_the_query_code_once_and_the_case_stays_open_in_that_b
 def test_the_query_code_is_kept_only_as_a_hash(anonymous, system):
     from sqlalchemy import select
 
-    from workflows.models import Case
+    from workflows.cases.models import Case
 
     response = anonymous.post("/report", report_form(), token_from="/report")
     receipt = anonymous.get(response.headers["Location"]).data.decode()
@@ -168,7 +168,7 @@ def test_a_flood_of_reports_from_one_address_is_slowed_down(web_app):
 
 
 def test_a_position_from_the_phone_finds_the_grid(anonymous, system):
-    from workflows.demo_data import grids
+    from workflows.demo.huqiu import grids
 
     grid = next(g for g in grids() if g["code"] == "hq-c04-g03")
     response = anonymous.post("/report", report_form(grid="", lat=str(grid["lat"]), lon=str(grid["lon"])),

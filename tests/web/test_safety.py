@@ -15,8 +15,9 @@ def test_a_script_in_a_description_and_title_is_shown_escaped_on_every_page_that
     number, meeting_id = with_meeting(system, departments=("fire", "housing"), topic=f"议题{SCRIPT}")
     from sqlalchemy import update
 
-    from workflows.cases import set_query_code
-    from workflows.models import Case, Category
+    from workflows.cases.models import Case
+    from workflows.cases.reporting import set_query_code
+    from workflows.reference.models import Category
 
     with system.sessions() as session, session.begin():
         session.execute(update(Case).where(Case.number == number)

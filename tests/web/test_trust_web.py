@@ -10,7 +10,7 @@ import io
 from tests.web import api_world
 from tests.web.api_world import Api
 from tests.web.conftest import PNG, at_community, do, task_of
-from workflows.cases import public_case_view
+from workflows.cases.reporting import public_case_view
 
 api_template, api = api_world.api_template, api_world.api
 
@@ -63,9 +63,9 @@ def test_the_fund_form_refuses_a_case_outside_the_spenders_community(client_for,
     from sqlalchemy import func, select
 
     from tests.web.conftest import PASSWORD
-    from workflows.admin import create_user
-    from workflows.administration import list_users
-    from workflows.models import FundSpend
+    from workflows.admin.settings import list_users
+    from workflows.coordination.models import FundSpend
+    from workflows.people.accounts import create_user
 
     number = at_community(system)  # community hq-c04, workstation hq-ws2
     if not any(u["username"] == "coord-hq-c05" for u in list_users(system)):
@@ -80,7 +80,7 @@ def test_the_fund_form_refuses_a_case_outside_the_spenders_community(client_for,
 
 
 def test_an_admin_marks_a_category_public_in_the_category_form(client_for, system):
-    from workflows.administration import list_categories
+    from workflows.admin.settings import list_categories
 
     admin = client_for("admin")
     form = {"code": "road_damage", "name": "道路破损、树木倒伏", "parent": "component", "department": "urban",

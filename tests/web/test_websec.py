@@ -117,7 +117,7 @@ def test_a_surrogate_pair_is_ordinary_text_in_an_api_body(api_client):
 
 @pytest.fixture
 def api_client(web_app, system):
-    from workflows.admin import create_token
+    from workflows.people.tokens import create_token
 
     client = web_app.test_client()
     client.auth = {"Authorization": f"Bearer {create_token(system, 'admin')}"}
@@ -145,8 +145,8 @@ def test_signing_out_ends_a_copied_session_cookie_too(web_app):
 
 
 def test_a_password_reset_by_an_admin_ends_the_users_sessions(web_app, system):
-    from workflows.admin import create_user
-    from workflows.administration import reset_password
+    from workflows.admin.settings import reset_password
+    from workflows.people.accounts import create_user
 
     create_user(system, "websec-reset", "leader", password="first-password")
     client = Client(web_app)
@@ -165,7 +165,7 @@ def test_a_password_reset_by_an_admin_ends_the_users_sessions(web_app, system):
 # --- sign-in does the same work for unknown users ---------------------------------------------
 
 def test_unknown_and_known_usernames_both_cost_one_password_check(system, monkeypatch):
-    from workflows import admin
+    from workflows.people import accounts as admin
 
     checked = []
     real = admin.check_password_hash
@@ -249,7 +249,7 @@ WORKER = """
 import json, sys
 from pathlib import Path
 from web.app import create_app
-from workflows import schema
+from workflows.setup import schema
 instance = Path(sys.argv[1])
 app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{instance / 'gridlink.db'}",
                   "UPLOAD_DIR": str(instance / "uploads"), "SECRET_KEY": "websec", "RATE_LIMITS": True,

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, request
+from flask import jsonify, request
 from flask_login import current_user
 
 from workflows.errors import DomainError
 
-from ..app import system_of
-from ..pages import status_of
+from ..errors import status_of
+from ..system import current_system
 
 
 def system():
-    return system_of(current_app)
+    return current_system()
 
 
 def actor() -> str:

@@ -6,12 +6,10 @@ from pathlib import Path
 
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_wtf.csrf import CSRFError
 
-from workflows import drafts, versions
+from workflows.admin import drafts, versions
 from workflows.errors import DomainError
 
-from ..pages import error_page
 from . import bp
 from .common import actor, json_body, json_error, system
 
@@ -68,14 +66,7 @@ def _descriptor() -> str:
 _DESCRIPTOR: str | None = None
 
 
-@bp.errorhandler(CSRFError)
-def csrf_refused(error: CSRFError):
-    """The modeller's JSON calls get the refusal as JSON; forms get the usual error page."""
-    message = _("The form has expired or was not sent by this site (%(reason)s). Reload the page and send it "
-                "again.", reason=error.description)
-    if request.path.startswith("/admin/modeller/"):
-        return jsonify(error={"status": 400, "code": "csrf", "message": message, "details": []}), 400
-    return error_page(400, message)
+
 
 
 @bp.post("/modeller/validate")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from workflows import drafts, incidents, versions
+from workflows.admin import drafts, incidents, versions
 
 from ..security import redirect_target
 from . import bp

@@ -8,9 +8,11 @@ from collections.abc import Callable
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from workflows import administration as adm
+from workflows.admin import settings as adm
 from workflows.errors import DomainError
-from workflows.models import CATEGORY_KINDS, LEVELS, ROLES, SLA_STAGES
+from workflows.org.models import LEVELS
+from workflows.people.models import ROLES
+from workflows.reference.models import CATEGORY_KINDS, SLA_STAGES
 
 from ..i18n import error_text
 from . import bp

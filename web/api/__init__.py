@@ -7,19 +7,13 @@ no cookies are read, so the blueprint is exempt from CSRF protection.
 from __future__ import annotations
 
 from flask import Blueprint
-from werkzeug.exceptions import HTTPException
-
-from workflows.errors import DomainError
 
 from ..extensions import csrf, limiter
-from .support import ApiError, handle_api_error, handle_domain_error, handle_http_error, handle_unexpected
+from .support import ApiError, handle_api_error
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-bp.register_error_handler(ApiError, handle_api_error)
-bp.register_error_handler(DomainError, handle_domain_error)
-bp.register_error_handler(HTTPException, handle_http_error)
-bp.register_error_handler(Exception, handle_unexpected)
+bp.register_error_handler(ApiError, handle_api_error)  # domain, engine, HTTP and other errors: web.errors
 
 # Token-authenticated requests carry no cookie a forger could ride on, and integrations are not
 # throttled like the sign-in form.

@@ -9,7 +9,8 @@ from __future__ import annotations
 from copy import deepcopy
 from functools import cache
 
-from workflows.models import CASE_STATUSES, LEVELS
+from workflows.cases.models import CASE_STATUSES
+from workflows.org.models import LEVELS
 
 from . import schemas
 

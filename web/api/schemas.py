@@ -6,7 +6,8 @@ They are written in the JSON Schema subset that OpenAPI 3.0 understands (``nulla
 
 from __future__ import annotations
 
-from workflows.models import CASE_SOURCES, CASE_STATUSES, LEVELS, TIMELINE_KINDS
+from workflows.cases.models import CASE_SOURCES, CASE_STATUSES, TIMELINE_KINDS
+from workflows.org.models import LEVELS
 
 DATE_TIME = {"type": "string", "format": "date-time"}
 NULLABLE_TIME = {"type": "string", "format": "date-time", "nullable": True}
@@ -261,7 +262,7 @@ def page_of(item: dict) -> dict:
 RATE = {"type": "number", "nullable": True, "minimum": 0, "maximum": 1}
 FIGURES = {
     "type": "object",
-    "description": "Counts, and rates in 0..1 (null when nothing is due). See workflows/metrics.py.",
+    "description": "Counts, and rates in 0..1 (null when nothing is due). See workflows/evaluation/metrics.py.",
     "required": ["received", "closed", "due_for_closure", "closure_rate", "on_time_rate", "rework_rate",
                  "self_closed_share", "overdue_by_level", "overdue_by_department"],
     "properties": {

@@ -1,7 +1,7 @@
 """What every API handler shares: the one error shape, JSON in and out, query parameters, auth.
 
-Every error leaves as ``{"error": {"status", "code", "message", "details"}}``. Domain errors map
-to statuses here (NotFound 404, Forbidden 403, Conflict 409, InvalidInput and the rest 422);
+Every error leaves as ``{"error": {"status", "code", "message", "details"}}``: ``ApiError`` here,
+domain, engine, HTTP and unexpected errors through ``web.errors`` (one status map with the pages);
 HTTP errors raised by Flask/Werkzeug (bad JSON, too large, wrong method) keep their status.
 """
 
@@ -13,13 +13,13 @@ from datetime import date, datetime
 from functools import wraps
 from typing import Any
 
-from flask import Response, current_app, g, request
+from flask import Response, g, request
 from jsonschema import Draft202012Validator
 from werkzeug.exceptions import HTTPException
 
-from web.app import system_of
-from workflows.api_auth import Principal, principal_for_token
-from workflows.errors import Conflict, DomainError, Forbidden, NotFound
+from web.system import current_system
+from workflows.errors import DomainError
+from workflows.people.tokens import Principal, principal_for_token
 
 JSON_LIMIT = 1024 * 1024
 """Largest JSON body accepted (process-definition uploads have their own, larger limit)."""
@@ -69,26 +69,10 @@ def error_response(status: int, code: str, message: str, details: list | None = 
     return json_response({"error": error}, status, headers)
 
 
-def domain_status(exc: DomainError) -> int:
-    if isinstance(exc, NotFound):
-        return 404
-    if isinstance(exc, Forbidden):
-        return 403
-    if isinstance(exc, Conflict) or exc.code in ("conflict", "process_error"):
-        return 409
-    if exc.code == "too_large":
-        return 413
-    return 422
-
-
 def domain_details(exc: DomainError) -> list:
     if exc.details:
         return exc.details
     return [{"field": exc.field, "message": exc.message}] if exc.field else []
-
-
-def handle_domain_error(exc: DomainError) -> Response:
-    return error_response(domain_status(exc), exc.code, exc.message, domain_details(exc))
 
 
 def handle_api_error(exc: ApiError) -> Response:
@@ -104,12 +88,6 @@ def handle_http_error(exc: HTTPException) -> Response:
     if status == 405 and getattr(exc, "valid_methods", None):
         headers["Allow"] = ", ".join(exc.valid_methods)
     return error_response(status, HTTP_CODES.get(status, "error"), message, [], headers)
-
-
-def handle_unexpected(exc: Exception) -> Response:
-    current_app.logger.exception("API request failed: %s %s", request.method, request.path)
-    return error_response(500, "internal_error", "the server failed to handle this request; it was logged, "
-                          "try again or tell the administrator", [])
 
 
 # --- input ----------------------------------------------------------------------------------
@@ -252,7 +230,7 @@ def authenticate() -> Principal:
     if token is None:
         raise ApiError(401, "authentication required: send Authorization: Bearer <token> "
                        "(create one with `gridlink token create USERNAME`)", headers=challenge)
-    principal = principal_for_token(system_of(current_app), token)
+    principal = principal_for_token(current_system(), token)
     if principal is None:
         raise ApiError(401, "the API token is unknown, revoked, or its user is disabled; create a new one "
                        "with `gridlink token create USERNAME`", code="invalid_token",
@@ -276,4 +254,4 @@ def actor() -> str:
 
 
 def system():
-    return system_of(current_app)
+    return current_system()

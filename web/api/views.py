@@ -5,14 +5,15 @@ from __future__ import annotations
 from flask import current_app, g, request
 from werkzeug.exceptions import HTTPException
 
-from workflows import queries
-from workflows.api_auth import revoke_token_id
-from workflows.cases import report_case
-from workflows.tasks import claim, complete_task
+from workflows.cases.decisions import claim, complete_task
+from workflows.cases.reporting import report_case
+from workflows.people.tokens import revoke_token_id
+from workflows.reads import queries
 
 from . import bp, schemas
 from .openapi import openapi_document
 from .support import (
+    JSON_LIMIT,
     ApiError,
     actor,
     authenticated,
@@ -244,7 +245,6 @@ def _methods_for(path: str) -> list[str]:
 @bp.before_request
 def limit_body_size():
     """JSON bodies up to 1 MB; process-definition and photo uploads up to 16 MB."""
-    from .support import JSON_LIMIT
 
     uploading = request.endpoint in (f"{bp.name}.deploy_definitions", f"{bp.name}.upload_photos")
     request.max_content_length = DEFINITION_LIMIT if uploading else JSON_LIMIT

@@ -17,10 +17,9 @@ from xml.etree import ElementTree as ET
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
-from web.app import system_of
-from workflows import open311
-from workflows.api_auth import principal_for_token
-from workflows.errors import DomainError, Forbidden, NotFound
+from web.system import current_system
+from workflows.cases import open311
+from workflows.people.tokens import principal_for_token
 
 from ..extensions import csrf, limiter
 
@@ -109,25 +108,7 @@ def _open311_error(exc: Open311Error):
     return error_response(exc.status, exc.description, exc.code)
 
 
-@bp.errorhandler(DomainError)
-def _domain_error(exc: DomainError):
-    status = 404 if isinstance(exc, NotFound) else 403 if isinstance(exc, Forbidden) else 400
-    return error_response(status, exc.message)
-
-
-@bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException):
-    status = exc.code or 400
-    if status == 413:
-        return error_response(413, f"the request is too large; send at most {BODY_LIMIT} bytes")
-    return error_response(status, exc.description or exc.name)
-
-
-@bp.errorhandler(Exception)
-def _unexpected(exc: Exception):
-    current_app.logger.exception("Open311 request failed: %s %s", request.method, request.path)
-    return error_response(500, "the service failed to handle this request; it was logged, please tell us")
-
+# domain, engine, HTTP and unexpected errors answer in the Open311 format through web.errors
 
 # --- arguments ------------------------------------------------------------------------------
 
@@ -178,7 +159,7 @@ def _before():
 
 
 def system():
-    return system_of(current_app)
+    return current_system()
 
 
 # --- resources ------------------------------------------------------------------------------

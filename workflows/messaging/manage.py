@@ -7,9 +7,11 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import func, select, update
 
-from workflows import admin_audit
-from workflows.common import get_user, invalid, now
+from workflows.admin import audit
+from workflows.checks import invalid
+from workflows.clock import now
 from workflows.errors import Forbidden, NotFound
+from workflows.people.lookups import get_user
 
 from .models import ContactSettings, Delivery, Webhook
 from .outbox import DEFAULT_KINDS, EMAIL, PHONE, chosen_kinds
@@ -121,7 +123,7 @@ def retry(system, actor, delivery_ids: list[int] | None = None) -> int:
             ids = ", ".join(map(str, delivery_ids))
             raise NotFound(f"no dead-lettered delivery {ids}: it was sent or retried already; reload the list",
                            reason="delivery_not_dead", params={"ids": ids})
-        admin_audit.record(session, user.username, "delivery.retry", None, ids=delivery_ids or "all", count=count)
+        audit.record(session, user.username, "delivery.retry", None, ids=delivery_ids or "all", count=count)
         return count
 
 
@@ -145,7 +147,7 @@ def add_webhook(system, actor, url: str, kinds: list[str]) -> dict:
                        created_at=now())
         session.add(hook)
         session.flush()
-        admin_audit.record(session, user.username, "webhook.add", url, kinds=kinds)
+        audit.record(session, user.username, "webhook.add", url, kinds=kinds)
         return {"id": hook.id, "url": hook.url, "secret": hook.secret, "kinds": kinds}
 
 
@@ -158,7 +160,7 @@ def remove_webhook(system, actor, webhook_id: int) -> None:
             raise NotFound(f"no active webhook {webhook_id}; reload the list", reason="webhook_gone",
                            params={"id": webhook_id})
         hook.active = False
-        admin_audit.record(session, user.username, "webhook.remove", hook.url)
+        audit.record(session, user.username, "webhook.remove", hook.url)
 
 
 def check_url(value: str | None) -> str:

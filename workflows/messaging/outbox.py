@@ -12,7 +12,7 @@ import re
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from workflows.common import now
+from workflows.clock import now
 
 from . import settings as delivery_settings
 from .models import ContactSettings, Delivery, ReporterContact, Webhook

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows.models import Case, TimelineEntry
+from workflows.cases.models import Case, TimelineEntry
 
 from . import outbox
 from .texts import CaseFacts

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from workflows.common import LOCAL_TZ
+from workflows.clock import LOCAL_TZ
 
 BRAND = "网格联动"
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from workflows.common import now
+from workflows.clock import now
 
 from . import channels, reporter
 from . import settings as delivery_settings

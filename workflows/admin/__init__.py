@@ -1,0 +1,2 @@
+"""Administration: settings (org tree, departments, users, categories, SLA, fund), process versions,
+drafts, the audit trail."""

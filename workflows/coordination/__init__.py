@@ -1,0 +1,1 @@
+"""Coordination around a case: joint meetings and the small-matters fund."""

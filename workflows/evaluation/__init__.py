@@ -1,0 +1,1 @@
+"""Evaluation: the figures, scores and red/black list, the big screen, the exports."""

@@ -1,0 +1,1 @@
+"""The organisation: levels and units, geography (which grid holds a point)."""

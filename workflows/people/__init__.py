@@ -1,0 +1,1 @@
+"""People: accounts and sign-in, API tokens, the signed-in profile, notifications."""

@@ -1,0 +1,1 @@
+"""Reference rules: the SLA a case starts with."""
