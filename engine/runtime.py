@@ -30,7 +30,6 @@ from . import forms, store
 from .compaction import compact
 from .errors import Conflict, EngineError, InvalidTaskData, NotFound, NothingWaiting
 from .models import EngineEvent, HumanTask, ProcessInstance, ProcessVersion
-from .prepared import adopt
 from .sandbox import SandboxEnvironment, SandboxScriptEngine, ScriptError, json_safe_check
 from .specs import SERIALIZER_VERSION, SpecCache, dump_state, load_state
 from .store import InstanceRow
@@ -376,8 +375,8 @@ class Runtime:
         return row
 
     def _projected(self, session: Session, task_id: str) -> HumanTask:
-        found = store.projected_task(session, task_id)
-        return adopt(session, HumanTask, found) if found is not None else self._gone(session, task_id)
+        found = session.get(HumanTask, task_id)
+        return found if found is not None else self._gone(session, task_id)
 
     def _gone(self, session: Session, task_id: str):
         """Raise why a task is not open: completed (by whom, when) or unknown."""
