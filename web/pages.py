@@ -10,6 +10,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from engine.errors import Busy
 from workflows import notifications
 from workflows.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 
@@ -22,7 +23,7 @@ MACHINE_PREFIXES = ("/api/", "/open311/")
 TITLES = {400: _l("The request was not understood"), 401: _l("Please sign in"), 403: _l("Not allowed"),
           404: _l("Not found"), 405: _l("Not allowed here"), 409: _l("Already changed"),
           413: _l("Too large"), 422: _l("Please check what you entered"), 429: _l("Too many requests"),
-          500: _l("Something went wrong")}
+          500: _l("Something went wrong"), 503: _l("Busy")}
 
 # (endpoint, label, roles or None for every signed-in user)
 NAV = (
@@ -56,7 +57,8 @@ def error_page(status: int, message: str, details=()):
 
 def _code(status: int) -> str:
     return {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-            409: "conflict", 413: "too_large", 422: "invalid_input", 429: "too_many_requests"}.get(status, "error")
+            409: "conflict", 413: "too_large", 422: "invalid_input", 429: "too_many_requests",
+            503: "busy"}.get(status, "error")
 
 
 def nav_items() -> list[dict]:
@@ -89,6 +91,12 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
         return error_page(status_of(error), error_text(error), error.details)
+
+    @app.errorhandler(Busy)
+    def busy(error: Busy):
+        page, status = error_page(503, _("The system is busy right now. Nothing was changed; "
+                                         "wait a moment and send it again."))
+        return page, status, {"Retry-After": "1"}
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):

@@ -17,6 +17,7 @@ from flask import Response, current_app, g, request
 from jsonschema import Draft202012Validator
 from werkzeug.exceptions import HTTPException
 
+from engine.errors import Busy
 from web.app import system_of
 from workflows.api_auth import Principal, principal_for_token
 from workflows.errors import Conflict, DomainError, Forbidden, NotFound
@@ -107,6 +108,8 @@ def handle_http_error(exc: HTTPException) -> Response:
 
 
 def handle_unexpected(exc: Exception) -> Response:
+    if isinstance(exc, Busy):
+        return error_response(503, "busy", exc.message, [], {"Retry-After": "1"})
     current_app.logger.exception("API request failed: %s %s", request.method, request.path)
     return error_response(500, "internal_error", "the server failed to handle this request; it was logged, "
                           "try again or tell the administrator", [])
