@@ -39,12 +39,12 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy import event as sa_event
 
-from .db import Base, make_engine, make_sessionmaker
-from .definitions import active_version, deploy
-from .models import EngineEvent, HumanTask, ProcessInstance, ProcessVersion
-from .runtime import Runtime
+from .instances.runtime import Runtime
 from .sandbox import SandboxEnvironment, SandboxScriptEngine
-from .specs import restore_specs
+from .specs.definitions import active_version, deploy
+from .specs.specs import restore_specs
+from .storage.db import Base, make_engine, make_sessionmaker
+from .storage.models import EngineEvent, HumanTask, ProcessInstance, ProcessVersion
 from .sweeper import sweep
 
 PROCESS_ID = "bench_case"

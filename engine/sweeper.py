@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from .models import EngineEvent, ProcessInstance
-from .runtime import Runtime
-from .timers import now
+from .instances.runtime import Runtime
+from .instances.timers import now
+from .storage.models import EngineEvent, ProcessInstance
 
 log = logging.getLogger(__name__)
 SWEEPABLE = ("running", "waiting")

@@ -10,7 +10,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from engine.errors import Busy
+from engine import Busy
 from workflows import notifications
 from workflows.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from engine.timers import parse_timer_literal
+from engine import parse_timer_literal
 from workflows.common import get_category, get_department, get_unit, get_user, invalid, now
 from workflows.errors import Conflict, InvalidInput, NotFound
 from workflows.models import ROLES, SLA_STAGES, ApiToken, SlaPolicy, User

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from engine.timers import parse_timer_literal
+from engine import parse_timer_literal
 from workflows import admin, admin_audit
 from workflows.common import get_department, get_unit, local_today
 from workflows.errors import Conflict, InvalidInput, NotFound

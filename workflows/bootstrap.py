@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.definitions import VersionInfo, deploy
+from engine import VersionInfo, deploy
 from workflows import demo_data
 from workflows.admin import add_user, hash_password
 from workflows.common import local_today

@@ -14,9 +14,9 @@ from datetime import timedelta
 from sqlalchemy import bindparam, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from engine.models import HumanTask
+from engine import PendingStart
 from engine.prepared import Prepared, Row, adopt
-from engine.runtime import PendingStart
+from engine.storage.models import HumanTask
 from workflows import geo
 from workflows.attachments import check_photo, store_photo
 from workflows.common import (

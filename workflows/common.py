@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine import errors as eerr
-from engine.db import utcnow
+from engine import utcnow
 from engine.prepared import Prepared, adopt, flushed
 from workflows.errors import Conflict, DomainError, InvalidInput, NotFound
 from workflows.models import LEVELS, Case, Category, Department, OrgUnit, User

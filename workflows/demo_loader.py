@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.models import HumanTask
+from engine.storage.models import HumanTask
 from workflows import demo_data
 from workflows.cases import rate_case, report_case
 from workflows.common import duration_seconds, get_user, now

@@ -21,9 +21,8 @@ from datetime import timedelta
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from engine.definitions import deploy
-from engine.errors import DeployError
-from engine.models import HumanTask, ProcessInstance, ProcessVersion
+from engine import DeployError, deploy
+from engine.storage.models import HumanTask, ProcessInstance, ProcessVersion
 from workflows import metrics
 from workflows.cases import OPEN_STATUSES, case_item, case_view, task_item
 from workflows.common import LOCAL_TZ, check_level, engine_errors, get_case, get_department, get_unit, get_user, now

@@ -12,8 +12,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from engine.db import make_engine, make_sessionmaker
-from engine.runtime import Runtime
+from engine import Runtime, make_engine, make_sessionmaker
 
 
 @dataclass

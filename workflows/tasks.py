@@ -14,9 +14,8 @@ from functools import cached_property
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from engine.errors import EngineError
-from engine.models import HumanTask, ProcessInstance
-from engine.runtime import PendingStep
+from engine import EngineError, PendingStep
+from engine.storage.models import HumanTask, ProcessInstance
 from workflows import meetings
 from workflows.attachments import check_photo_refs
 from workflows.cases import case_with_tasks, task_item

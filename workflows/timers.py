@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.sweeper import SweepReport, sweep
+from engine import SweepReport, sweep
 
 
 def tick(system) -> SweepReport:

@@ -13,9 +13,9 @@ from collections import Counter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
 
-from engine import definitions, migration, validation
-from engine.errors import DeployError
-from engine.models import ProcessInstance, ProcessVersion
+from engine import DeployError
+from engine.specs import definitions, migration, validation
+from engine.storage.models import ProcessInstance, ProcessVersion
 from workflows import admin_audit, drafts
 from workflows.common import engine_errors
 from workflows.errors import InvalidInput, NotFound

@@ -10,7 +10,7 @@ import json
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.models import HumanTask, ProcessInstance, ProcessVersion
+from engine.storage.models import HumanTask, ProcessInstance, ProcessVersion
 from workflows.cases import OPEN_STATUSES, case_item, case_view, task_item
 from workflows.common import engine_errors, get_case, get_user, now
 from workflows.errors import Forbidden, NotFound

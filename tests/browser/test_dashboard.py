@@ -62,7 +62,7 @@ def self_closed_report(system) -> str:
 def approve(system, number: str) -> None:
     from sqlalchemy import select
 
-    from engine.models import HumanTask
+    from engine.storage.models import HumanTask
     from workflows.tasks import verify
 
     with system.sessions() as session:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from engine.models import HumanTask
+from engine.storage.models import HumanTask
 from workflows import cases, tasks
 from workflows.admin import create_user
 from workflows.bootstrap import deploy_shipped, load_reference_data

@@ -7,15 +7,14 @@ import time
 import pytest
 from sqlalchemy import select
 
-from engine.db import make_engine, make_read_sessionmaker, make_sessionmaker, write_wait_from_env
-from engine.errors import Busy, EngineError
-from engine.models import ProcessVersion
+from engine import Busy, EngineError, make_engine, make_read_sessionmaker, make_sessionmaker, write_wait_from_env
+from engine.storage.models import ProcessVersion
 
 
 @pytest.fixture
 def sqlite_engine(tmp_path):
     import workflows.models  # noqa: F401  (the domain tables share the metadata)
-    from engine.db import Base
+    from engine import Base
 
     engine = make_engine(f"sqlite:///{tmp_path / 'queue.db'}", write_wait=0.3)
     Base.metadata.create_all(engine)

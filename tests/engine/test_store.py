@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import event
 
-from engine.runtime import Runtime
+from engine import Runtime
 
 from .helpers import deploy_fixtures, only_task
 from .test_runtime import LIMITS

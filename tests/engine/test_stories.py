@@ -13,7 +13,7 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from engine.models import HumanTask, ProcessInstance
+from engine.storage.models import HumanTask, ProcessInstance
 from workflows import admin, cases, tasks
 from workflows.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workflows.fund import spend_fund

@@ -9,9 +9,8 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import func, select
 
-from engine.models import EngineEvent, ProcessInstance
-from engine.runtime import Runtime
-from engine.sweeper import sweep
+from engine import Runtime, sweep
+from engine.storage.models import EngineEvent, ProcessInstance
 
 from .helpers import deploy_fixtures, only_task
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine.models import HumanTask, ProcessVersion
+from engine.storage.models import HumanTask, ProcessVersion
 from workflows import admin, demo_data
 from workflows.bootstrap import deploy_shipped, load_demo, load_reference_data
 from workflows.models import Case, Category, Department, FundSpend, Meeting, OrgUnit, SlaPolicy, TimelineEntry, User

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from engine.db import Base, make_engine, make_sessionmaker
+from engine import Base, make_engine, make_sessionmaker
 from workflows.errors import InvalidInput
 from workflows.models import (
     LEVELS,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.errors import Busy
+from engine import Busy
 from workflows import queries, webviews
 from workflows.admin import create_token
 

@@ -17,7 +17,7 @@ from flask import Response, current_app, g, request
 from jsonschema import Draft202012Validator
 from werkzeug.exceptions import HTTPException
 
-from engine.errors import Busy
+from engine import Busy
 from web.app import system_of
 from workflows.api_auth import Principal, principal_for_token
 from workflows.errors import Conflict, DomainError, Forbidden, NotFound

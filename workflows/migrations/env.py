@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from alembic import context
 
-import engine.models  # noqa: F401  (registers the engine tables)
+import engine.storage.models  # noqa: F401  (registers the engine tables)
 import workflows.drafts  # noqa: F401  (registers the modeller drafts and the admin audit trail)
 import workflows.models  # noqa: F401  (registers the domain tables)
-from engine.db import Base
+from engine import Base
 
 config = context.config
 connection = config.attributes.get("connection")

@@ -26,13 +26,14 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import forms, store
+from ..errors import Conflict, EngineError, InvalidTaskData, NotFound, NothingWaiting
+from ..sandbox import SandboxEnvironment, SandboxScriptEngine, ScriptError, json_safe_check
+from ..specs import forms
+from ..specs.specs import SERIALIZER_VERSION, SpecCache, dump_state, load_state
+from ..storage import store
+from ..storage.models import EngineEvent, HumanTask, ProcessInstance, ProcessVersion
+from ..storage.store import InstanceRow
 from .compaction import compact
-from .errors import Conflict, EngineError, InvalidTaskData, NotFound, NothingWaiting
-from .models import EngineEvent, HumanTask, ProcessInstance, ProcessVersion
-from .sandbox import SandboxEnvironment, SandboxScriptEngine, ScriptError, json_safe_check
-from .specs import SERIALIZER_VERSION, SpecCache, dump_state, load_state
-from .store import InstanceRow
 from .timers import due_time, next_due, now, timer_definitions
 
 

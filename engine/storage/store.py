@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from .errors import Conflict, NotFound
+from ..errors import Conflict, NotFound
 from .models import EngineEvent, HumanTask, ProcessInstance, ProcessVersion
 
 INSTANCES = ProcessInstance.__table__

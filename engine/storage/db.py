@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from .errors import Busy, EngineError
+from ..errors import Busy, EngineError
 
 READ_OPTION = "gridlink_read"  # execution option of the engine read sessions are bound to
 DEFAULT_WRITE_WAIT = 5.0  # seconds a writer waits for its turn before ``Busy``

@@ -19,7 +19,7 @@ from functools import lru_cache
 import jsonschema_rs
 from jsonschema import Draft202012Validator, FormatChecker
 
-from .errors import InvalidTaskData
+from ..errors import InvalidTaskData
 
 FORMATS = FormatChecker()
 
