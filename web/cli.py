@@ -10,8 +10,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from engine.definitions import deploy
-from engine.errors import DeployError
+from engine import DeployError, deploy
 from workflows.errors import DomainError
 
 from .app import create_app, system_of
@@ -209,13 +208,23 @@ def run_command(host: str, port: int, workers: int | None, threads: int) -> None
                    "and the monthly report (key \"dashboard\").")
 @click.option("--dashboard-cases", type=click.IntRange(min=1000), default=None, help="Cases for --dashboard.")
 @click.option("--no-http", is_flag=True, help="Skip the HTTP part (gridlink run under load, key \"http\").")
+@click.option("--no-engine", is_flag=True, help="Skip the engine part (key \"engine\").")
+@click.option("--database-url", default=None,
+              help="A PostgreSQL URL: the HTTP part serves it and the timer drain also runs on it. "
+                   "Its database is EMPTIED.")
 def bench_command(quick: bool, output: Path | None, dashboard: bool, dashboard_cases: int | None,
-                  no_http: bool) -> None:
+                  no_http: bool, no_engine: bool, database_url: str | None) -> None:
     """Run the benchmarks; prints one JSON object."""
     from engine.bench import run_engine_bench
     from workflows.bench_scenario import case_scenario
 
-    result = {"engine": run_engine_bench(quick=quick, scenario=case_scenario())["engine"]}
+    if database_url and not database_url.startswith("postgresql"):
+        raise click.BadParameter(f"{database_url!r} is not a PostgreSQL URL (postgresql+psycopg://...)",
+                                 param_hint="--database-url")
+    result = {}
+    if not no_engine:
+        result["engine"] = run_engine_bench(quick=quick, scenario=case_scenario(),
+                                            database_url=database_url)["engine"]
     if dashboard or dashboard_cases:
         from workflows.bench_dashboard import run_dashboard_bench
 
@@ -223,7 +232,7 @@ def bench_command(quick: bool, output: Path | None, dashboard: bool, dashboard_c
     if not no_http:
         from .bench_http import run_http_bench
 
-        result.update(run_http_bench(quick=quick))
+        result.update(run_http_bench(quick=quick, database_url=database_url))
     text = json.dumps(result, indent=2, ensure_ascii=False)
     if output:
         output.write_text(text)
