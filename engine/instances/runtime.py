@@ -376,7 +376,8 @@ class Runtime:
         return row
 
     def _projected(self, session: Session, task_id: str) -> HumanTask:
-        found = session.get(HumanTask, task_id)
+        session.flush()  # the row as it stands now, pending changes included
+        found = session.get(HumanTask, task_id, populate_existing=True)
         return found if found is not None else self._gone(session, task_id)
 
     def _gone(self, session: Session, task_id: str):
