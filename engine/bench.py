@@ -41,6 +41,7 @@ from sqlalchemy import event as sa_event
 
 from .instances.runtime import Runtime
 from .sandbox import SandboxEnvironment, SandboxScriptEngine
+from .errors import Busy
 from .specs.definitions import active_version, deploy
 from .specs.specs import restore_specs
 from .storage.db import Base, make_engine, make_sessionmaker
@@ -683,7 +684,10 @@ def _drain_worker(url: str, go, done) -> None:
     fired = 0
     go.wait()
     while True:
-        report = sweep(runtime, sessions, batch_size=100)
+        try:
+            report = sweep(runtime, sessions, batch_size=100)
+        except Busy:  # the other sweeper held the writers' queue past the bounded wait: sweep again
+            continue
         fired += report.timers_fired
         if report.instances == 0:
             break
