@@ -39,9 +39,9 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy import event as sa_event
 
+from .errors import Busy
 from .instances.runtime import Runtime
 from .sandbox import SandboxEnvironment, SandboxScriptEngine
-from .errors import Busy
 from .specs.definitions import active_version, deploy
 from .specs.specs import restore_specs
 from .storage.db import Base, make_engine, make_sessionmaker
