@@ -370,8 +370,7 @@ def sql_per_request(server: Server, world: World, token: str, index: int) -> dic
                                 content_type="application/json")
         if reply.status_code != 201:
             raise RuntimeError(f"bench: counted intake answered {reply.status_code}: {reply.get_data(as_text=True)}")
-        task_id = next(t["id"] for t in client.get("/api/v1/tasks?per_page=200", headers=headers).get_json()["items"]
-                       if t.get("task_kind") == "register")
+        task_id = _open_task_ids(server.port, token)[-1]
         with StatementCounter(system.db) as completion:
             reply = client.post(f"/api/v1/tasks/{task_id}/complete", data=json.dumps({"decision": "accept"}),
                                 headers=headers, content_type="application/json")
