@@ -685,7 +685,8 @@ def _drain_worker(url: str, go, done) -> None:
     go.wait()
     while True:
         try:
-            report = sweep(runtime, sessions, batch_size=100)
+            # one batch (one transaction) per call, so a Busy loses no count of committed work
+            report = sweep(runtime, sessions, batch_size=100, max_batches=1)
         except Busy:  # the other sweeper held the writers' queue past the bounded wait: sweep again
             continue
         fired += report.timers_fired
