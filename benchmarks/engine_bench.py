@@ -37,13 +37,15 @@ from pathlib import Path
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, delete, func, insert, select, text, update
+from sqlalchemy import event as sa_event
 
-from engine.db import Base, make_engine, make_sessionmaker
-from engine.definitions import active_version, deploy
-from engine.models import EngineEvent, HumanTask, ProcessInstance, ProcessVersion
-from engine.runtime import Runtime
+from engine.errors import Busy
+from engine.instances.runtime import Runtime
 from engine.sandbox import SandboxEnvironment, SandboxScriptEngine
-from engine.specs import restore_specs
+from engine.specs.definitions import active_version, deploy
+from engine.specs.specs import restore_specs
+from engine.storage.db import Base, make_engine, make_sessionmaker
+from engine.storage.models import EngineEvent, HumanTask, ProcessInstance, ProcessVersion
 from engine.sweeper import sweep
 
 PROCESS_ID = "bench_case"
@@ -278,8 +280,14 @@ def _load_average() -> float | None:
         return None
 
 
-def _fresh_database(path: Path):
-    engine = make_engine(f"sqlite:///{path}")
+def _fresh_database(path: Path | str):
+    """A new empty database: a SQLite file at ``path``, or the PostgreSQL database at a URL, emptied."""
+    url = path if isinstance(path, str) else f"sqlite:///{path}"
+    engine = make_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
     Base.metadata.create_all(engine)
     return engine, make_sessionmaker(engine)
 
@@ -324,6 +332,45 @@ def _raw_complete(workflow: BpmnWorkflow, task, data: dict = COMPLETE_DATA) -> N
     task.data.update(data)
     task.run()
     workflow.do_engine_steps()
+
+
+class StatementCounter:
+    """SQL statements and transactions seen by SQLAlchemy's events on an engine, while active."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.statements = 0
+        self.transactions = 0
+
+    def _statement(self, *_args) -> None:
+        self.statements += 1
+
+    def _begin(self, *_args) -> None:
+        self.transactions += 1
+
+    def __enter__(self) -> StatementCounter:
+        sa_event.listen(self.engine, "before_cursor_execute", self._statement)
+        sa_event.listen(self.engine, "begin", self._begin)
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        sa_event.remove(self.engine, "before_cursor_execute", self._statement)
+        sa_event.remove(self.engine, "begin", self._begin)
+
+    def figures(self) -> dict:
+        return {"statements": self.statements, "transactions": self.transactions}
+
+
+def _counted_step(engine, sessions, scenario: Scenario) -> dict:
+    """Statements and transactions of one start and of one completion (warm runtime, as measured)."""
+    runtime = Runtime()
+    _start(runtime, sessions, scenario)  # warm the spec cache
+    with StatementCounter(engine) as started:
+        instance = _start(runtime, sessions, scenario)
+    task_id = _handle_tasks(sessions, [instance], scenario.first_task)[0]
+    with StatementCounter(engine) as completed, sessions() as session, session.begin():
+        runtime.complete_task(session, task_id, scenario.complete_data, actor="bench")
+    return {"start": started.figures(), "complete_task": completed.figures()}
 
 
 def _overhead_part(sessions, version_id: int, n: int, progress: _Progress, scenario: Scenario = MINIMAL) -> dict:
@@ -483,6 +530,8 @@ def _restore(sessions, snapshot: list[dict], last_event: int) -> None:
                          error_element=None))
     params = [{f"b_{k}": v for k, v in row.items()} for row in snapshot]
     ids = [row["id"] for row in snapshot]
+    if not ids:
+        return
     with sessions() as session, session.begin():
         session.connection().execute(statement, params)
         session.execute(update(HumanTask).where(HumanTask.instance_id.in_(ids))
@@ -609,12 +658,89 @@ def _scale_part(folder: Path, due: int, waiting_small: int, waiting_large: int, 
                 population.close()
 
 
+def _idle_sweep_part(folder: Path, sizes: tuple[int, ...], runs: int, org_units: int, progress: _Progress) -> dict:
+    """One sweep with nothing due, with ``sizes`` instances waiting: ms per sweep (wall and CPU)."""
+    figures = {}
+    for size in sizes:
+        population = _Population(folder / f"idle-{size}.db", 0, size, org_units, progress)
+        try:
+            walls, cpus = [], []
+            for i in range(runs):
+                wall, cpu = population.timed_sweep()
+                walls.append(wall)
+                cpus.append(cpu)
+                progress.update(i + 1, runs, f"idle sweeps with {size:,} waiting")
+            figures[str(size)] = {"wall_ms": _stats(walls), "cpu_ms": _stats(cpus)}
+        finally:
+            population.close()
+    return figures
+
+
+def _drain_worker(url: str, go, done) -> None:
+    """A sweeping process: waits for ``go``, sweeps until nothing is due, reports (timers, end time)."""
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    runtime = Runtime()
+    fired = 0
+    go.wait()
+    while True:
+        try:
+            # one batch (one transaction) per call, so a Busy loses no count of committed work
+            report = sweep(runtime, sessions, batch_size=100, max_batches=1)
+        except Busy:  # the other sweeper held the writers' queue past the bounded wait: sweep again
+            continue
+        fired += report.timers_fired
+        if report.instances == 0:
+            break
+    done.put((fired, time.monotonic()))
+    engine.dispose()
+
+
+def _drain_part(target: Path | str, due: int, org_units: int, processes: tuple[int, ...],
+                progress: _Progress) -> dict:
+    """``due`` timers due at once, fired by 1 or 2 sweeping processes: timers per second."""
+    import multiprocessing
+
+    population = _Population(target, due, due, org_units, progress)
+    url = population.engine.url.render_as_string(hide_password=False)
+    context = multiprocessing.get_context("spawn")
+    figures = {"due": due, "database": population.engine.dialect.name}
+    try:
+        for count in processes:
+            go, done = context.Event(), context.Queue()
+            workers = [context.Process(target=_drain_worker, args=(url, go, done)) for _ in range(count)]
+            for worker in workers:
+                worker.start()
+            time.sleep(3)  # let every process import and connect before the clock starts
+            began = time.monotonic()
+            go.set()
+            results = [done.get(timeout=600) for _ in workers]
+            for worker in workers:
+                worker.join()
+            fired = sum(r[0] for r in results)
+            seconds = max(r[1] for r in results) - began
+            if fired != due:
+                raise RuntimeError(f"bench: the drain fired {fired} timers, expected {due}")
+            figures[f"{count}_process"] = {"timers_per_s": round(fired / seconds, 1), "seconds": round(seconds, 3)}
+            progress.update(count, max(processes), f"timer drain with {count} process(es)")
+            _restore(population.sessions, *population.snapshot)
+    finally:
+        population.close()
+    return figures
+
+
 # ----- entry point ----------------------------------------------------------------------------
 def run_engine_bench(quick: bool = False, progress=True, *, repetitions: int | None = None,
                      due: int = 1000, waiting_small: int = 1000, waiting_large: int = 100_000,
-                     org_units: int = 200, sweep_runs: int | None = None, scenario: Scenario | None = None) -> dict:
+                     org_units: int = 200, sweep_runs: int | None = None, scenario: Scenario | None = None,
+                     idle_sizes: tuple[int, ...] = (200, 2000, 20_000), drain_due: int | None = None,
+                     drain_processes: tuple[int, ...] = (1, 2), database_url: str | None = None) -> dict:
     """Run the engine benchmarks: ``{"engine": {...}}``, times in ms (median/p95), rounded to 3 places.
 
+    ``idle_sizes``: an idle sweep (nothing due) timed with that many instances waiting. The timer
+    drain fires ``drain_due`` timers due at once (default 10,000; 2,000 with ``quick``) with each
+    count of sweeping processes in ``drain_processes``, on SQLite and also on ``database_url``
+    (PostgreSQL; its database is emptied) when given.
     ``quick`` takes 30 repetitions instead of 200 and one sweep per population instead of three;
     the population sizes can be made smaller for tests (the key names keep the nominal sizes,
     ``sweep`` and ``inbox`` say what was really measured). ``scenario`` is the representative
@@ -633,6 +759,11 @@ def run_engine_bench(quick: bool = False, progress=True, *, repetitions: int | N
         overhead = _overhead_in_fresh_db(Path(tmp) / "bench.db", scenario, n, bar)
         minimal = None if scenario is MINIMAL else _overhead_in_fresh_db(Path(tmp) / "minimal.db", MINIMAL, n, bar)
         scale = _scale_part(Path(tmp), due, waiting_small, waiting_large, org_units, runs, n, bar)
+        idle = _idle_sweep_part(Path(tmp), idle_sizes, 5 if quick else 20, org_units, bar)
+        drain_count = drain_due or (2000 if quick else 10_000)
+        drains = [_drain_part(Path(tmp) / "drain.db", drain_count, org_units, drain_processes, bar)]
+        if database_url:
+            drains.append(_drain_part(database_url, drain_count, org_units, drain_processes, bar))
 
     result = {
         "environment": _environment() | {"load_average_1m": [load_before, _load_average()]},
@@ -650,12 +781,15 @@ def run_engine_bench(quick: bool = False, progress=True, *, repetitions: int | N
         "overhead_ratio_complete_cold": _ratio(overhead["gridlink_complete_cold"], overhead["raw_complete"]),
         "overhead_ratio_start_cpu": overhead["cpu_ratio_start"],
         "overhead_ratio_complete_cpu": overhead["cpu_ratio_complete"],
+        "sql_per_step": overhead["sql"],
         "sweep_1000_due_with_1000_waiting_ms": scale["small"],
         "sweep_1000_due_with_100000_waiting_ms": scale["large"],
         "sweep_ratio_100k_vs_1k": _ratio(scale["large"], scale["small"]),
         "sweep_ratio_100k_vs_1k_cpu": scale["cpu_ratio"],
         "sweep": {"due": due, "waiting_small": waiting_small, "waiting_large": scale["waiting_large"],
                   "runs": runs},
+        "idle_sweep_ms_by_waiting": idle,
+        "timer_drain": drains,
         "inbox_query_ms": scale["inbox"],
         "inbox": {"open_tasks": scale["open_tasks"], "org_units": org_units, "limit": 50},
         "state_bytes": scale["state_bytes"],
@@ -672,7 +806,8 @@ def run_engine_bench(quick: bool = False, progress=True, *, repetitions: int | N
 def _overhead_in_fresh_db(path: Path, scenario: Scenario, n: int, bar: _Progress) -> dict:
     engine, sessions = _fresh_database(path)
     try:
-        return _overhead_part(sessions, _deploy(sessions, scenario), n, bar, scenario)
+        figures = _overhead_part(sessions, _deploy(sessions, scenario), n, bar, scenario)
+        return figures | {"sql": _counted_step(engine, sessions, scenario)}
     finally:
         engine.dispose()
 

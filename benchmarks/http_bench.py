@@ -73,19 +73,25 @@ def _run(args: list[str], env: dict) -> str:
 class Server:
     """``gridlink run`` on a fresh database; a context manager that stops it."""
 
-    def __init__(self, workers: int | None = None, log: Callable[[str], None] = print):
+    def __init__(self, workers: int | None = None, log: Callable[[str], None] = print,
+                 database_url: str | None = None):
         self.folder = Path(tempfile.mkdtemp(prefix="gridlink-http-bench-"))
         self.port = _free_port()
         self.workers = workers
         self.log = log
+        self.database_url = database_url or f"sqlite:///{self.folder / 'gridlink.db'}"
         self.env = {**os.environ, "GRIDLINK_INSTANCE_DIR": str(self.folder),
-                    "GRIDLINK_DATABASE_URL": f"sqlite:///{self.folder / 'gridlink.db'}",
+                    "GRIDLINK_DATABASE_URL": self.database_url,
                     "GRIDLINK_UPLOAD_DIR": str(self.folder / "uploads"), "GRIDLINK_SECRET_KEY": "bench"}
         self.process: subprocess.Popen | None = None
         self.tokens: dict[str, str] = {}
 
     def prepare(self) -> None:
-        self.log("http bench: gridlink init (fresh SQLite database)")
+        if self.database_url.startswith("sqlite"):
+            self.log("http bench: gridlink init (fresh SQLite database)")
+        else:
+            self.log("http bench: emptying the database at --database-url, then gridlink init")
+            _empty_postgres(self.database_url)
         _run(["init"], self.env)
         from workflows.people.accounts import create_user
         from workflows.people.tokens import create_token
@@ -334,6 +340,49 @@ def drive(pool, port: int, requests: list[dict], clients: int, expect: int, seco
             **({"error_sample": next(r["sample"] for r in results if r["sample"])} if errors else {})}
 
 
+def _empty_postgres(url: str) -> None:
+    from sqlalchemy import text
+
+    from engine import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    finally:
+        engine.dispose()
+
+
+def sql_per_request(server: Server, world: World, token: str, index: int) -> dict:
+    """SQL statements and transactions of one case intake and one task completion, counted through
+    SQLAlchemy's events on an app of the same code and database as the server (served in-process)."""
+    from benchmarks.engine_bench import StatementCounter
+    from web.app import create_app
+    from web.system import system_of
+
+    app = create_app({"DATABASE_URL": server.database_url, "UPLOAD_DIR": str(server.folder / "uploads"),
+                      "SECRET_KEY": "bench", "RATE_LIMITS": False})
+    system, client = system_of(app), app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        client.post("/api/v1/cases", data=case_body(world, index), headers=headers, content_type="application/json")
+        with StatementCounter(system.db) as intake:
+            reply = client.post("/api/v1/cases", data=case_body(world, index + 1), headers=headers,
+                                content_type="application/json")
+        if reply.status_code != 201:
+            raise RuntimeError(f"bench: counted intake answered {reply.status_code}: {reply.get_data(as_text=True)}")
+        task_id = _open_task_ids(server.port, token)[-1]
+        with StatementCounter(system.db) as completion:
+            reply = client.post(f"/api/v1/tasks/{task_id}/complete", data=json.dumps({"decision": "accept"}),
+                                headers=headers, content_type="application/json")
+        if reply.status_code != 200:
+            raise RuntimeError(f"bench: counted completion answered {reply.status_code}")
+        return {"case_intake": intake.figures(), "task_completion": completion.figures()}
+    finally:
+        system.db.dispose()
+
+
 def _json_post(path: str, body: bytes, token: str) -> dict:
     return {"method": "POST", "path": path, "body": body,
             "headers": {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}}
@@ -359,12 +408,14 @@ def _open_task_ids(port: int, token: str) -> list[str]:
 
 
 def run_http_bench(quick: bool = False, workers: int | None = None,
-                   log: Callable[[str], None] = lambda m: print(m, file=sys.stderr), plan: dict | None = None) -> dict:
-    """The HTTP figures, under key ``http``. ``plan`` overrides the request counts (see FULL)."""
+                   log: Callable[[str], None] = lambda m: print(m, file=sys.stderr), plan: dict | None = None,
+                   database_url: str | None = None) -> dict:
+    """The HTTP figures, under key ``http``. ``plan`` overrides the request counts (see FULL).
+    ``database_url``: serve a PostgreSQL database instead of a fresh SQLite file (it is emptied)."""
     plan = plan or (QUICK if quick else FULL)
     seconds = plan["seconds"]
     context = multiprocessing.get_context("spawn")
-    with Server(workers=workers, log=log) as server, context.Pool(8) as pool:
+    with Server(workers=workers, log=log, database_url=database_url) as server, context.Pool(8) as pool:
         admin = server.tokens["bench-admin"]
         port = server.port
         world = _world(port, admin)
@@ -399,6 +450,7 @@ def run_http_bench(quick: bool = False, workers: int | None = None,
             log(f"http bench: task completion, {clients} client(s), {len(batch)} requests")
             load = [_json_post(f"/api/v1/tasks/{task_id}/complete", body, admin) for task_id in batch]
             figures.setdefault("task_completion", {})[str(clients)] = drive(pool, port, load, clients, 200, seconds)
+        figures["sql_per_request"] = sql_per_request(server, world, admin, next(counter))
     eight = figures["case_intake"]["8"]
     met = {
         "case_intake_per_s_8_clients": (eight["per_second"] or 0) >= TARGETS["case_intake_per_s_8_clients"],
@@ -410,7 +462,8 @@ def run_http_bench(quick: bool = False, workers: int | None = None,
         "server": {"command": "gridlink run" + (f" --workers {workers}" if workers else ""),
                    "workers": workers or default_workers(), "threads_per_worker": 1,
                    **{f"gunicorn_{k}": v for k, v in worker_options(1).items()},
-                   "database": "sqlite (WAL, fresh)", "cpus": os.cpu_count(), "python": platform.python_version(),
+                   "database": "postgresql (emptied)" if database_url else "sqlite (WAL, fresh)",
+                   "cpus": os.cpu_count(), "python": platform.python_version(),
                    "load": "one spawned process per client, minimal HTTP/1.1 client (LoadConnection), loopback"},
         **figures,
         "targets": TARGETS,

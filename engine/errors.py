@@ -72,3 +72,17 @@ class InstanceFailed(EngineError):
         super().__init__(message, [{"element_id": element_id, "line": line}])
         self.element_id = element_id
         self.line = line
+
+
+class Busy(Exception):  # noqa: N818 - named as the answer the client gets
+    """The database's writers' queue did not free up within the bounded wait: try again shortly.
+
+    Not an ``EngineError`` on purpose: the domain's translation of engine errors lets it through,
+    and the web layer answers it with 503 and ``Retry-After``."""
+
+    code = "busy"
+
+    def __init__(self, waited: float):
+        self.message = f"the database is busy (no write turn within {waited:g} s); nothing was changed, try again"
+        super().__init__(self.message)
+        self.waited = waited

@@ -19,11 +19,11 @@ from sqlalchemy import ForeignKey, Integer, String, Text, delete, event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from .db import Base, UTCDateTime, utcnow
 from .errors import Conflict, NotFound
-from .models import EngineEvent, ProcessInstance
-from .specs import load_state
-from .timers import next_due, now
+from .instances.timers import next_due, now
+from .specs.specs import load_state
+from .storage.db import Base, UTCDateTime, utcnow
+from .storage.models import EngineEvent, ProcessInstance
 
 KINDS = ("crash", "timeout", "memory", "script", "failed", "inflight")
 QUARANTINABLE = ("running", "waiting")
@@ -137,7 +137,7 @@ def retry(session: Session, runtime, incident_id: int, actor: str | None = None)
 
 
 def _resume(session: Session, runtime, row: ProcessInstance, actor: str | None) -> None:
-    from .runtime import ready_human_tasks
+    from .instances.runtime import ready_human_tasks
 
     spec, subs = runtime._specs(session, row.process_version_id)
     workflow = load_state(row.state, spec, subs)  # reading a state runs no script

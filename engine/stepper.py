@@ -20,10 +20,10 @@ from SpiffWorkflow.exceptions import TaskNotFoundException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, SignalEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
+from .instances.timers import next_due
 from .isolation import NOTE_SIZE, serve_loop
 from .sandbox import SandboxEnvironment, SandboxScriptEngine
-from .specs import dump_state, load_state, restore_specs
-from .timers import next_due
+from .specs.specs import dump_state, load_state, restore_specs
 
 
 class OutOfMemory(BaseException):
@@ -119,7 +119,7 @@ class Stepper:
         return workflow
 
     def _step(self, message: dict, blob: bytes) -> tuple[dict, bytes]:
-        from . import runtime as rt
+        from .instances import runtime as rt
 
         workflow = self._workflow(message, blob)
         before = rt._projected_ids(workflow)
@@ -144,8 +144,8 @@ class Stepper:
         return reply, state
 
     def _action(self, message: dict, workflow: BpmnWorkflow, events: list):
-        from . import runtime as rt
         from .errors import Conflict, NothingWaiting
+        from .instances import runtime as rt
 
         op = message["op"]
         if op == "start":
@@ -206,7 +206,7 @@ def _event_out(event) -> dict:
 
 
 def _ready_out(task_id: str, task) -> dict:
-    from . import runtime as rt
+    from .instances import runtime as rt
 
     spec = task.task_spec
     return {"id": task_id, "element_id": spec.bpmn_id, "name": spec.bpmn_name or spec.bpmn_id,

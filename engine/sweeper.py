@@ -20,10 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import incidents
+from .instances.runtime import Runtime
+from .instances.timers import now
 from .isolation import StepFailed
-from .models import ProcessInstance
-from .runtime import Runtime
-from .timers import now
+from .storage.models import ProcessInstance
 
 log = logging.getLogger(__name__)
 SWEEPABLE = ("running", "waiting")

@@ -7,7 +7,7 @@ import os
 import pytest
 from sqlalchemy import text
 
-from engine.db import Base, make_engine, make_sessionmaker
+from engine import Base, make_engine, make_sessionmaker
 
 PG_URL = os.environ.get("GRIDLINK_TEST_PG_URL")
 

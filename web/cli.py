@@ -11,8 +11,7 @@ from types import ModuleType
 import click
 from flask.cli import FlaskGroup, with_appcontext
 
-from engine.definitions import deploy
-from engine.errors import DeployError
+from engine import DeployError, deploy
 from workflows.errors import DomainError
 
 from .app import create_app
@@ -284,16 +283,26 @@ def load_benchmark(name: str) -> ModuleType:
                    "and the monthly report (key \"dashboard\").")
 @click.option("--dashboard-cases", type=click.IntRange(min=1000), default=None, help="Cases for --dashboard.")
 @click.option("--no-http", is_flag=True, help="Skip the HTTP part (gridlink run under load, key \"http\").")
+@click.option("--no-engine", is_flag=True, help="Skip the engine part (key \"engine\").")
+@click.option("--database-url", default=None,
+              help="A PostgreSQL URL: the HTTP part serves it and the timer drain also runs on it. "
+                   "Its database is EMPTIED.")
 def bench_command(quick: bool, output: Path | None, dashboard: bool, dashboard_cases: int | None,
-                  no_http: bool) -> None:
+                  no_http: bool, no_engine: bool, database_url: str | None) -> None:
     """Run the benchmarks (from a checkout: they are not installed); prints one JSON object."""
-    scenario = load_benchmark("scenario").case_scenario()
-    result = {"engine": load_benchmark("engine_bench").run_engine_bench(quick=quick, scenario=scenario)["engine"]}
+    if database_url and not database_url.startswith("postgresql"):
+        raise click.BadParameter(f"{database_url!r} is not a PostgreSQL URL (postgresql+psycopg://...)",
+                                 param_hint="--database-url")
+    result = {}
+    if not no_engine:
+        scenario = load_benchmark("scenario").case_scenario()
+        result["engine"] = load_benchmark("engine_bench").run_engine_bench(
+            quick=quick, scenario=scenario, database_url=database_url)["engine"]
     if dashboard or dashboard_cases:
         cases = dashboard_cases or (100_000 if quick else 1_000_000)
         result.update(load_benchmark("dashboard_bench").run_dashboard_bench(cases))
     if not no_http:
-        result.update(load_benchmark("http_bench").run_http_bench(quick=quick))
+        result.update(load_benchmark("http_bench").run_http_bench(quick=quick, database_url=database_url))
     text = json.dumps(result, indent=2, ensure_ascii=False)
     if output:
         output.write_text(text)

@@ -15,13 +15,13 @@ error page.
 
 from __future__ import annotations
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from engine.errors import EngineError
+from engine import Busy, EngineError
 from workflows.checks import domain_error_of
 from workflows.errors import Conflict, DomainError, Forbidden, NotFound
 
@@ -38,7 +38,7 @@ JSON_PAGE_PREFIXES = ("/admin/modeller/",)
 TITLES = {400: _l("The request was not understood"), 401: _l("Please sign in"), 403: _l("Not allowed"),
           404: _l("Not found"), 405: _l("Not allowed here"), 409: _l("Already changed"),
           413: _l("Too large"), 422: _l("Please check what you entered"), 429: _l("Too many requests"),
-          500: _l("Something went wrong")}
+          500: _l("Something went wrong"), 503: _l("Busy")}
 
 
 def status_of(error: DomainError) -> int:
@@ -84,6 +84,20 @@ def domain_error(error: DomainError):
 
 def engine_error(error: EngineError):
     return domain_error(domain_error_of(error))
+
+
+def busy(error: Busy):
+    """The database's writers' queue stayed full for its whole wait: 503, try again in a second."""
+    fmt, retry = answer_format(), {"Retry-After": "1"}
+    if fmt == "api":
+        return api.error_response(503, "busy", error.message, [], retry)
+    if fmt == "open311":
+        response = open311.error_response(503, error.message)
+    else:
+        response = make_response(error_page(503, _("The system is busy: nothing was changed. "
+                                                      "Wait a moment and try again.")))
+    response.headers.update(retry)
+    return response
 
 
 def http_error(error: HTTPException):
@@ -135,6 +149,7 @@ def unexpected(error: Exception):
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(DomainError, domain_error)
+    app.register_error_handler(Busy, busy)
     app.register_error_handler(EngineError, engine_error)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, unexpected)

@@ -14,9 +14,9 @@ from workflows.org import gridmap
 
 from .auth import roles_required
 from .dashboard import VIEWERS
+from .errors import status_of
 from .extensions import limiter, limits_off
 from .i18n import error_text
-from .errors import status_of
 from .system import current_system
 
 bp = Blueprint("maps", __name__, url_prefix="/map")

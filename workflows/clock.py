@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from engine.db import utcnow
+from engine import utcnow
 from workflows.checks import invalid
 
 LOCAL_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")

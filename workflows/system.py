@@ -13,8 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
 import workflows.tables  # noqa: F401  (maps every table before the first query)
-from engine.db import make_engine, make_sessionmaker
-from engine.runtime import Runtime
+from engine import Runtime, make_engine, make_sessionmaker
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Every table of the domain, on the one declarative ``Base`` of ``engine.db``.
+"""Every table of the domain, on the one declarative ``Base`` of ``engine.storage.db``.
 
 Each noun keeps its tables in its own ``models`` module; relationships name classes of other
 modules, which SQLAlchemy resolves once all of them are mapped. Importing this module maps them

@@ -63,7 +63,7 @@ def self_closed_report(system) -> str:
 def approve(system, number: str) -> None:
     from sqlalchemy import select
 
-    from engine.models import HumanTask
+    from engine.storage.models import HumanTask
     from workflows.cases.decisions import verify
 
     with system.sessions() as session:

@@ -14,9 +14,9 @@ from lxml import etree
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from engine.definitions import validate_files
-from engine.models import HumanTask, ProcessInstance, ProcessVersion
-from engine.specs import SERIALIZER, new_parser
+from engine import validate_files
+from engine.specs.specs import SERIALIZER, new_parser
+from engine.storage.models import HumanTask, ProcessInstance, ProcessVersion
 
 from .conftest import BPMN_DIR, LiveServer, _prepare, login, shot
 

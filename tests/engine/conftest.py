@@ -7,7 +7,8 @@ import json
 import pytest
 from SpiffWorkflow.util.task import TaskState
 
-from engine import runtime, specs
+from engine.instances import runtime
+from engine.specs import specs
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from engine.definitions import deploy
-from engine.models import HumanTask
+from engine import deploy
+from engine.storage.models import HumanTask
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from engine.models import HumanTask
+from engine.storage.models import HumanTask
 from workflows.cases import decisions, reporting
 from workflows.cases.models import Case, TimelineEntry
 from workflows.coordination.models import FundBudget

@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
+from engine import Runtime
 from engine.errors import Conflict
-from engine.runtime import Runtime
 
 from .helpers import deploy_fixtures, only_task
 
@@ -89,7 +89,7 @@ def test_claiming_a_task_one_already_holds_is_harmless(runtime, sessions):
 
 
 def _instance_of(sessions, task_id: str) -> int:
-    from engine.models import HumanTask
+    from engine.storage.models import HumanTask
 
     with sessions() as session:
         return session.get(HumanTask, task_id).instance_id

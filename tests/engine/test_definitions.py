@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.definitions import deploy, validate_files
-from engine.errors import DeployError
-from engine.models import ProcessVersion
-from engine.runtime import Runtime
+from engine import DeployError, Runtime, deploy, validate_files
+from engine.storage.models import ProcessVersion
 
 from .helpers import fixture_files
 

@@ -9,11 +9,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from engine.definitions import deploy
+from engine import Runtime, deploy
 from engine.incidents import Incident, InFlight, open_incidents, retry
 from engine.isolation import Limits, StepFailed
-from engine.models import ProcessInstance
-from engine.runtime import Runtime
+from engine.storage.models import ProcessInstance
 from engine.sweeper import sweep
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -7,9 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from freezegun import freeze_time
 
-from engine.models import ProcessInstance
-from engine.runtime import Runtime
-from engine.sweeper import sweep
+from engine import Runtime, sweep
+from engine.storage.models import ProcessInstance
 
 from .helpers import deploy_fixtures, only_task
 

@@ -10,11 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine import migration
-from engine.definitions import active_version, deploy
-from engine.errors import Conflict
-from engine.models import EngineEvent, HumanTask, ProcessInstance
-from engine.runtime import Runtime
+from engine import Conflict, Runtime, active_version, deploy
+from engine.specs import migration
+from engine.storage.models import EngineEvent, HumanTask, ProcessInstance
 
 from .helpers import only_task
 
@@ -87,7 +85,7 @@ def version_of(sessions, instance_id: int) -> int:
 
 
 def _version_number(session, version_id: int) -> int:
-    from engine.models import ProcessVersion
+    from engine.storage.models import ProcessVersion
 
     return session.get(ProcessVersion, version_id).version
 

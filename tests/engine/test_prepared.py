@@ -7,11 +7,10 @@ import pytest
 from sqlalchemy import Float, bindparam, cast, select
 from sqlalchemy.exc import IntegrityError, PendingRollbackError
 
-from engine import store
-from engine.db import utcnow
-from engine.models import HumanTask
+from engine import Runtime, utcnow
 from engine.prepared import Prepared, adopt
-from engine.runtime import Runtime
+from engine.storage import store
+from engine.storage.models import HumanTask
 
 from .helpers import deploy_fixtures
 

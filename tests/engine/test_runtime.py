@@ -7,9 +7,8 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from engine.errors import Conflict, InvalidTaskData, NotFound, NothingWaiting
-from engine.models import EngineEvent, HumanTask, ProcessInstance
-from engine.runtime import Runtime
+from engine import Conflict, InvalidTaskData, NotFound, NothingWaiting, Runtime
+from engine.storage.models import EngineEvent, HumanTask, ProcessInstance
 
 from .helpers import deploy_fixtures, only_task
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from engine.definitions import deploy, validate_files
+from engine import deploy, validate_files
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",

@@ -7,9 +7,9 @@ import json
 
 from sqlalchemy import update
 
-from engine.models import ProcessInstance
-from engine.runtime import Runtime
-from engine.specs import SERIALIZER, dump_state, load_state
+from engine import Runtime
+from engine.specs.specs import SERIALIZER, dump_state, load_state
+from engine.storage.models import ProcessInstance
 
 from .conftest import spiff_dict, spiff_json
 from .helpers import deploy_fixtures, only_task

@@ -13,7 +13,7 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from engine.models import HumanTask, ProcessInstance
+from engine.storage.models import HumanTask, ProcessInstance
 from workflows.cases import decisions, reporting
 from workflows.cases.models import Case, OverdueRecord, TimelineEntry
 from workflows.coordination.fund import spend_fund

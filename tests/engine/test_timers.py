@@ -9,9 +9,9 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import func, select
 
+from engine import Runtime
 from engine.incidents import open_incidents
-from engine.models import EngineEvent, ProcessInstance
-from engine.runtime import Runtime
+from engine.storage.models import EngineEvent, ProcessInstance
 from engine.sweeper import sweep
 
 from .helpers import deploy_fixtures, only_task

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine.models import HumanTask, ProcessVersion
+from engine.storage.models import HumanTask, ProcessVersion
 from workflows.cases.models import Case, TimelineEntry
 from workflows.cases.reporting import public_case_view
 from workflows.coordination.models import FundSpend, Meeting

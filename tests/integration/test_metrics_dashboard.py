@@ -61,7 +61,7 @@ def test_periods_are_local_and_unknown_ones_refused(session):
 def test_the_big_screen_reads_without_holding_sqlites_write_lock(sessions, db_engine, tmp_path):
     from sqlalchemy import text
 
-    from engine.db import make_engine
+    from engine import make_engine
     from workflows.evaluation.dashboard import load_dashboard
     from workflows.reads.sessions import read_sessions
 

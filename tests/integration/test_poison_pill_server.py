@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine.db import make_engine, make_sessionmaker
+from engine import Runtime, make_engine, make_sessionmaker
 from engine.incidents import Incident
-from engine.models import ProcessInstance
-from engine.runtime import Runtime
+from engine.storage.models import ProcessInstance
 
 pytestmark = pytest.mark.slow
 

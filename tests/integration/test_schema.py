@@ -8,9 +8,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-import engine.models  # noqa: F401
+import engine.storage.models  # noqa: F401
 import workflows.tables  # noqa: F401
-from engine.db import Base, make_engine
+from engine import Base, make_engine
 from workflows.setup import schema
 
 

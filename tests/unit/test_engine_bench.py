@@ -19,7 +19,8 @@ RATIOS = ("overhead_ratio_start", "overhead_ratio_complete", "overhead_ratio_com
 
 @pytest.fixture(scope="module")
 def result():
-    return run_engine_bench(quick=True, progress=False, due=50, waiting_small=100, waiting_large=2000)
+    return run_engine_bench(quick=True, progress=False, due=50, waiting_small=100, waiting_large=2000,
+                            idle_sizes=(20, 200), drain_due=60)
 
 
 def test_the_result_is_one_json_object_under_engine(result):
@@ -72,3 +73,20 @@ def test_the_progress_bar_draws_on_stderr_only_when_enabled(capsys):
     assert captured.out == ""
     assert captured.err.startswith("\r[####......]  45% cloning instances")
     assert "silent" not in captured.err
+
+
+def test_statements_and_transactions_per_step_are_counted_through_sqlalchemy_events(result):
+    counts = result["engine"]["sql_per_step"]
+    for step in ("start", "complete_task"):
+        assert counts[step]["transactions"] == 1, step
+        assert 3 <= counts[step]["statements"] <= 12, step
+
+
+def test_idle_sweeps_and_the_timer_drain_are_reported(result):
+    engine = result["engine"]
+    assert set(engine["idle_sweep_ms_by_waiting"]) == {"20", "200"}
+    for figures in engine["idle_sweep_ms_by_waiting"].values():
+        assert figures["wall_ms"]["median"] > 0
+    [drain] = engine["timer_drain"]
+    assert drain["due"] == 60 and drain["database"] == "sqlite"
+    assert drain["1_process"]["timers_per_s"] > 0 and drain["2_process"]["timers_per_s"] > 0

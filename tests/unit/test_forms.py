@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import forms
+from engine.specs import forms
 
 FORMS = sorted((Path(__file__).resolve().parents[2] / "bpmn").glob("*.schema.json"))
 DATES = st.sampled_from(["2026-11-21T09:00:00+08:00", "2026-11-21T09:00Z", "2026-11-21T09:00:00",

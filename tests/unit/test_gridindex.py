@@ -107,7 +107,7 @@ def test_on_sanjiangs_1623_micro_grids_the_index_is_faster_than_the_ring_test_an
 
 @pytest.fixture
 def database():
-    from engine.db import Base, make_engine, make_sessionmaker
+    from engine import Base, make_engine, make_sessionmaker
     from workflows.org.models import OrgUnit
 
     engine = make_engine("sqlite://")

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from engine.db import Base, make_engine, make_sessionmaker
+from engine import Base, make_engine, make_sessionmaker
 from workflows.cases.models import Case, TimelineEntry, format_case_number, next_case_number
 from workflows.coordination.models import FundBudget, FundSpend, Meeting, MeetingAction, budget_spent_cents
 from workflows.errors import InvalidInput

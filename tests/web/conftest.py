@@ -107,7 +107,7 @@ def task_of(system, number: str, kind: str | None = None):
     """The open task of a case (of ``kind`` when given)."""
     from sqlalchemy import select
 
-    from engine.models import HumanTask
+    from engine.storage.models import HumanTask
 
     with system.sessions() as session:
         tasks = list(session.scalars(select(HumanTask).where(HumanTask.business_key == number)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import html
 import time
 
-from engine.definitions import deploy
+from engine import Runtime, deploy
 from engine.incidents import open_incidents
 from engine.isolation import Limits
-from engine.models import ProcessInstance
-from engine.runtime import Runtime
+from engine.storage.models import ProcessInstance
 from engine.sweeper import sweep
 from web.cli import main
 

@@ -6,7 +6,7 @@ import json
 
 from sqlalchemy import select
 
-from engine.models import HumanTask, ProcessInstance, ProcessVersion
+from engine.storage.models import HumanTask, ProcessInstance, ProcessVersion
 from tests.apps import BPMN_DIR
 
 from .conftest import report

@@ -191,7 +191,7 @@ def test_reminded_and_overdue_tasks_are_highlighted_in_the_inbox(client_for, sys
 
     from sqlalchemy import update
 
-    from engine.models import HumanTask
+    from engine.storage.models import HumanTask
     from workflows.clock import now
 
     reminded, overdue = at_community(system, title="催办"), at_community(system, title="逾期")

@@ -22,6 +22,9 @@ def test_the_http_bench_drives_the_real_server_and_reports_throughput_and_percen
     assert set(http["met"]) == set(http["targets"])
     assert http["baseline_8_clients"]["healthz"]["errors"] == 0
     assert http["baseline_8_clients"]["api_read"]["errors"] == 0
+    for request_kind in ("case_intake", "task_completion"):  # counted through SQLAlchemy's events
+        counts = http["sql_per_request"][request_kind]
+        assert counts["transactions"] >= 1 and counts["statements"] > counts["transactions"], counts
 
 
 def test_the_load_client_reuses_a_kept_alive_connection_and_reopens_a_closed_one():

@@ -254,7 +254,7 @@ instance = Path(sys.argv[1])
 app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{instance / 'gridlink.db'}",
                   "UPLOAD_DIR": str(instance / "uploads"), "SECRET_KEY": "websec", "RATE_LIMITS": True,
                   "WTF_CSRF_ENABLED": False, "TRUSTED_PROXIES": int(sys.argv[3])})
-from web.app import system_of
+from web.system import system_of
 schema.upgrade(system_of(app).db)
 client = app.test_client()
 statuses = []

@@ -26,7 +26,7 @@ JSON_LIMIT = 1024 * 1024
 
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
               405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
-              422: "invalid_input", 429: "too_many_requests"}
+              422: "invalid_input", 429: "too_many_requests", 503: "busy"}
 
 
 class ApiError(Exception):

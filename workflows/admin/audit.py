@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Index, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine.db import Base, UTCDateTime, utcnow
+from engine import Base, UTCDateTime, utcnow
 
 
 class AdminAuditEntry(Base):

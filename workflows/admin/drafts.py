@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine.db import Base, UTCDateTime, utcnow
+from engine import Base, UTCDateTime, utcnow
 from workflows.admin import audit
 from workflows.errors import Conflict, InvalidInput, NotFound
 

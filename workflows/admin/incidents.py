@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from engine import incidents as engine_incidents
-from engine.models import ProcessInstance, ProcessVersion
+from engine.storage.models import ProcessInstance, ProcessVersion
 from workflows.admin import audit
 from workflows.checks import engine_errors
 

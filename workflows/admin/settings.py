@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from engine.timers import parse_timer_literal
+from engine import parse_timer_literal
 from workflows.admin import audit
 from workflows.checks import invalid
 from workflows.clock import local_today

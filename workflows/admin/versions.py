@@ -13,9 +13,9 @@ from collections import Counter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
 
-from engine import definitions, migration, validation
 from engine.errors import DeployError
-from engine.models import ProcessInstance, ProcessVersion
+from engine.specs import definitions, migration, validation
+from engine.storage.models import ProcessInstance, ProcessVersion
 from workflows.admin import audit, drafts
 from workflows.cases.models import Case
 from workflows.cases.timeline import add_entry

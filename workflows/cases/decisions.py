@@ -14,9 +14,9 @@ from functools import cached_property
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from engine import PendingStep
 from engine.errors import EngineError
-from engine.models import HumanTask, ProcessInstance
-from engine.runtime import PendingStep
+from engine.storage.models import HumanTask, ProcessInstance
 from workflows.cases.attachments import check_photo_refs
 from workflows.cases.hooks import open_dispatch
 from workflows.cases.lookups import get_case

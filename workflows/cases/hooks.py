@@ -15,9 +15,8 @@ from datetime import UTC
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.models import HumanTask
-from engine.runtime import Assignment, StepEvent, TaskView
-from engine.store import InstanceRow
+from engine import Assignment, InstanceRow, StepEvent, TaskView
+from engine.storage.models import HumanTask
 from workflows.cases.models import Case
 from workflows.cases.timeline import (
     add_entry,

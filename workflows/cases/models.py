@@ -2,7 +2,7 @@
 
 Every timestamp is a ``UTCDateTime`` (tz-aware in, tz-aware out). Enumerations that the rest of
 the code relies on are spelled once as tuples and enforced by CHECK constraints. The engine's own
-tables live in ``engine.models``; a case only remembers its process instance id
+tables live in ``engine.storage.models``; a case only remembers its process instance id
 (``Case.instance_id``), without a foreign key across the layers.
 """
 
@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from engine.db import Base, UTCDateTime, utcnow
+from engine import Base, UTCDateTime, utcnow
 from engine.prepared import Prepared, dialect_of
 from workflows.columns import one_of
 from workflows.org.models import LEVELS

@@ -14,9 +14,9 @@ from datetime import timedelta
 from sqlalchemy import bindparam, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from engine.models import HumanTask
+from engine import PendingStart
 from engine.prepared import Prepared, Row, adopt
-from engine.runtime import PendingStart
+from engine.storage.models import HumanTask
 from workflows.cases import query_codes
 from workflows.cases.attachments import check_photo, check_photo_count, photo_limit, store_photo
 from workflows.cases.lookups import get_case

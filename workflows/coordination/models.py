@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from engine.db import Base, UTCDateTime, utcnow
+from engine import Base, UTCDateTime, utcnow
 from workflows.columns import one_of
 from workflows.org.models import LEVELS
 from workflows.reference.models import URGENCIES

@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.models import HumanTask
+from engine.storage.models import HumanTask
 from workflows.cases.decisions import complete_task, may_act, resolver_id
 from workflows.cases.models import Case, TimelineEntry
 from workflows.cases.query_codes import demo_code

@@ -8,7 +8,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from engine.db import Base
+from engine import Base
 
 
 class EvaluationWeight(Base):

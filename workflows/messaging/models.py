@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
-from engine.db import Base, UTCDateTime, utcnow
+from engine import Base, UTCDateTime, utcnow
 
 CHANNELS = ("email", "sms", "webhook")
 DELIVERY_STATUSES = ("pending", "sent", "dead")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from alembic import context
 
 import engine.incidents  # noqa: F401  (registers the incident and in-flight tables)
-import engine.models  # noqa: F401  (registers the engine tables)
+import engine.storage.models  # noqa: F401  (registers the engine tables)
 import workflows.admin.drafts  # noqa: F401  (registers the modeller drafts and the admin audit trail)
 import workflows.messaging.models  # noqa: F401  (registers the outbox, webhooks and contact settings)
 import workflows.tables  # noqa: F401  (registers the domain tables)
-from engine.db import Base
+from engine import Base
 
 config = context.config
 connection = config.attributes.get("connection")

@@ -12,7 +12,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from engine.db import Base
+from engine import Base
 from workflows.columns import one_of
 from workflows.errors import InvalidInput
 

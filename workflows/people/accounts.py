@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from engine.timers import parse_timer_literal
+from engine import parse_timer_literal
 from workflows.checks import invalid
 from workflows.clock import now
 from workflows.errors import Conflict

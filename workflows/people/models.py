@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from engine.db import Base, UTCDateTime, utcnow
+from engine import Base, UTCDateTime, utcnow
 from workflows.columns import one_of
 
 if TYPE_CHECKING:

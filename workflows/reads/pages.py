@@ -10,7 +10,7 @@ import json
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.models import HumanTask, ProcessInstance, ProcessVersion
+from engine.storage.models import HumanTask, ProcessInstance, ProcessVersion
 from workflows.cases.decisions import check_may_act, resolver_id
 from workflows.cases.lookups import get_case
 from workflows.cases.models import Attachment, Case

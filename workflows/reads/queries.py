@@ -21,9 +21,9 @@ from datetime import timedelta
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from engine.definitions import deploy
+from engine import deploy
 from engine.errors import DeployError
-from engine.models import HumanTask, ProcessInstance, ProcessVersion
+from engine.storage.models import HumanTask, ProcessInstance, ProcessVersion
 from workflows.cases.decisions import check_may_act
 from workflows.cases.lookups import get_case
 from workflows.cases.models import CASE_STATUSES, Case

@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from engine.db import Base
+from engine import Base
 from workflows.columns import one_of
 from workflows.org.models import LEVELS
 

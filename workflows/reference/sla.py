@@ -10,8 +10,8 @@ from __future__ import annotations
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
+from engine.instances.timers import TimerValueError, duration_span
 from engine.prepared import Prepared
-from engine.timers import TimerValueError, duration_span
 from workflows.clock import duration_seconds, format_duration
 from workflows.errors import Conflict
 from workflows.org.models import LEVELS

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.definitions import VersionInfo, deploy
+from engine import VersionInfo, deploy
 from workflows.cases.models import Case
 from workflows.clock import local_today
 from workflows.coordination.models import FundBudget

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import engine.db
+import engine.storage.db
 
 revision = '8a89b45e3c73'
 down_revision = 'a4f462041d98'
@@ -21,7 +21,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table('admin_audit',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('at', engine.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', engine.storage.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('actor', sa.String(length=64), nullable=True),
     sa.Column('action', sa.String(length=64), nullable=False),
     sa.Column('target', sa.String(length=200), nullable=True),
@@ -41,8 +41,8 @@ def upgrade() -> None:
     sa.Column('deployed_versions', sa.JSON(), nullable=False),
     sa.Column('created_by', sa.String(length=64), nullable=True),
     sa.Column('updated_by', sa.String(length=64), nullable=True),
-    sa.Column('created_at', engine.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', engine.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', engine.storage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', engine.storage.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_modeller_drafts'))
     )
     with op.batch_alter_table('modeller_drafts', schema=None) as batch_op:

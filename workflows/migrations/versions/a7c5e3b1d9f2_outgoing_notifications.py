@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import engine.db
+import engine.storage.db
 
 revision = 'a7c5e3b1d9f2'
 down_revision = '8a89b45e3c73'
@@ -26,7 +26,7 @@ def upgrade() -> None:
     sa.Column('kinds', sa.JSON(), nullable=False),
     sa.Column('active', sa.Boolean(), server_default=sa.true(), nullable=False),
     sa.Column('created_by', sa.String(length=64), nullable=True),
-    sa.Column('created_at', engine.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', engine.storage.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_webhooks'))
     )
     op.create_table('contact_settings',
@@ -35,7 +35,7 @@ def upgrade() -> None:
     sa.Column('phone', sa.String(length=40), nullable=True),
     sa.Column('email_kinds', sa.JSON(), nullable=True),
     sa.Column('sms_kinds', sa.JSON(), nullable=True),
-    sa.Column('updated_at', engine.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', engine.storage.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_contact_settings_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id', name=op.f('pk_contact_settings'))
     )
@@ -51,10 +51,10 @@ def upgrade() -> None:
     sa.Column('data', sa.JSON(), nullable=False),
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', engine.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('next_attempt_at', engine.storage.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('created_at', engine.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', engine.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', engine.storage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', engine.storage.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_deliveries_case_id_cases'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_deliveries_user_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['webhook_id'], ['webhooks.id'], name=op.f('fk_deliveries_webhook_id_webhooks'), ondelete='CASCADE'),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import engine.db
+import engine.storage.db
 
 revision = 'f5a3c2d9b7e3'
 down_revision = 'd3c1e0a7b5f1'
@@ -25,8 +25,8 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('element_id', sa.String(length=200), nullable=True),
     sa.Column('message', sa.Text(), nullable=False),
-    sa.Column('at', engine.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('resolved_at', engine.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('at', engine.storage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('resolved_at', engine.storage.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('resolved_by', sa.String(length=200), nullable=True),
     sa.ForeignKeyConstraint(['instance_id'], ['process_instances.id'],
                             name=op.f('fk_engine_incidents_instance_id_process_instances'), ondelete='CASCADE'),
@@ -39,7 +39,7 @@ def upgrade() -> None:
     op.create_table('engine_inflight',
     sa.Column('instance_id', sa.Integer(), nullable=False),
     sa.Column('owner', sa.String(length=200), nullable=True),
-    sa.Column('started_at', engine.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('started_at', engine.storage.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('failures', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['instance_id'], ['process_instances.id'],
                             name=op.f('fk_engine_inflight_instance_id_process_instances'), ondelete='CASCADE'),

@@ -22,8 +22,8 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
-from . import snapshot
-from .errors import Problem
+from ..errors import Problem
+from ..instances import snapshot
 
 try:  # the validator loads the XSDs once (~140 ms)
     from SpiffWorkflow.spiff.parser import VALIDATOR

@@ -29,11 +29,11 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import store
+from ..errors import Conflict, NotFound
+from ..instances.runtime import Runtime, StepEvent, TaskView, _deadline, _lane, _properties
+from ..storage import store
+from ..storage.models import EngineEvent, HumanTask, ProcessInstance, ProcessVersion
 from .definitions import get_version
-from .errors import Conflict, NotFound
-from .models import EngineEvent, HumanTask, ProcessInstance, ProcessVersion
-from .runtime import Runtime, StepEvent, TaskView, _deadline, _lane, _properties
 from .specs import SERIALIZER, SERIALIZER_VERSION, load_state
 
 MOVABLE_STATUSES = ("running", "waiting")

@@ -24,7 +24,7 @@ import jsonschema_rs
 from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError
 
-from .errors import InvalidTaskData
+from ..errors import InvalidTaskData
 
 FORMATS = FormatChecker()
 

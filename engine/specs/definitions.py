@@ -15,9 +15,9 @@ from lxml import etree
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from ..errors import DeployError, NotFound, Problem
+from ..storage.models import ProcessVersion
 from . import validation as v
-from .errors import DeployError, NotFound, Problem
-from .models import ProcessVersion
 from .specs import new_parser, problem_from, serialize_specs
 
 KINDS = {".bpmn": "bpmn", ".dmn": "dmn", ".json": "json"}

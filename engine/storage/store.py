@@ -1,8 +1,11 @@
 """Core-level reads and writes for the runtime's hot path.
 
 The ORM unit of work costs several times more than the engine step it persists, so the runtime
-reads and writes its own rows with prepared Core statements on the session's connection (same
-transaction, see ``prepared``), and expires any ORM copies other code may hold in the session.
+reads and writes its own rows with Core statements built once at module level, executed on the
+session's connection (``session.execute``: same transaction, autoflush, visible to SQLAlchemy's
+events and ``echo``), returning plain dataclasses or rows; projection and audit rows go in with
+one executemany (``insertmanyvalues`` where the dialect has it). ORM copies other code may hold
+in the session are expired after a Core write.
 """
 
 from __future__ import annotations
@@ -13,9 +16,8 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from .errors import Conflict, NotFound
+from ..errors import Conflict, NotFound
 from .models import EngineEvent, HumanTask, ProcessInstance, ProcessVersion
-from .prepared import Prepared, Row, dialect_of, flushed
 
 INSTANCES = ProcessInstance.__table__
 TASKS = HumanTask.__table__
@@ -28,29 +30,28 @@ TASK_FIELDS = tuple(c.key for c in TASKS.columns)
 EVENT_FIELDS = ("instance_id", "at", "kind", "element_id", "task_id", "actor", "data")
 
 ALWAYS_SAVED = ("state", "state_token", "updated_at")  # change on every save
-_UPDATES: dict[tuple[str, ...], Prepared] = {}
-_INSERT_INSTANCE = Prepared(
-    insert(INSTANCES).values({c: bindparam(c) for c in (*SAVED_FIELDS, "business_key", "lock_version",
-                                                          "created_at")}).returning(INSTANCES.c.id))
+_INSERT_INSTANCE = insert(INSTANCES).returning(INSTANCES.c.id)
+# the fields to write are the parameters given: SQLAlchemy puts them in the SET clause
+_UPDATE_INSTANCE = (update(INSTANCES)
+                    .where(INSTANCES.c.id == bindparam("_id"), INSTANCES.c.lock_version == bindparam("_version"))
+                    .values(lock_version=bindparam("_version") + 1))
 _ROW = [c for c in INSTANCES.columns if c.key != "state"]  # the state is read only when not cached
-_LOAD = Prepared(select(*_ROW).where(INSTANCES.c.id == bindparam("id")))
-_LOAD_LOCKED = Prepared(select(*_ROW).where(INSTANCES.c.id == bindparam("id")).with_for_update())
-_STATE = Prepared(select(INSTANCES.c.state).where(INSTANCES.c.id == bindparam("id")))
+_LOAD = select(*_ROW).where(INSTANCES.c.id == bindparam("id"))
+_LOAD_LOCKED = _LOAD.with_for_update()
+_STATE = select(INSTANCES.c.state).where(INSTANCES.c.id == bindparam("id"))
 _TASK_COLUMNS = (TASKS.c.claimed_by, TASKS.c.form_schema, TASKS.c.name, TASKS.c.lane)
-_OPEN_TASK = select(*_TASK_COLUMNS, *_ROW).join_from(TASKS, INSTANCES, TASKS.c.instance_id == INSTANCES.c.id) \
-    .where(TASKS.c.id == bindparam("id"))
-_OPEN_TASK_LOCKED = Prepared(_OPEN_TASK.with_for_update(of=INSTANCES))
-_OPEN_TASK = Prepared(_OPEN_TASK)
-_ACTIVE_VERSION = Prepared(select(VERSIONS.c.id, VERSIONS.c.version)
-                           .where(VERSIONS.c.process_id == bindparam("process_id"), VERSIONS.c.active))
-_GIVEN_VERSION = Prepared(select(VERSIONS.c.id, VERSIONS.c.version)
-                          .where(VERSIONS.c.process_id == bindparam("process_id"),
-                                 VERSIONS.c.version == bindparam("version")))
+_OPEN_TASK = (select(*_TASK_COLUMNS, *_ROW).join_from(TASKS, INSTANCES, TASKS.c.instance_id == INSTANCES.c.id)
+              .where(TASKS.c.id == bindparam("id")))
+_OPEN_TASK_LOCKED = _OPEN_TASK.with_for_update(of=INSTANCES)
+_ACTIVE_VERSION = select(VERSIONS.c.id, VERSIONS.c.version).where(
+    VERSIONS.c.process_id == bindparam("process_id"), VERSIONS.c.active)
+_GIVEN_VERSION = select(VERSIONS.c.id, VERSIONS.c.version).where(
+    VERSIONS.c.process_id == bindparam("process_id"), VERSIONS.c.version == bindparam("version"))
 _COMPLETION = (select(EVENTS.c.actor, EVENTS.c.at)
                .where(EVENTS.c.task_id == bindparam("id"), EVENTS.c.kind == "task_completed").limit(1))
-_DELETE_TASK = Prepared(delete(TASKS).where(TASKS.c.id == bindparam("id")))
-_INSERT_TASKS = Prepared(insert(TASKS).values({c: bindparam(c) for c in TASK_FIELDS}))
-_INSERT_EVENTS = Prepared(insert(EVENTS).values({c: bindparam(c) for c in EVENT_FIELDS}))
+_DELETE_TASKS = delete(TASKS).where(TASKS.c.id.in_(bindparam("ids", expanding=True)))
+_INSERT_TASKS = insert(TASKS)  # executemany: insertmanyvalues where the dialect has it
+_INSERT_EVENTS = insert(EVENTS)
 
 
 @dataclass(slots=True, eq=False)
@@ -94,20 +95,20 @@ _UNSET = object()
 def version_ref(session: Session, process_id: str, version: int | None) -> tuple[int, int]:
     """(id, version number) of the active version of ``process_id``, or of the given version."""
     if version:
-        found = _GIVEN_VERSION.run(session, {"process_id": process_id, "version": version}).first()
+        found = session.execute(_GIVEN_VERSION, {"process_id": process_id, "version": version}).first()
     else:
-        found = _ACTIVE_VERSION.run(session, {"process_id": process_id}).first()
+        found = session.execute(_ACTIVE_VERSION, {"process_id": process_id}).first()
     if found is None:
         raise NotFound(f"process {process_id!r} has no version {version}" if version
                        else f"process {process_id!r} has no active version: deploy it first")
-    return found["id"], found["version"]
+    return found.id, found.version
 
 
 def load_instance(session: Session, instance_id: int, lock: bool) -> InstanceRow | None:
     """An instance without its state (see ``state_of``), locked FOR UPDATE on PostgreSQL when asked."""
     query = _LOAD_LOCKED if lock and _postgres(session) else _LOAD
-    found = query.run(session, {"id": instance_id}).first()
-    return None if found is None else InstanceRow.of(found)
+    found = session.execute(query, {"id": instance_id}).first()
+    return None if found is None else InstanceRow.of(dict(found._mapping))
 
 
 def new_instance(process_version_id: int, business_key: str | None, serializer_version: str) -> InstanceRow:
@@ -117,37 +118,30 @@ def new_instance(process_version_id: int, business_key: str | None, serializer_v
                        updated_at=None)
 
 
-_PROJECTED = Prepared(select(TASKS).where(TASKS.c.id == bindparam("id")))
-
-
-def projected_task(session: Session, task_id: str) -> Row | None:
-    """A projected (open) task's row, all columns."""
-    return _PROJECTED.run(flushed(session), {"id": task_id}).first()
-
-
 def open_task(session: Session, task_id: str, lock: bool = True) -> tuple[dict, InstanceRow] | None:
     """An open task (claimed_by, form_schema, name, lane) and its instance, in one query; the
     instance locked FOR UPDATE on PostgreSQL unless ``lock`` is false."""
     query = _OPEN_TASK_LOCKED if lock and _postgres(session) else _OPEN_TASK
-    found = query.run(session, {"id": task_id}).first()
+    found = session.execute(query, {"id": task_id}).first()
     if found is None:
         return None
-    task = {c.key: found.pop(c.key) for c in _TASK_COLUMNS}
-    return task, InstanceRow.of(found)
+    values = dict(found._mapping)
+    task = {c.key: values.pop(c.key) for c in _TASK_COLUMNS}
+    return task, InstanceRow.of(values)
 
 
 def state_of(session: Session, instance_id: int) -> bytes:
-    return _STATE.run(session, {"id": instance_id}).first()["state"]
+    return session.execute(_STATE, {"id": instance_id}).scalar_one()
 
 
 def _postgres(session: Session) -> bool:
-    return dialect_of(session).name == "postgresql"
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def insert_instance(session: Session, row: InstanceRow) -> None:
     values = {c: getattr(row, c) for c in SAVED_FIELDS}
     values.update(business_key=row.business_key, lock_version=1, created_at=row.updated_at)
-    row.id = _INSERT_INSTANCE.run(session, values).first()["id"]
+    row.id = session.execute(_INSERT_INSTANCE, values).scalar_one()
     row.lock_version = 1
     row.created_at = row.updated_at
     row.loaded = {name: values[name] for name in SAVED_FIELDS if name not in ALWAYS_SAVED}
@@ -155,52 +149,39 @@ def insert_instance(session: Session, row: InstanceRow) -> None:
 
 def update_instance(session: Session, row: InstanceRow) -> None:
     """Write the fields that changed if nobody else wrote the row since we read it; else a Conflict."""
-    fields = row.changed_fields()
-    params = {name: getattr(row, name) for name in fields}
+    params = {name: getattr(row, name) for name in row.changed_fields()}
     params.update(_id=row.id, _version=row.lock_version)
-    if _update_statement(fields).run(session, params).rowcount != 1:
+    if session.execute(_UPDATE_INSTANCE, params).rowcount != 1:
         raise Conflict(f"process instance {row.id} was changed by someone else: reload and try again")
     row.lock_version += 1
     row.loaded = {name: getattr(row, name) for name in SAVED_FIELDS if name not in ALWAYS_SAVED}
     _expire(session, ProcessInstance, [row.id])
 
 
-def _update_statement(fields: tuple[str, ...]) -> Prepared:
-    """The UPDATE of these fields (and the lock version), prepared once per combination."""
-    statement = _UPDATES.get(fields)
-    if statement is None:
-        statement = _UPDATES[fields] = Prepared(
-            update(INSTANCES)
-            .where(INSTANCES.c.id == bindparam("_id"), INSTANCES.c.lock_version == bindparam("_version"))
-            .values({**{name: bindparam(name) for name in fields}, "lock_version": bindparam("_version") + 1}))
-    return statement
-
-
 def completion_of(session: Session, task_id: str):
-    return session.connection().execute(_COMPLETION, {"id": task_id}).first()
+    return session.execute(_COMPLETION, {"id": task_id}).first()
 
 
 def delete_tasks(session: Session, task_ids: set[str]) -> None:
-    _DELETE_TASK.run_many(session, [{"id": task_id} for task_id in task_ids])
+    session.execute(_DELETE_TASKS, {"ids": sorted(task_ids)})
     for obj in _cached(session, HumanTask, task_ids):
         session.expunge(obj)
 
 
 def insert_tasks(session: Session, rows: list[dict]) -> None:
-    _INSERT_TASKS.run_many(session, rows)
+    session.execute(_INSERT_TASKS, rows)
 
 
 def insert_events(session: Session, rows: list[dict]) -> None:
-    _INSERT_EVENTS.run_many(session, rows)
+    session.execute(_INSERT_EVENTS, rows)
 
 
 def flag_tasks(session: Session, instance_id: int, elements: set[str], at) -> None:
     """Mark open tasks of these elements: overdue once past their due time, else reminded."""
     scope = (TASKS.c.instance_id == instance_id) & TASKS.c.element_id.in_(elements)
     past_due = TASKS.c.due_at.is_not(None) & (TASKS.c.due_at <= at)
-    conn = session.connection()
-    conn.execute(update(TASKS).where(scope & past_due).values(overdue_at=func.coalesce(TASKS.c.overdue_at, at)))
-    conn.execute(update(TASKS).where(scope & ~past_due).values(reminded_at=at))
+    session.execute(update(TASKS).where(scope & past_due).values(overdue_at=func.coalesce(TASKS.c.overdue_at, at)))
+    session.execute(update(TASKS).where(scope & ~past_due).values(reminded_at=at))
     _expire(session, HumanTask, [t.id for t in _cached_by_instance(session, instance_id)])
 
 

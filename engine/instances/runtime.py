@@ -31,17 +31,17 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
-from . import forms, incidents, stepper, store
+from .. import incidents, stepper
+from ..errors import Conflict, EngineError, InvalidTaskData, NotFound, NothingWaiting
+from ..isolation import Limits, StepFailed, WorkerPool
+from ..sandbox import SandboxEnvironment, SandboxScriptEngine, ScriptError, json_safe_check
+from ..specs import forms
+from ..specs.specs import SERIALIZER_VERSION, SpecCache, dump_state, load_state
+from ..storage import store
+from ..storage.models import EngineEvent, HumanTask, ProcessInstance, ProcessVersion
+from ..storage.store import InstanceRow
 from .compaction import compact
-from .errors import Conflict, EngineError, InvalidTaskData, NotFound, NothingWaiting
-from .isolation import Limits, StepFailed, WorkerPool
-from .models import EngineEvent, HumanTask, ProcessInstance, ProcessVersion
-from .prepared import adopt
-from .sandbox import SandboxEnvironment, SandboxScriptEngine, ScriptError, json_safe_check
-from .specs import SERIALIZER_VERSION, SpecCache, dump_state, load_state
-from .store import InstanceRow
 from .timers import due_time, next_due, now, timer_definitions
 
 
@@ -240,11 +240,11 @@ class Runtime:
             .where(columns.id == task_id, or_(columns.claimed_by.is_(None), columns.claimed_by == actor))
             .values(claimed_by=actor))
         if claimed.rowcount != 1:
-            holder = store.projected_task(session, task_id)
+            holder = session.get(HumanTask, task_id, populate_existing=True)
             if holder is None:
                 self._gone(session, task_id)
             raise Conflict(f"task {task_id} is already claimed by {holder.claimed_by}")
-        set_committed_value(task, "claimed_by", actor)
+        session.refresh(task, ["claimed_by"])  # the session's object as the UPDATE left it
         return task
 
     def unclaim(self, session: Session, task_id: str, actor: str, force: bool = False) -> HumanTask:
@@ -384,8 +384,9 @@ class Runtime:
         return row
 
     def _projected(self, session: Session, task_id: str) -> HumanTask:
-        found = store.projected_task(session, task_id)
-        return adopt(session, HumanTask, found) if found is not None else self._gone(session, task_id)
+        session.flush()  # the row as it stands now, pending changes included
+        found = session.get(HumanTask, task_id, populate_existing=True)
+        return found if found is not None else self._gone(session, task_id)
 
     def _gone(self, session: Session, task_id: str):
         """Raise why a task is not open: completed (by whom, when) or unknown."""

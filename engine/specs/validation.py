@@ -14,8 +14,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from lxml import etree
 
-from .errors import Problem
-from .sandbox import check_source
+from ..errors import Problem
+from ..sandbox import check_source
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 DMN_NAMESPACES = (
@@ -162,7 +162,7 @@ def _lint_timer(name, owner, el, tag) -> list[Problem]:
 
 
 def _check_timer_literal(name, owner, el, tag, value) -> list[Problem]:
-    from .timers import parse_timer_literal
+    from ..instances.timers import parse_timer_literal
 
     try:
         parse_timer_literal(tag, value)

@@ -1,0 +1,1 @@
+"""Running instances: the runtime, state snapshot and compaction, timer arithmetic."""

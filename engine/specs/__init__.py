@@ -1,0 +1,1 @@
+"""Parsing, deploy-time validation, versioned definitions, forms and instance migration."""
