@@ -94,8 +94,8 @@ def busy(error: Busy):
     if fmt == "open311":
         response = open311.error_response(503, error.message)
     else:
-        response = make_response(error_page(503, _("The system is busy: nothing was changed. "
-                                                      "Wait a moment and try again.")))
+        response = make_response(error_page(503, _("The system is busy right now. Nothing was changed; "
+                                                      "wait a moment and send it again.")))
     response.headers.update(retry)
     return response
 
