@@ -10,6 +10,7 @@ reader's fonts. The font is Debian's ``fonts-wqy-zenhei`` or ``fonts-noto-cjk``
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import datetime
 from functools import lru_cache
@@ -27,6 +28,7 @@ FONT_CANDIDATES = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
 )
 FONT = "cjk"
+logging.getLogger("fontTools.subset").setLevel(logging.ERROR)  # "BDF NOT subset": bitmaps are not needed
 
 TITLES = {"notice": "整改通知单", "supervision": "督办单"}
 REQUIREMENT_LABELS = {"notice": "整改要求", "supervision": "督办事项"}
@@ -137,7 +139,9 @@ def _receipt(pdf: FPDF, item: dict) -> None:
     y = pdf.get_y()
     pdf.set_draw_color(120, 120, 120)
     pdf.set_line_width(0.2)
-    pdf.dashed_line(pdf.l_margin, y, pdf.w - pdf.r_margin, y, dash_length=2, space_length=1.5)
+    pdf.set_dash_pattern(dash=2, gap=1.5)
+    pdf.line(pdf.l_margin, y, pdf.w - pdf.r_margin, y)
+    pdf.set_dash_pattern()
     pdf.ln(5)
     pdf.set_font(FONT, size=14)
     pdf.cell(0, 9, "送达回执", align="C", new_x="LMARGIN", new_y="NEXT")

@@ -16,7 +16,6 @@ from alembic import op
 
 import engine.storage.db
 
-
 revision = '2c3d4e5f6071'
 down_revision = '0a6b4d3e8c14'
 branch_labels = None
