@@ -100,7 +100,7 @@ def spend_fund(system, actor, case_number: str, amount_cents: int, purpose: str,
             _check_available(session, budget, workstation, amount_cents)
             needs_approval = amount_cents > fund_control(session, workstation)["threshold_cents"]
             spend = FundSpend(budget=budget, case=case, amount_cents=amount_cents, purpose=purpose, payee=payee,
-                              spent_by_id=user.id, spent_at=now(), status="proposed" if needs_approval else "approved")
+                              spent_by_id=user.id, spent_at=now(), status="proposed")
             if receipt is not None:
                 written = _store_receipt(system, case, spend, receipt)
             session.add(spend)
@@ -143,7 +143,7 @@ def _store_receipt(system, case: Case, spend: FundSpend, receipt: tuple[str, byt
 
 def _pay(session: Session, spend: FundSpend, actor: User, workstation: OrgUnit) -> None:
     """Record the payment; the UPDATE itself refuses to take the balance below zero."""
-    paid = session.execute(_PAY, {"id": spend.id, "budget_id": spend.budget_id, "amount": spend.amount_cents})
+    paid = session.execute(_PAY, {"spend_id": spend.id, "budget": spend.budget_id, "amount": spend.amount_cents})
     if paid.rowcount != 1:
         raise Conflict(f"the fund of {workstation.code} cannot pay {spend.amount_cents} cents: the balance is too low",
                        reason="fund_overdrawn", field="amount_cents",
@@ -157,10 +157,10 @@ def _pay(session: Session, spend: FundSpend, actor: User, workstation: OrgUnit) 
 _BUDGET = FundBudget.__table__
 _SPENDS = FundSpend.__table__
 _PAID_BEFORE = (select(func.coalesce(func.sum(_SPENDS.c.amount_cents), 0))
-                .where(_SPENDS.c.budget_id == bindparam("budget_id"), _SPENDS.c.status == "approved",
-                       _SPENDS.c.id != bindparam("id")).scalar_subquery())
-_PAY = (update(_SPENDS).where(_SPENDS.c.id == bindparam("id"),
-                              select(_BUDGET.c.amount_cents).where(_BUDGET.c.id == bindparam("budget_id"))
+                .where(_SPENDS.c.budget_id == bindparam("budget"), _SPENDS.c.status == "approved",
+                       _SPENDS.c.id != bindparam("spend_id")).scalar_subquery())
+_PAY = (update(_SPENDS).where(_SPENDS.c.id == bindparam("spend_id"),
+                              select(_BUDGET.c.amount_cents).where(_BUDGET.c.id == bindparam("budget"))
                               .scalar_subquery() - _PAID_BEFORE >= bindparam("amount"))
         .values(status="approved"))
 """Marks a spend paid only while the budget less what else was paid still covers it."""
