@@ -81,6 +81,7 @@ SPEND = {
     },
 }
 RECEIPT_LIMIT = 9 * 1024 * 1024
+CASE_READ_ERRORS = (400, 401, 403, 404, 405, 422)
 
 
 def _paged(items: list) -> dict:
@@ -190,7 +191,8 @@ def paths(ok, ref, errors, param, listing, json) -> dict:
     return {
         "/cases/{number}/documents": {
             "get": {**listing("Rectification notices and supervision orders issued on a case, oldest first",
-                              "Document", [number])["get"], "operationId": "list_documents"},
+                              "Document", [number], errors=CASE_READ_ERRORS)["get"],
+                    "operationId": "list_documents"},
             "post": {
                 "summary": "Issue a rectification notice (整改通知单) or supervision order (督办单)",
                 "description": "Coordinators of the unit holding the case or a unit above it; a supervision order "
@@ -223,7 +225,8 @@ def paths(ok, ref, errors, param, listing, json) -> dict:
                           **errors(401, 403, 404, 405, 409, 413, 415, 422)},
         }},
         "/cases/{number}/fund-spends": {
-            "get": {**listing("Spends from the small-matters fund on a case", "FundSpend", [number])["get"],
+            "get": {**listing("Spends from the small-matters fund on a case", "FundSpend", [number],
+                            errors=CASE_READ_ERRORS)["get"],
                     "operationId": "list_fund_spends"},
             "post": {
                 "summary": "Propose a spend from the workstation's small-matters fund",

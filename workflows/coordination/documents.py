@@ -331,3 +331,18 @@ def may_issue(session: Session, user: User, case: Case) -> bool:
     except Forbidden:
         return False
     return True
+
+
+def case_coordination(system, actor, case_number: str) -> dict:
+    """What the case page shows of documents and the fund, and what the viewer may do there."""
+    from workflows.coordination import fund
+
+    with system.sessions() as session:
+        user = get_user(session, actor)
+        case = get_case(session, case_number)
+        if not may_read_case(session, user, case):
+            raise Forbidden(f"{user.username} ({user.role}) may not read case {case_number}")
+        rows = session.scalars(select(CaseDocument).where(CaseDocument.case_id == case.id).order_by(CaseDocument.id))
+        moment = now()
+        return {"documents": [document_item(row, moment) for row in rows], "may_issue": may_issue(session, user, case),
+                "spends": fund.spends_for_page(session, user, case)}

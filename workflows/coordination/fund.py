@@ -91,11 +91,11 @@ def spend_fund(system, actor, case_number: str, amount_cents: int, purpose: str,
         with system.sessions() as session, session.begin():
             user = get_user(session, actor)
             case = get_case(session, case_number)
-            purpose = require_text(purpose, "purpose", "what the money pays for")[:2000]
-            payee = require_text(payee, "payee", "who is paid, e.g. 某某水电维修部")[:200]
             workstation = workstation_of(session, case)
             _check_spender(user, workstation)
             _check_case(session, user, case)
+            purpose = require_text(purpose, "purpose", "what the money pays for")[:2000]
+            payee = require_text(payee, "payee", "who is paid, e.g. 某某水电维修部")[:200]
             budget = budget_of(session, workstation, lock=True)
             _check_available(session, budget, workstation, amount_cents)
             needs_approval = amount_cents > fund_control(session, workstation)["threshold_cents"]
@@ -263,8 +263,7 @@ def case_spends(system, actor, case_number: str) -> list[dict]:
         if not may_read_case(session, user, case):
             raise Forbidden(f"{user.username} ({user.role}) may not read case {case_number}: it is outside your "
                             "area or department")
-        rows = session.scalars(select(FundSpend).where(FundSpend.case_id == case.id).order_by(FundSpend.id))
-        return [dict(spend_item(row), may_decide=may_decide(session, user, row)) for row in rows]
+        return spends_for_page(session, user, case)
 
 
 def receipt_file(system, actor, spend_id: int) -> dict:
@@ -357,3 +356,9 @@ def fund_balance(system, workstation_code: str, year: int | None = None) -> dict
         budget = budget_of(session, workstation, year)
         return {"workstation": workstation.code, "year": budget.year, "amount_cents": budget.amount_cents,
                 "balance_cents": balance_cents(session, budget)}
+
+
+def spends_for_page(session: Session, user: User, case: Case) -> list[dict]:
+    """The case's spends with whether ``user`` may decide each (the caller checked the case is readable)."""
+    rows = session.scalars(select(FundSpend).where(FundSpend.case_id == case.id).order_by(FundSpend.id))
+    return [dict(spend_item(row), may_decide=may_decide(session, user, row)) for row in rows]
