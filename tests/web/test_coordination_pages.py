@@ -90,3 +90,18 @@ def test_the_monthly_fund_statement_downloads_as_csv_and_xlsx(client_for, system
     assert xlsx.status_code == 200 and xlsx.data.startswith(b"PK")
     assert coordinator.get("/exports/fund-statement.pdf").status_code == 422
     assert client_for("dept-urban").get("/exports/fund-statement.csv").status_code == 403
+
+
+def test_an_admin_sets_the_approval_threshold_and_chief_on_the_fund_page(client_for, system):
+    admin = client_for("admin")
+    saved = admin.post("/admin/fund/controls", {"workstation": "hq-ws2", "threshold": "800", "chief": "coord-hq-ws2"},
+                       token_from="/admin/fund")
+    assert saved.status_code == 302
+    page = admin.get("/admin/fund").data.decode()
+    assert "800.00" in page and "coord-hq-ws2" in page
+    refused = admin.post("/admin/fund/controls", {"workstation": "hq-ws2", "threshold": "800", "chief": "coord-hq-c04"},
+                         token_from="/admin/fund", follow_redirects=True)
+    assert "coord-hq-c04" in refused.data.decode()
+    assert client_for("coord-hq-ws2").post("/admin/fund/controls", {"threshold": "1"},
+                                           token_from="/inbox").status_code == 403
+    fund.set_control(system, "admin", "hq-ws2", "5000")
