@@ -170,3 +170,15 @@ def test_a_missing_font_is_a_clear_error_naming_the_package(monkeypatch):
             printing.cjk_font()
     finally:
         printing.cjk_font.cache_clear()
+
+
+def test_the_hooks_can_have_the_level_above_supervise_an_overdue_unit(world):
+    number = at_community(world)
+    with world.system.sessions() as session, session.begin():
+        from workflows.cases.lookups import get_case
+        from workflows.org.lookups import get_unit
+
+        order = documents.supervise_overdue_in(session, get_case(session, number), get_unit(session, "hq-c04"),
+                                               T0 + timedelta(days=2))
+        assert (order.number, order.issuer_unit.code, order.issued_by_id) == ("督办〔2026〕第 1 号", "hq-ws2", None)
+    assert world.kinds(number)[-1] == "supervised"

@@ -109,6 +109,18 @@ def issue_in(session: Session, case: Case, *, kind: str, addressee: dict, requir
     return document
 
 
+def supervise_overdue_in(session: Session, case: Case, overdue_unit: OrgUnit, deadline: datetime,
+                         requirement: str | None = None) -> CaseDocument:
+    """The level above ``overdue_unit`` supervises it (for the hooks, when a level's limit ran out and the
+    level's ``on_timeout`` is ``supervise``): a system-issued order in the caller's transaction."""
+    issuer = overdue_unit.parent
+    if issuer is None:
+        raise Conflict(f"{overdue_unit.code} has no unit above it to supervise it", reason="supervision_not_above")
+    text = requirement or f"工单 {case.number} 在{overdue_unit.name}已超出处置时限，请于期限内办结并书面回复督办结果。"
+    return issue_in(session, case, kind="supervision", addressee={"kind": "org_unit", "code": overdue_unit.code},
+                    requirement=text, deadline=deadline, issuer=issuer, actor=None)
+
+
 def check_deadline(value, moment: datetime) -> datetime:
     due = parse_time(value, "deadline")
     if due <= moment:
