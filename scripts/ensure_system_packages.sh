@@ -3,7 +3,8 @@
 #
 # Usage: scripts/ensure_system_packages.sh [browser] [postgres]   (default: both)
 #
-#   browser   Debian's chromium (/usr/bin/chromium) and a CJK font, for the browser tests
+#   browser   Debian's chromium (/usr/bin/chromium) and a CJK font (also embedded in the printed
+#             documents' PDFs), plus poppler-utils (pdftotext, pdftoppm) to check those PDFs
 #   postgres  Debian's postgresql server (/usr/lib/postgresql/*/bin/initdb), for
 #             scripts/with_postgres.sh
 #
@@ -26,6 +27,9 @@ for what in "${want[@]}"; do
             # Chinese text in screenshots; small (16 MB) and harmless when unused.
             if ! dpkg-query -W -f='${Status}' fonts-wqy-zenhei 2>/dev/null | grep -q 'ok installed'; then
                 missing+=(fonts-wqy-zenhei)
+            fi
+            if ! command -v pdftotext >/dev/null 2>&1; then
+                missing+=(poppler-utils)
             fi
             ;;
         postgres)

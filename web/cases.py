@@ -16,6 +16,7 @@ from workflows.errors import DomainError, InvalidInput
 from workflows.reads import pages
 
 from .auth import login_required, roles_required
+from .coordination import case_context
 from .i18n import error_text
 from .public import PHONE
 from .system import current_system
@@ -102,7 +103,7 @@ def _check_intake(values: dict) -> dict:
 @login_required
 def detail(number: str):
     view = pages.case_page(current_system(), current_user.id, number)
-    return render_template("cases/detail.html", case=view, fund_error=None, fund_values={})
+    return render_template("cases/detail.html", case=view, fund_error=None, fund_values={}, **case_context(number))
 
 
 @bp.get("/<number>/attachments/<int:attachment_id>")
@@ -124,24 +125,31 @@ def spend(number: str):
     system = current_system()
     amount_text = (request.form.get("amount") or "").strip()
     purpose = (request.form.get("purpose") or "").strip()
+    payee = (request.form.get("payee") or "").strip()
+    photo = request.files.get("receipt")
+    receipt = (photo.filename, photo.read()) if photo and photo.filename else None
     error = None
     cents = _cents(amount_text)
     if cents is None:
         error = _("Amount %(value)s is not a sum of money; write yuan like 1200 or 86.50.", value=amount_text or "—")
     else:
         try:
-            result = fund.spend_fund(system, current_user.id, number, cents, purpose)
+            result = fund.spend_fund(system, current_user.id, number, cents, purpose, payee, receipt)
         except DomainError as exc:
             if exc.code == "forbidden":
                 raise
             error = error_text(exc)
         else:
             flash(_("Paid ¥%(amount)s from the small-matters fund; balance ¥%(balance)s.",
-                    amount=f"{cents / 100:.2f}", balance=f"{result['balance_cents'] / 100:.2f}"), "success")
+                    amount=f"{cents / 100:.2f}", balance=f"{result['balance_cents'] / 100:.2f}")
+                  if result["status"] == "approved" else
+                  _("¥%(amount)s proposed: above the threshold, it waits for the station chief.",
+                    amount=f"{cents / 100:.2f}"), "success")
             return redirect(url_for("cases.detail", number=number) + "#fund")
     view = pages.case_page(system, current_user.id, number)
     return render_template("cases/detail.html", case=view, fund_error=error,
-                           fund_values={"amount": amount_text, "purpose": purpose}), 422
+                           fund_values={"amount": amount_text, "purpose": purpose, "payee": payee},
+                           **case_context(number)), 422
 
 
 def _cents(text: str) -> int | None:

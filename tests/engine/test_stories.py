@@ -312,16 +312,16 @@ def test_the_workstation_fund_pays_and_refuses_an_overspend(world):
     number = world.report(title="落水管", grid="hq-c04-g03", actor="gw")
     world.do("gw", number, "handle", {"decision": "escalate", "reason": "经费"})
     world.do("coord-c04", number, "handle", {"decision": "escalate", "reason": "申请专项经费"})
-    spent = spend_fund(world.system, "coord-ws2", number, 260_000, "更换两根外墙落水管")
+    spent = spend_fund(world.system, "coord-ws2", number, 260_000, "更换两根外墙落水管", "水电维修部")
     assert spent["balance_cents"] == 40_000
     world.reload()
     before = world.timeline_count()
-    with pytest.raises(Conflict, match="balance of 40000 cents"):
-        spend_fund(world.system, "coord-c04", number, 50_000, "再换一根")
+    with pytest.raises(Conflict, match="has 40000 cents available"):
+        spend_fund(world.system, "coord-c04", number, 50_000, "再换一根", "水电维修部")
     with pytest.raises(Forbidden, match="hq-ws2"):
-        spend_fund(world.system, "coord-c01", number, 100, "不属本站")
+        spend_fund(world.system, "coord-c01", number, 100, "不属本站", "水电维修部")
     with pytest.raises(InvalidInput, match="amount"):
-        spend_fund(world.system, "coord-ws2", number, -5, "负数")
+        spend_fund(world.system, "coord-ws2", number, -5, "负数", "水电维修部")
     assert (world.timeline_count(), world.count(FundSpend)) == (before, 1)
     assert world.kinds(number)[-1] == "fund_spent"
 

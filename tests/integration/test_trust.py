@@ -45,9 +45,9 @@ def at_workstation(world) -> str:
 def test_a_community_coordinator_cannot_spend_the_fund_on_a_neighbouring_communitys_case(world):
     number = at_workstation(world)  # community hq-c04, under workstation hq-ws2 like hq-c05
     with pytest.raises(Forbidden, match=f"coord-c05 may not spend the fund on case {number}: it is outside hq-c05"):
-        spend_fund(world.system, "coord-c05", number, 100, "不属本社区")
-    assert spend_fund(world.system, "coord-c04", number, 100, "本社区")["amount_cents"] == 100
-    assert spend_fund(world.system, "coord-ws2", number, 100, "本站")["amount_cents"] == 100
+        spend_fund(world.system, "coord-c05", number, 100, "不属本社区", "水电维修部")
+    assert spend_fund(world.system, "coord-c04", number, 100, "本社区", "水电维修部")["amount_cents"] == 100
+    assert spend_fund(world.system, "coord-ws2", number, 100, "本站", "水电维修部")["amount_cents"] == 100
     with world.system.sessions() as session:
         assert session.scalar(select(func.count(FundSpend.id))) == 2
 
@@ -58,7 +58,7 @@ def test_the_fund_pays_for_open_cases_only(world):
     world.do("coord-ws2", number, "verify", {"decision": "approve"})
     assert world.case(number).status == "closed"
     with pytest.raises(Conflict, match=f"case {number} is closed; the fund pays for work on open cases only"):
-        spend_fund(world.system, "coord-ws2", number, 100, "事后补钱")
+        spend_fund(world.system, "coord-ws2", number, 100, "事后补钱", "水电维修部")
 
 
 def test_a_case_holds_at_most_the_configured_number_of_photos(world):

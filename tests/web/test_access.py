@@ -136,7 +136,7 @@ def test_photos_are_served_only_to_those_who_may_read_the_case(client_for, syste
 
 def test_only_coordinators_of_the_cases_workstation_or_community_may_spend_the_fund(client_for, system):
     number = at_community(system)
-    form = {"amount": "120.50", "purpose": "更换下水管"}
+    form = {"amount": "120.50", "purpose": "更换下水管", "payee": "虎丘水电维修部"}
     assert client_for("dept-urban").post(f"/cases/{number}/fund", form, token_from="/cases").status_code == 403
     assert client_for("gw-hq-c04-g03").post(f"/cases/{number}/fund", form, token_from="/cases").status_code == 403
     refused = client_for("coord-huqiu").post(f"/cases/{number}/fund", form, token_from="/cases")

@@ -213,7 +213,8 @@ def test_a_bad_or_too_large_fund_amount_is_refused_on_the_case_page_keeping_what
     assert bad.status_code == 422
     html = bad.data.decode()
     assert 'data-testid="fund-error"' in html and "twelve" in html and 'value="换水管"' in html
-    too_much = client.post(f"/cases/{number}/fund", {"amount": "99999999", "purpose": "换水管"}, token_from="/inbox")
+    too_much = client.post(f"/cases/{number}/fund", {"amount": "99999999", "purpose": "换水管", "payee": "王某"},
+                           token_from="/inbox")
     assert too_much.status_code == 422 and 'data-testid="fund-error"' in too_much.data.decode()
     message = too_much.data.decode().split('data-testid="fund-error">')[1].split("<")[0]
     assert message.startswith("专项经费余额为 ") and message.endswith(" 元，无法支出 99999999.00 元。"), message

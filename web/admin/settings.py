@@ -9,6 +9,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from workflows.admin import settings as adm
+from workflows.coordination import fund as fund_controls
 from workflows.errors import DomainError
 from workflows.org.models import LEVELS
 from workflows.people.models import ROLES
@@ -142,7 +143,17 @@ def set_sla():
 @bp.get("/fund")
 def fund():
     year = request.args.get("year", type=int)
-    return render_template("admin/fund.html", budgets=adm.list_budgets(system(), year))
+    return render_template("admin/fund.html", budgets=adm.list_budgets(system(), year),
+                           controls=fund_controls.list_controls(system()),
+                           default_threshold=fund_controls.DEFAULT_THRESHOLD_CENTS)
+
+
+@bp.post("/fund/controls")
+def set_fund_control():
+    """The approval threshold (and station chief) of a workstation, or the global threshold."""
+    return _apply("admin.fund", lambda: fund_controls.set_control(system(), actor(), _form("workstation"),
+                                                                  _form("threshold"), _form("chief")),
+                  _("Approval threshold saved."))
 
 
 @bp.post("/fund")

@@ -21,4 +21,4 @@ csrf.exempt(bp)
 limiter.exempt(bp)
 
 
-from . import views  # noqa: E402,F401  (routes register on bp)
+from . import coordination, views  # noqa: E402,F401  (routes register on bp)

@@ -12,7 +12,7 @@ from functools import cache
 from workflows.cases.models import CASE_STATUSES
 from workflows.org.models import LEVELS
 
-from . import schemas
+from . import coordination, schemas
 
 ERRORS = {
     400: "Malformed request: the body is not JSON or not an object, a query parameter has the wrong type, or a "
@@ -209,6 +209,7 @@ def _paths() -> dict:
             ],
             "responses": {"200": _ok("The figures.", _ref("Metrics")), **_errors(400, 401, 403, 405, 422)},
         }},
+        **coordination.paths(_ok, _ref, _errors, _param, _list, _json),
         "/tokens/current": {"delete": {
             "summary": "Revoke the token of this request", "operationId": "revoke_current_token",
             "responses": {"204": {"description": "Revoked: the token no longer works."}, **_errors(401, 405)},
@@ -236,6 +237,8 @@ def _components() -> dict:
         "Metrics": schemas.METRICS,
         **items,
         **{f"{name}Page": schemas.page_of(_ref(name)) for name in items},
+        **coordination.COMPONENTS,
+        **{f"{name}Page": schemas.page_of(_ref(name)) for name in ("Document", "FundSpend")},
     }
     return deepcopy(components)
 

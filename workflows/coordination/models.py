@@ -29,11 +29,14 @@ from workflows.reference.models import URGENCIES
 if TYPE_CHECKING:
     from workflows.cases.models import Case
     from workflows.org.models import Department, OrgUnit
+    from workflows.people.models import User
 
 MEETING_STATUSES = ("summoned", "resolved", "confirmed")
 
 
 ACTION_PHASES = ("survey", "preliminary", "concentrated")
+SPEND_STATUSES = ("proposed", "approved", "refused")
+"""A fund spend: ``proposed`` waits for the station chief; only ``approved`` ones are paid."""
 
 
 class Dispatch(Base):
@@ -180,7 +183,8 @@ class FundBudget(Base):
 def budget_spent_cents(session: Session, budget: FundBudget) -> int:
     """The sum spent from ``budget`` so far."""
     total = session.execute(
-        select(func.coalesce(func.sum(FundSpend.amount_cents), 0)).where(FundSpend.budget_id == budget.id)
+        select(func.coalesce(func.sum(FundSpend.amount_cents), 0))
+        .where(FundSpend.budget_id == budget.id, FundSpend.status == "approved")
     ).scalar_one()
     return int(total)
 
@@ -189,7 +193,10 @@ class FundSpend(Base):
     """Money paid from a budget for one case."""
 
     __tablename__ = "fund_spends"
-    __table_args__ = (CheckConstraint("amount_cents > 0", name="amount_cents"),)
+    __table_args__ = (
+        CheckConstraint("amount_cents > 0", name="amount_cents"),
+        one_of("status", SPEND_STATUSES, "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     budget_id: Mapped[int] = mapped_column(ForeignKey("fund_budgets.id"), index=True)
@@ -198,6 +205,110 @@ class FundSpend(Base):
     purpose: Mapped[str] = mapped_column(Text)
     spent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     spent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    """When it was proposed (and, below the threshold, paid)."""
+    status: Mapped[str] = mapped_column(String(20), default="approved", server_default="approved")
+    """``proposed`` waits for the station chief; only ``approved`` spends count against the budget."""
+    payee: Mapped[str | None] = mapped_column(String(200))
+    receipt_name: Mapped[str | None] = mapped_column(String(255))
+    """The receipt photo's file under the upload folder."""
+    receipt_type: Mapped[str | None] = mapped_column(String(100))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(Text)
 
     budget: Mapped[FundBudget] = relationship(back_populates="spends")
     case: Mapped[Case] = relationship()
+    spent_by: Mapped[User | None] = relationship(foreign_keys=[spent_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+
+# --- the fund's controls ---------------------------------------------------------------------
+
+
+class FundControl(Base):
+    """Who approves which spends: above ``threshold_cents`` a spend waits for the station chief.
+
+    One row per workstation, or the global row (``org_unit_id`` NULL) for workstations without
+    their own. ``chief_id`` names the station chief (站长); without one, any coordinator of the
+    workstation but the proposer approves."""
+
+    __tablename__ = "fund_controls"
+    __table_args__ = (
+        UniqueConstraint("org_unit_id", name="uq_fund_controls_org_unit"),
+        CheckConstraint("threshold_cents >= 0", name="threshold_cents"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    threshold_cents: Mapped[int] = mapped_column(BigInteger)
+    chief_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    org_unit: Mapped[OrgUnit | None] = relationship()
+    chief: Mapped[User | None] = relationship()
+
+
+# --- rectification notices and supervision orders --------------------------------------------
+
+DOCUMENT_KINDS = ("notice", "supervision")
+"""``notice`` 整改通知单, ``supervision`` 督办单."""
+DOCUMENT_STATES = ("issued", "served", "answered", "complied")
+"""In order; a document only moves forward (steps may be skipped)."""
+ADDRESSEE_KINDS = ("org_unit", "department", "user", "outside")
+
+
+class CaseDocument(Base):
+    """A rectification notice or supervision order issued on a case, numbered per year and kind."""
+
+    __tablename__ = "case_documents"
+    __table_args__ = (
+        one_of("kind", DOCUMENT_KINDS, "kind"),
+        one_of("state", DOCUMENT_STATES, "state"),
+        one_of("addressee_kind", ADDRESSEE_KINDS, "addressee_kind"),
+        UniqueConstraint("kind", "year", "serial", name="uq_case_documents_kind_year_serial"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    year: Mapped[int] = mapped_column(Integer)
+    serial: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(40))
+    issuer_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    addressee_kind: Mapped[str] = mapped_column(String(20))
+    addressee_name: Mapped[str] = mapped_column(String(200))
+    addressee_contact: Mapped[str | None] = mapped_column(String(200))
+    addressee_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"), index=True)
+    addressee_department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    addressee_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    requirement: Mapped[str] = mapped_column(Text)
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(20), default="issued")
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    case: Mapped[Case] = relationship()
+    issuer_unit: Mapped[OrgUnit] = relationship(foreign_keys=[issuer_unit_id])
+    issued_by: Mapped[User | None] = relationship(foreign_keys=[issued_by_id])
+    addressee_unit: Mapped[OrgUnit | None] = relationship(foreign_keys=[addressee_unit_id])
+    addressee_department: Mapped[Department | None] = relationship()
+    addressee_user: Mapped[User | None] = relationship(foreign_keys=[addressee_user_id])
+    events: Mapped[list[DocumentEvent]] = relationship(
+        back_populates="document", order_by="DocumentEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class DocumentEvent(Base):
+    """One state change of a document (issued, served, answered, complied): who, when, a note."""
+
+    __tablename__ = "document_events"
+    __table_args__ = (one_of("state", DOCUMENT_STATES, "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("case_documents.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_name: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    document: Mapped[CaseDocument] = relationship(back_populates="events")

@@ -383,6 +383,7 @@ def _xinzhuang_drain() -> dict:
                 "user": "coord-hq-ws2",
                 "org_unit": "hq-ws2",
                 "amount_cents": 260_000,
+                "payee": "苏州市虎丘水电维修部",
                 "purpose": "更换新庄新村98幢两根外墙落水管",
             },
             _handle(

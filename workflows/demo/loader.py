@@ -58,7 +58,7 @@ def _report(system, script: dict) -> str:
 def _play(system, number: str, step: dict, notes: list[str]) -> bool:
     kind = step["task"]
     if kind == "fund_spend":
-        spend_fund(system, step["user"], number, step["amount_cents"], step["purpose"])
+        spend_fund(system, step["user"], number, step["amount_cents"], step["purpose"], step["payee"])
         return True
     if kind == "rate":
         rate_case(system, number, step["rating"], step.get("comment"), query_code=demo_code(number))
