@@ -22,7 +22,7 @@ from workflows.cases.hooks import open_dispatch
 from workflows.cases.lookups import get_case
 from workflows.cases.models import Case, TimelineEntry
 from workflows.cases.reporting import case_with_tasks, task_item
-from workflows.cases.timeline import UnitRef, add_entry, notify, set_case, unit_for_level, unit_ref, user_ids_of
+from workflows.cases.timeline import UnitRef, add_entry, notify, unit_for_level, unit_ref, user_ids_of
 from workflows.checks import check_step, engine_errors, invalid, require_text
 from workflows.clock import now
 from workflows.coordination import meetings
@@ -190,7 +190,7 @@ def _register(step: Step, data: dict) -> dict:
         add_entry(step.session, step.case, "rejected", actor=step.user, level=step.level, unit=step.unit_ref,
                   note=data["reason"])
     else:
-        set_case(step.session, step.case, registered_at=now())
+        step.case.register(now())
         add_entry(step.session, step.case, "registered", actor=step.user, level=step.level, unit=step.unit_ref)
     return data
 
@@ -208,7 +208,7 @@ def _merge(step: Step, data: dict, decision: str) -> dict:
         raise invalid(f"case {other.number} cannot take duplicates (it is {other.status or 'this case'})",
                            field="duplicate_of")
     data["reason"] = data.get("reason") or f"与工单 {other.number} 重复"
-    step.case.status, step.case.merged_into = "merged", other
+    step.case.merge_into(other)
     add_entry(step.session, step.case, "merged", actor=step.user, level=step.level, unit=step.unit_ref,
               note=f"并入 {other.number}", data={"into": other.number})
     add_entry(step.session, other, "merged", actor=step.user, level=other.level,
@@ -277,7 +277,7 @@ def _assign_down(step: Step, data: dict) -> dict:
                            "assign down to a unit under yours", field="org_unit", reason="not_below", unit=target.name)
     data["target_level"] = target.level
     if target.level == "grid":
-        set_case(step.session, step.case, grid_id=target.id)
+        step.case.assign_grid(target.id)
     add_entry(step.session, step.case, "assigned_down", actor=step.user, level=target.level, unit=target,
               note=target.name, data={"from": step.level, "to": target.code})
     return data
@@ -304,7 +304,7 @@ def _verify(step: Step, data: dict) -> dict:
     if decision == "rework":
         data["comment"] = require_text(data.get("comment"), "comment", "what still needs doing")
         case = step.case
-        case.reworked_count, case.status, case.resolved_at = case.reworked_count + 1, "open", None
+        case.reopen()
         handler = unit_for_level(step.session, case, case.level)
         add_entry(step.session, case, "rework", actor=step.user, level=case.level, unit=handler,
                   note=data["comment"])
