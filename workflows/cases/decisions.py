@@ -32,7 +32,6 @@ from workflows.org.lookups import get_department, get_unit, is_within
 from workflows.org.models import OrgUnit, level_above
 from workflows.people.lookups import get_user
 from workflows.people.models import User
-from workflows.reads.sessions import read_sessions
 
 HANDLE_DECISIONS = {
     "grid": ("resolve", "escalate", "dispatch", "convene"),
@@ -114,12 +113,12 @@ def complete_task(system, actor, task_id: str, data: dict) -> dict:
     Before it, in a read session: who acts on which task (a refusal needs no write lock) and the
     engine step run ahead on the data as sent. The transaction checks the actor and the task again
     and uses the step when it still fits. After it: the case and its open tasks, read back."""
-    with read_sessions(system)() as reads:
+    with system.reads() as reads:
         user, task = _actor_and_task(reads, system, actor, task_id)
         guess = _run_ahead(reads, system, user, task, data)
     with system.sessions() as session, session.begin():
-        number = _complete(session, system, user.username, task_id, data, guess)
-    with read_sessions(system)() as reads:
+        number = _complete(session, system, user.username, task_id, data, guess, checked=(user, task))
+    with system.reads() as reads:
         return case_with_tasks(reads, number)
 
 
@@ -155,8 +154,15 @@ def _actor_and_task(session: Session, system, actor, task_id: str) -> tuple[User
     return user, task
 
 
-def _complete(session: Session, system, actor, task_id: str, data: dict, guess: PendingStep | None = None) -> str:
-    user, task = _actor_and_task(session, system, actor, task_id)
+def _complete(session: Session, system, actor, task_id: str, data: dict, guess: PendingStep | None = None,
+              checked: tuple[User, HumanTask] | None = None) -> str:
+    """``checked``: the user and the task as a read session found them, allowed to act (the write
+    transaction takes them over instead of reading them again: a task is never reassigned in place,
+    and the runtime checks, as it completes it, that it is still open and unclaimed by others)."""
+    if checked is None:
+        user, task = _actor_and_task(session, system, actor, task_id)
+    else:
+        user, task = session.merge(checked[0], load=False), checked[1]
     if not isinstance(data, dict):
         raise invalid("the completion data must be an object of fields")
     step = Step(session, system, user, task, get_case(session, task.business_key))
@@ -471,7 +477,7 @@ def visible_tasks(session: Session, user: User, filters: dict | None = None) -> 
 
 def task_view(system, actor, task_id: str) -> dict:
     """One task the actor may act on, with its form (JSON Schema text) and the case's headline."""
-    with system.sessions() as session:
+    with system.reads() as session:
         user = get_user(session, actor)
         task = _open_task(session, system, task_id)
         check_may_act(user, task)

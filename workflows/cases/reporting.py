@@ -443,7 +443,7 @@ def public_case_view(system, number: str, query_code: str | None) -> dict:
     """What a resident sees on /track with the number and the query code: status, grid and the
     public timeline; no staff names, no reporter, and the title and address only when the category
     is public. A wrong code gets the NotFound of an unknown number."""
-    with system.sessions() as session:
+    with system.reads() as session:
         case = _case_by_code(session, number, query_code)
         public = bool(case.category.public)
         return {"number": case.number, "title": case.title if public else None, "category": case.category.code,

@@ -33,8 +33,8 @@ def add_entry(session: Session, case: Case, kind: str, *, actor: User | None = N
     work costs several times more); a timeline the session has already loaded is read again."""
     if case.id is None:
         session.flush()  # a case created in this transaction gets its id
-    session.execute(INSERT_ENTRIES, dict(entry_values(kind, actor=actor, level=level, unit=unit, department=department,
-                                                 note=note, data=data), case_id=case.id))
+    values = entry_values(kind, actor=actor, level=level, unit=unit, department=department, note=note, data=data)
+    session.connection().execute(INSERT_ENTRIES, dict(values, case_id=case.id))
     if "timeline" in case.__dict__:
         session.expire(case, ["timeline"])
 
@@ -64,12 +64,18 @@ def users_of(session: Session, org_unit: str | None = None, department: str | No
     return users
 
 
-_UNIT_STAFF = (select(User.id).join(OrgUnit, User.org_unit_id == OrgUnit.id)
-                      .where(OrgUnit.code == bindparam("code"), User.active,
-                             or_(User.role == "coordinator", User.role == "grid_worker")).order_by(User.id))
-_DEPARTMENT_STAFF = (select(User.id).join(Department, User.department_id == Department.id)
-                             .where(Department.code == bindparam("code"), User.active, User.role == "department")
-                             .order_by(User.id))
+_USERS, _UNITS, _DEPARTMENTS = User.__table__.c, OrgUnit.__table__.c, Department.__table__.c
+_ENTRIES, _CATEGORIES = TimelineEntry.__table__.c, Category.__table__.c
+# Core statements run on the session's connection (``session.connection().execute``: SQLAlchemy's
+# events and logging see them; ``session.execute`` would flush the session first): a case's
+# changes are then written once, when the transaction flushes. What they read (units, staff,
+# categories, timeline rows written at once) is never a pending change of the session.
+_UNIT_STAFF = (select(_USERS.id).join(OrgUnit.__table__, _USERS.org_unit_id == _UNITS.id)
+               .where(_UNITS.code == bindparam("code"), _USERS.active,
+                      or_(_USERS.role == "coordinator", _USERS.role == "grid_worker")).order_by(_USERS.id))
+_DEPARTMENT_STAFF = (select(_USERS.id).join(Department.__table__, _USERS.department_id == _DEPARTMENTS.id)
+                     .where(_DEPARTMENTS.code == bindparam("code"), _USERS.active, _USERS.role == "department")
+                     .order_by(_USERS.id))
 
 
 def user_ids_of(session: Session, org_unit: str | None = None, department: str | None = None) -> list[int]:
@@ -77,7 +83,7 @@ def user_ids_of(session: Session, org_unit: str | None = None, department: str |
     ids: list[int] = []
     for statement, code in ((_UNIT_STAFF, org_unit), (_DEPARTMENT_STAFF, department)):
         if code:
-            ids += list(session.scalars(statement, {"code": code}))
+            ids += list(session.connection().scalars(statement, {"code": code}))
     return ids
 
 
@@ -135,21 +141,21 @@ class UnitRef:
     parent_id: int | None
 
 
-_UNIT_BY_ID = (select(OrgUnit.id, OrgUnit.code, OrgUnit.level, OrgUnit.parent_id)
-                       .where(OrgUnit.id == bindparam("id")))
-_UNIT_BY_CODE = (select(OrgUnit.id, OrgUnit.code, OrgUnit.level, OrgUnit.parent_id)
-                         .where(OrgUnit.code == bindparam("code")))
-_ASSIGNED_DOWN = (select(TimelineEntry.org_unit_id)
-                          .where(TimelineEntry.case_id == bindparam("case_id"), TimelineEntry.kind == "assigned_down")
-                          .order_by(TimelineEntry.id.desc()).limit(1))
+_UNIT_BY_ID = select(_UNITS.id, _UNITS.code, _UNITS.level, _UNITS.parent_id).where(_UNITS.id == bindparam("id"))
+_UNIT_BY_CODE = (select(_UNITS.id, _UNITS.code, _UNITS.level, _UNITS.parent_id)
+                 .where(_UNITS.code == bindparam("code")))
+_ASSIGNED_DOWN = (select(_ENTRIES.org_unit_id)
+                  .where(_ENTRIES.case_id == bindparam("case_id"), _ENTRIES.kind == "assigned_down")
+                  .order_by(_ENTRIES.id.desc()).limit(1))
 
 
 def unit_ref(session: Session, unit_id: int | None = None, *, code: str | None = None) -> UnitRef | None:
     """The unit with this id (or code), or None."""
     if unit_id is None and code is None:
         return None
-    row = (session.execute(_UNIT_BY_ID, {"id": unit_id}) if unit_id is not None
-           else session.execute(_UNIT_BY_CODE, {"code": code})).first()
+    connection = session.connection()
+    row = (connection.execute(_UNIT_BY_ID, {"id": unit_id}) if unit_id is not None
+           else connection.execute(_UNIT_BY_CODE, {"code": code})).first()
     return UnitRef(row.id, row.code, row.level, row.parent_id) if row else None
 
 
@@ -166,7 +172,7 @@ def _ref_within(session: Session, unit: UnitRef, ancestor: UnitRef) -> bool:
 
 def anchor_ref(session: Session, case: Case) -> UnitRef:
     """The unit a case's levels are counted from: its grid, or the unit it was assigned down to."""
-    found = session.scalar(_ASSIGNED_DOWN, {"case_id": case.id}) if case.id is not None else None
+    found = session.connection().scalar(_ASSIGNED_DOWN, {"case_id": case.id}) if case.id is not None else None
     assigned = unit_ref(session, found) if found else None
     grid = unit_ref(session, case.grid_id)
     if assigned is not None and (grid is None or not _ref_within(session, grid, assigned)):
@@ -198,8 +204,8 @@ def unit_for_level(session: Session, case: Case, level: str) -> OrgUnit:
     return session.get(OrgUnit, unit_ref_for_level(session, case, level).id)
 
 
-_CATEGORY_CODE = (select(Category.code).where(Category.id == bindparam("id")))
+_CATEGORY_CODE = select(_CATEGORIES.code).where(_CATEGORIES.id == bindparam("id"))
 
 
 def category_code(session: Session, category_id: int) -> str | None:
-    return session.scalar(_CATEGORY_CODE, {"id": category_id})
+    return session.connection().scalar(_CATEGORY_CODE, {"id": category_id})

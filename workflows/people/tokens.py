@@ -98,7 +98,7 @@ def revoke_token(system, token: str) -> None:
 
 def list_tokens(system, username: str | None = None) -> list[dict]:
     """Every API token (never its secret), newest first; only ``username``'s when given."""
-    with system.sessions() as session:
+    with system.reads() as session:
         query = select(ApiToken).join(ApiToken.user).order_by(ApiToken.id.desc())
         if username is not None:
             query = query.where(ApiToken.user_id == get_user(session, username).id)
