@@ -153,10 +153,20 @@ def unit_ref(session: Session, unit_id: int | None = None, *, code: str | None =
     """The unit with this id (or code), or None."""
     if unit_id is None and code is None:
         return None
+    known = session.info.setdefault(_UNIT_REFS, {})
+    key = ("id", unit_id) if unit_id is not None else ("code", code)
+    if key in known:  # a unit's id, code, level and parent never change: read once per session
+        return known[key]
     connection = session.connection()
     row = (connection.execute(_UNIT_BY_ID, {"id": unit_id}) if unit_id is not None
            else connection.execute(_UNIT_BY_CODE, {"code": code})).first()
-    return UnitRef(row.id, row.code, row.level, row.parent_id) if row else None
+    if row is None:
+        return None
+    ref = known[("id", row.id)] = known[("code", row.code)] = UnitRef(row.id, row.code, row.level, row.parent_id)
+    return ref
+
+
+_UNIT_REFS = "gridlink.unit_refs"
 
 
 def _ref_within(session: Session, unit: UnitRef, ancestor: UnitRef) -> bool:
