@@ -156,13 +156,15 @@ def _actor_and_task(session: Session, system, actor, task_id: str) -> tuple[User
 
 def _complete(session: Session, system, actor, task_id: str, data: dict, guess: PendingStep | None = None,
               checked: tuple[User, HumanTask] | None = None) -> str:
-    """``checked``: the user and the task as a read session found them, allowed to act (the write
-    transaction takes them over instead of reading them again: a task is never reassigned in place,
-    and the runtime checks, as it completes it, that it is still open and unclaimed by others)."""
+    """``checked``: the user and the task as a read session found them. The write transaction takes
+    the task over instead of reading it again (a task is never reassigned in place, and the runtime
+    checks, as it completes it, that it is still open and unclaimed by others); the user is read
+    again, as a user disabled or moved meanwhile may no longer act."""
     if checked is None:
         user, task = _actor_and_task(session, system, actor, task_id)
     else:
-        user, task = session.merge(checked[0], load=False), checked[1]
+        user, task = get_user(session, checked[0].username), checked[1]
+        check_may_act(user, task)
     if not isinstance(data, dict):
         raise invalid("the completion data must be an object of fields")
     step = Step(session, system, user, task, get_case(session, task.business_key))
