@@ -44,7 +44,7 @@ from engine.instances.runtime import Runtime
 from engine.sandbox import SandboxEnvironment, SandboxScriptEngine
 from engine.specs.definitions import active_version, deploy
 from engine.specs.specs import restore_specs
-from engine.storage.db import Base, make_engine, make_sessionmaker
+from engine.storage.db import READ_OPTION, Base, make_engine, make_sessionmaker
 from engine.storage.models import EngineEvent, HumanTask, ProcessInstance, ProcessVersion
 from engine.sweeper import sweep
 
@@ -341,12 +341,14 @@ class StatementCounter:
         self.engine = engine
         self.statements = 0
         self.transactions = 0
+        self.write_transactions = 0
 
     def _statement(self, *_args) -> None:
         self.statements += 1
 
-    def _begin(self, *_args) -> None:
+    def _begin(self, conn) -> None:
         self.transactions += 1
+        self.write_transactions += not conn.get_execution_options().get(READ_OPTION, False)
 
     def __enter__(self) -> StatementCounter:
         sa_event.listen(self.engine, "before_cursor_execute", self._statement)
@@ -358,7 +360,8 @@ class StatementCounter:
         sa_event.remove(self.engine, "begin", self._begin)
 
     def figures(self) -> dict:
-        return {"statements": self.statements, "transactions": self.transactions}
+        return {"statements": self.statements, "transactions": self.transactions,
+                "write_transactions": self.write_transactions}
 
 
 def _counted_step(engine, sessions, scenario: Scenario) -> dict:

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 import workflows.tables  # noqa: F401  (maps every table before the first query)
-from engine import Runtime, make_engine, make_sessionmaker
+from engine import Runtime, make_engine, make_read_sessionmaker, make_sessionmaker
 
 
 @dataclass
@@ -23,6 +23,14 @@ class System:
     runtime: Runtime
     upload_dir: Path
     settings: dict = field(default_factory=dict)
+    read_sessions: sessionmaker | None = None
+
+    def reads(self) -> Session:
+        """A session for a read-only use case: on SQLite a deferred BEGIN (no write lock, no
+        writers' queue); a write through it is refused. Use ``sessions()`` for changes."""
+        if self.read_sessions is None:
+            self.read_sessions = make_read_sessionmaker(self.db)
+        return self.read_sessions()
 
 
 def default_database_url(instance_dir: Path) -> str:
@@ -52,4 +60,5 @@ def build_system(database_url: str, upload_dir: Path | str, **settings) -> Syste
     runtime.add_listener(hooks.on_step)
     upload = Path(upload_dir)
     upload.mkdir(parents=True, exist_ok=True)
-    return System(db=db, sessions=make_sessionmaker(db), runtime=runtime, upload_dir=upload, settings=settings)
+    return System(db=db, sessions=make_sessionmaker(db), runtime=runtime, upload_dir=upload, settings=settings,
+                  read_sessions=make_read_sessionmaker(db))

@@ -130,3 +130,50 @@ def test_a_policy_stored_out_of_bounds_before_the_check_is_named_instead_of_fail
     with system.sessions() as session, pytest.raises(Conflict) as refused:
         sla_data(session, get_category(session, "drain_blocked"))
     assert "'community'" in refused.value.message and "gridlink sla set community" in refused.value.message
+
+
+def test_an_admin_creating_a_user_writes_the_user_and_its_audit_entry_in_one_transaction(system):
+    from benchmarks.engine_bench import StatementCounter
+    from workflows.admin import settings
+    from workflows.admin.audit import AdminAuditEntry
+
+    AdminAuditEntry.__table__.create(system.db, checkfirst=True)  # (workflows.tables does not map it)
+    with StatementCounter(system.db) as counted:
+        settings.create_user(system, "admin", "audited-user", "leader", password="long-enough-1")
+    assert counted.write_transactions == 1, counted.figures()
+    with system.reads() as session:
+        entry = session.scalar(select(AdminAuditEntry).where(AdminAuditEntry.action == "user.create"))
+    assert entry.target == "audited-user"
+
+
+def test_an_audit_entry_that_cannot_be_written_leaves_no_user_behind(system, monkeypatch):
+    from workflows.admin import audit, settings
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("audit trail unavailable")
+
+    monkeypatch.setattr(audit, "record", broken)
+    with pytest.raises(RuntimeError, match="audit trail unavailable"):
+        settings.create_user(system, "admin", "unaudited-user", "leader", password="long-enough-1")
+    with system.reads() as session:
+        assert session.scalar(select(User).where(User.username == "unaudited-user")) is None
+
+
+def test_setting_an_sla_and_its_audit_entry_are_one_write_transaction(system):
+    from benchmarks.engine_bench import StatementCounter
+    from workflows.admin import settings
+    from workflows.admin.audit import AdminAuditEntry
+
+    AdminAuditEntry.__table__.create(system.db, checkfirst=True)
+    with StatementCounter(system.db) as counted:
+        settings.set_sla(system, "admin", "grid", "PT30H")
+    assert counted.write_transactions == 1, counted.figures()
+
+
+def test_a_read_session_refuses_to_write(system):
+    from sqlalchemy import update
+
+    from engine import EngineError
+
+    with system.reads() as session, pytest.raises(EngineError, match="read session tried to write"):
+        session.execute(update(User).values(display_name="x"))

@@ -89,12 +89,12 @@ def _get(session: Session, draft_id) -> Draft:
 
 
 def get_draft(system, draft_id) -> dict:
-    with system.sessions() as session:
+    with system.reads() as session:
         return draft_item(_get(session, draft_id))
 
 
 def list_drafts(system, status: str | None = "open") -> list[dict]:
-    with system.sessions() as session:
+    with system.reads() as session:
         query = select(Draft).order_by(Draft.updated_at.desc())
         if status:
             query = query.where(Draft.status == status)

@@ -26,7 +26,7 @@ class IncidentView:
 
 def list_incidents(system) -> list[IncidentView]:
     """The open incidents, newest first."""
-    with system.sessions() as session:
+    with system.reads() as session:
         found = engine_incidents.open_incidents(session)
         views = []
         for incident in found:

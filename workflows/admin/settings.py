@@ -50,7 +50,7 @@ def _duration(value, field: str = "time_limit") -> str:
 
 
 def audit_log(system, limit: int = 200) -> list[dict]:
-    with system.sessions() as session:
+    with system.reads() as session:
         return [{"at": e.at, "actor": e.actor, "action": e.action, "target": e.target, "details": e.details}
                 for e in audit.recent(session, limit)]
 
@@ -58,7 +58,7 @@ def audit_log(system, limit: int = 200) -> list[dict]:
 # ----- org tree -------------------------------------------------------------------------------
 def org_tree(system) -> list[dict]:
     """The org tree as nested items, the district centre(s) first; each with user counts."""
-    with system.sessions() as session:
+    with system.reads() as session:
         units = list(session.scalars(select(OrgUnit).order_by(OrgUnit.code)))
         users = dict(session.execute(select(User.org_unit_id, func.count()).where(User.active)
                                      .group_by(User.org_unit_id)).all())
@@ -111,7 +111,7 @@ def _parent_for(session: Session, level: str, parent) -> OrgUnit | None:
 
 # ----- departments ----------------------------------------------------------------------------
 def list_departments(system) -> list[dict]:
-    with system.sessions() as session:
+    with system.reads() as session:
         staff = dict(session.execute(select(User.department_id, func.count()).where(User.active)
                                      .group_by(User.department_id)).all())
         return [{"code": d.code, "name": d.name, "staff": staff.get(d.id, 0)}
@@ -135,7 +135,7 @@ def save_department(system, actor: str, code, name) -> dict:
 
 # ----- users ----------------------------------------------------------------------------------
 def list_users(system, role: str | None = None, query: str | None = None) -> list[dict]:
-    with system.sessions() as session:
+    with system.reads() as session:
         stmt = select(User).order_by(User.role, User.username)
         if role:
             stmt = stmt.where(User.role == role)
@@ -150,11 +150,12 @@ def list_users(system, role: str | None = None, query: str | None = None) -> lis
 def create_user(system, actor: str, username, role, org=None, department=None, display_name=None,
                 password=None) -> dict:
     """Create a login; returns it with the password to hand over (generated when none is given)."""
-    user, password = accounts.create_user(system, (username or "").strip(), role, org or None, department or None,
-                                       password or None, (display_name or "").strip() or None)
-    with system.sessions() as session, session.begin():
+    def record(session: Session, user: User) -> None:
         audit.record(session, actor, "user.create", user.username, role=role, org=org or None,
-                           department=department or None)
+                     department=department or None)
+
+    user, password = accounts.create_user(system, (username or "").strip(), role, org or None, department or None,
+                                          password or None, (display_name or "").strip() or None, also=record)
     return {"username": user.username, "role": role, "password": password}
 
 
@@ -217,7 +218,7 @@ def set_role(system, actor: str, username, role, org=None, department=None) -> d
 
 # ----- categories -----------------------------------------------------------------------------
 def list_categories(system) -> list[dict]:
-    with system.sessions() as session:
+    with system.reads() as session:
         return [{"code": c.code, "name": c.name, "name_en": c.name_en, "kind": c.kind,
                  "parent": c.parent.code if c.parent else None,
                  "department": c.department.code if c.department else None, "time_limit": c.time_limit,
@@ -276,7 +277,7 @@ def _parent_category(session: Session, code) -> Category:
 
 # ----- SLA policies ---------------------------------------------------------------------------
 def list_sla(system) -> list[dict]:
-    with system.sessions() as session:
+    with system.reads() as session:
         return [{"stage": p.stage, "category": p.category.code if p.category else None, "limit": p.limit,
                  "reminder_share": p.reminder_share}
                 for p in session.scalars(select(SlaPolicy).order_by(SlaPolicy.category_id.is_not(None),
@@ -292,16 +293,16 @@ def set_sla(system, actor: str, stage, duration, category=None, reminder_share=N
                                field="reminder_share") from None
     if stage not in SLA_STAGES:
         raise InvalidInput(f"unknown SLA stage {stage!r}; use one of: {', '.join(SLA_STAGES)}", field="stage")
-    result = accounts.set_sla(system, stage, (duration or "").strip(), category or None, reminder_share)
-    with system.sessions() as session, session.begin():
+    def record(session: Session, result: dict) -> None:
         audit.record(session, actor, "sla.set", f"{stage}/{category or 'default'}", **result)
-    return result
+
+    return accounts.set_sla(system, stage, (duration or "").strip(), category or None, reminder_share, also=record)
 
 
 # ----- fund budgets ---------------------------------------------------------------------------
 def list_budgets(system, year: int | None = None) -> list[dict]:
     year = year or local_today().year
-    with system.sessions() as session:
+    with system.reads() as session:
         budgets = {b.org_unit_id: b for b in session.scalars(select(FundBudget).where(FundBudget.year == year))}
         out = []
         for unit in session.scalars(select(OrgUnit).where(OrgUnit.level == "workstation").order_by(OrgUnit.code)):

@@ -28,7 +28,7 @@ RUNNING = ("running", "waiting", "error", "suspended")
 # ----- listing and files ----------------------------------------------------------------------
 def list_processes(system) -> list[dict]:
     """Every process id with its versions (newest first), the active one and the cases on each."""
-    with system.sessions() as session:
+    with system.reads() as session:
         counts = _instance_counts(session)
         grouped: dict[str, list[dict]] = {}
         query = select(ProcessVersion).options(defer(ProcessVersion.spec_json)) \
@@ -66,7 +66,7 @@ def process_versions(system, process_id: str) -> dict:
 
 def version_files(system, process_id: str, version: int | None = None) -> dict:
     """The files of one version (the active one when ``version`` is None), with its main diagram."""
-    with system.sessions() as session, engine_errors():
+    with system.reads() as session, engine_errors():
         row = definitions.get_version(session, process_id, _number(version)) if version is not None \
             else definitions.active_version(session, process_id)
         return {"process_id": row.process_id, "version": row.version, "active": bool(row.active),
@@ -113,7 +113,7 @@ def activate_version(system, actor: str, process_id: str, version) -> dict:
 def validate_files(system, files) -> list[dict]:
     """Every problem deploying ``files`` would raise (file, element, line, message); [] when valid."""
     files = drafts.check_files(files)
-    with system.sessions() as session:
+    with system.reads() as session:
         try:
             return [p.as_dict() for p in definitions.validate_files(session, files)]
         except DeployError as exc:
@@ -144,7 +144,7 @@ def _case_numbers(session: Session, instance_ids) -> dict[int, str]:
 
 
 def preview_migration(system, process_id: str, from_version, to_version) -> dict:
-    with system.sessions() as session, engine_errors():
+    with system.reads() as session, engine_errors():
         plan = migration.preview(session, system.runtime, process_id, _number(from_version), _number(to_version))
         numbers = _case_numbers(session, [c.instance_id for c in plan.checks])
         items = [{**c.as_dict(), "case_number": numbers.get(c.instance_id) or c.business_key}
@@ -204,7 +204,7 @@ def _log_cases(session: Session, instance_ids, note: str, data: dict) -> None:
 
 
 def migration_batches(system, process_id: str | None = None) -> list[dict]:
-    with system.sessions() as session:
+    with system.reads() as session:
         out = []
         for b in migration.batches(session, process_id):
             numbers = _case_numbers(session, b.instances)

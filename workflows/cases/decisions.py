@@ -22,7 +22,7 @@ from workflows.cases.hooks import open_dispatch
 from workflows.cases.lookups import get_case
 from workflows.cases.models import Case, TimelineEntry
 from workflows.cases.reporting import case_with_tasks, task_item
-from workflows.cases.timeline import UnitRef, add_entry, notify, set_case, unit_for_level, unit_ref, user_ids_of
+from workflows.cases.timeline import UnitRef, add_entry, notify, unit_for_level, unit_ref, user_ids_of
 from workflows.checks import check_step, engine_errors, invalid, require_text
 from workflows.clock import now
 from workflows.coordination import meetings
@@ -32,7 +32,6 @@ from workflows.org.lookups import get_department, get_unit, is_within
 from workflows.org.models import OrgUnit, level_above
 from workflows.people.lookups import get_user
 from workflows.people.models import User
-from workflows.reads.sessions import read_sessions
 
 HANDLE_DECISIONS = {
     "grid": ("resolve", "escalate", "dispatch", "convene"),
@@ -114,12 +113,12 @@ def complete_task(system, actor, task_id: str, data: dict) -> dict:
     Before it, in a read session: who acts on which task (a refusal needs no write lock) and the
     engine step run ahead on the data as sent. The transaction checks the actor and the task again
     and uses the step when it still fits. After it: the case and its open tasks, read back."""
-    with read_sessions(system)() as reads:
+    with system.reads() as reads:
         user, task = _actor_and_task(reads, system, actor, task_id)
         guess = _run_ahead(reads, system, user, task, data)
     with system.sessions() as session, session.begin():
-        number = _complete(session, system, user.username, task_id, data, guess)
-    with read_sessions(system)() as reads:
+        number = _complete(session, system, user.username, task_id, data, guess, checked=(user, task))
+    with system.reads() as reads:
         return case_with_tasks(reads, number)
 
 
@@ -155,8 +154,17 @@ def _actor_and_task(session: Session, system, actor, task_id: str) -> tuple[User
     return user, task
 
 
-def _complete(session: Session, system, actor, task_id: str, data: dict, guess: PendingStep | None = None) -> str:
-    user, task = _actor_and_task(session, system, actor, task_id)
+def _complete(session: Session, system, actor, task_id: str, data: dict, guess: PendingStep | None = None,
+              checked: tuple[User, HumanTask] | None = None) -> str:
+    """``checked``: the user and the task as a read session found them. The write transaction takes
+    the task over instead of reading it again (a task is never reassigned in place, and the runtime
+    checks, as it completes it, that it is still open and unclaimed by others); the user is read
+    again, as a user disabled or moved meanwhile may no longer act."""
+    if checked is None:
+        user, task = _actor_and_task(session, system, actor, task_id)
+    else:
+        user, task = get_user(session, checked[0].username), checked[1]
+        check_may_act(user, task)
     if not isinstance(data, dict):
         raise invalid("the completion data must be an object of fields")
     step = Step(session, system, user, task, get_case(session, task.business_key))
@@ -190,7 +198,7 @@ def _register(step: Step, data: dict) -> dict:
         add_entry(step.session, step.case, "rejected", actor=step.user, level=step.level, unit=step.unit_ref,
                   note=data["reason"])
     else:
-        set_case(step.session, step.case, registered_at=now())
+        step.case.register(now())
         add_entry(step.session, step.case, "registered", actor=step.user, level=step.level, unit=step.unit_ref)
     return data
 
@@ -208,7 +216,7 @@ def _merge(step: Step, data: dict, decision: str) -> dict:
         raise invalid(f"case {other.number} cannot take duplicates (it is {other.status or 'this case'})",
                            field="duplicate_of")
     data["reason"] = data.get("reason") or f"与工单 {other.number} 重复"
-    step.case.status, step.case.merged_into = "merged", other
+    step.case.merge_into(other)
     add_entry(step.session, step.case, "merged", actor=step.user, level=step.level, unit=step.unit_ref,
               note=f"并入 {other.number}", data={"into": other.number})
     add_entry(step.session, other, "merged", actor=step.user, level=other.level,
@@ -277,7 +285,7 @@ def _assign_down(step: Step, data: dict) -> dict:
                            "assign down to a unit under yours", field="org_unit", reason="not_below", unit=target.name)
     data["target_level"] = target.level
     if target.level == "grid":
-        set_case(step.session, step.case, grid_id=target.id)
+        step.case.assign_grid(target.id)
     add_entry(step.session, step.case, "assigned_down", actor=step.user, level=target.level, unit=target,
               note=target.name, data={"from": step.level, "to": target.code})
     return data
@@ -304,7 +312,7 @@ def _verify(step: Step, data: dict) -> dict:
     if decision == "rework":
         data["comment"] = require_text(data.get("comment"), "comment", "what still needs doing")
         case = step.case
-        case.reworked_count, case.status, case.resolved_at = case.reworked_count + 1, "open", None
+        case.reopen()
         handler = unit_for_level(step.session, case, case.level)
         add_entry(step.session, case, "rework", actor=step.user, level=case.level, unit=handler,
                   note=data["comment"])
@@ -471,7 +479,7 @@ def visible_tasks(session: Session, user: User, filters: dict | None = None) -> 
 
 def task_view(system, actor, task_id: str) -> dict:
     """One task the actor may act on, with its form (JSON Schema text) and the case's headline."""
-    with system.sessions() as session:
+    with system.reads() as session:
         user = get_user(session, actor)
         task = _open_task(session, system, task_id)
         check_may_act(user, task)

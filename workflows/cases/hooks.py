@@ -24,7 +24,6 @@ from workflows.cases.timeline import (
     category_code,
     notify,
     record_overdue,
-    set_case,
     unit_for_level,
     unit_ref,
     unit_ref_for_level,
@@ -76,6 +75,8 @@ def on_step(session: Session, instance: InstanceRow, events: list[StepEvent]) ->
     case = case_by_number(session, instance.business_key)
     if case is None:
         return
+    if case.instance_id != instance.id:
+        case.attach_process(instance.id)
     for event in events:
         handler = _HANDLERS.get(event.kind)
         if handler is not None:
@@ -88,17 +89,25 @@ def _task_ready(session: Session, case: Case, event: StepEvent, events: list[Ste
     level = (task.get("context") or {}).get("level")
     recipients = user_ids_of(session, task.get("org_unit"), task.get("department"))
     if kind in ("handle", "register") and level:
-        unit = unit_ref(session, code=task["org_unit"]) if task.get("org_unit") else None
-        changes = {"level": level, "org_unit_id": unit.id if unit else case.org_unit_id, "due_at": _utc(task["due_at"])}
-        if kind == "handle" and case.status in ("reported", "resolved"):
-            changes["status"] = "open"
-        set_case(session, case, **changes)
+        _place(session, case, kind, level, task)
     elif kind == "verify":
-        set_case(session, case, status="resolved", due_at=None, resolved_at=case.resolved_at or now())
+        case.resolve(now())
     elif kind in ("dept_accept", "dept_result"):
         _set_dispatch_due(session, case, task, kind)
     message = f"新任务：{event.name}（{case.number} {case.title}）"
     notify(session, recipients, "new_task", case, message, data={"task": event.name})
+
+
+def _place(session: Session, case: Case, kind: str, level: str, task: dict) -> None:
+    """Where a register or handle task puts the case: its level, unit and due time."""
+    unit = unit_ref(session, code=task["org_unit"]) if task.get("org_unit") else None
+    unit_id, due = unit.id if unit else case.org_unit_id, _utc(task["due_at"])
+    if kind == "register":
+        case.wait_at(level, unit_id, due)
+    elif case.status == "open" and LEVELS.index(level) > LEVELS.index(case.level):
+        case.escalate(level, unit_id, due)
+    else:
+        case.open_at(level, unit_id, due)
 
 
 def _set_dispatch_due(session: Session, case: Case, task: dict, kind: str) -> None:
@@ -230,15 +239,14 @@ def _completed(session: Session, case: Case, event: StepEvent, events: list[Step
     actor_name = next((e.actor for e in reversed(events) if e.kind == "task_completed"), None)
     actor = session.scalar(select(User).where(User.username == actor_name)) if actor_name else None
     if outcome == "closed":
-        case.status, case.closed_at, case.due_at = "closed", now(), None
-        case.closed_level = case.level
+        case.close(now())
         add_entry(session, case, "closed", actor=actor, level=case.level, unit=case.org_unit,
                   note=_verifier_comment(events) or "已结案")
         if case.created_by is not None:
             notify(session, [case.created_by], "closed", case, f"已结案：{case.number} {case.title}")
         reporter_outcome(session, case, "closed")
     elif outcome == "rejected" and case.status != "merged":
-        case.status, case.due_at = "rejected", None
+        case.reject()
         reporter_outcome(session, case, "rejected")
 
 

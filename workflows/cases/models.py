@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from engine import Base, UTCDateTime, utcnow
-from engine.prepared import Prepared, dialect_of
+from workflows.cases.case import CaseTransitions
 from workflows.columns import one_of
 from workflows.org.models import LEVELS
 
@@ -96,26 +96,26 @@ def format_case_number(scope: str, value: int) -> str:
     return f"{CASE_NUMBER_PREFIX}{scope}-{value:04d}"
 
 
-def _counter_upsert(dialect: str) -> Prepared:
+def _counter_upsert(dialect: str):
     if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as upsert
     else:
         from sqlalchemy.dialects.postgresql import insert as upsert
     table = CaseCounter.__table__
-    return Prepared(upsert(table).values(scope=bindparam("scope"), value=1)
-                    .on_conflict_do_update(index_elements=[table.c.scope], set_={"value": table.c.value + 1})
-                    .returning(table.c.value))
+    return (upsert(table).values(scope=bindparam("scope"), value=1)
+            .on_conflict_do_update(index_elements=[table.c.scope], set_={"value": table.c.value + 1})
+            .returning(table.c.value))
 
 
-_COUNTER_UPSERTS: dict[str, Prepared] = {}
+_COUNTER_UPSERTS = {dialect: _counter_upsert(dialect) for dialect in ("sqlite", "postgresql")}
 
 
 def allocate_counter(session: Session, scope: str) -> int:
-    """Atomically increment and return the counter of ``scope`` (creating it at 1)."""
-    dialect = dialect_of(session).name
-    if dialect in ("sqlite", "postgresql"):
-        upsert = _COUNTER_UPSERTS.get(dialect) or _COUNTER_UPSERTS.setdefault(dialect, _counter_upsert(dialect))
-        return upsert.run(session, {"scope": scope}).first()["value"]
+    """Atomically increment and return the counter of ``scope`` (creating it at 1): one upsert with
+    RETURNING on SQLite and PostgreSQL (the row stays locked until the transaction ends)."""
+    upsert = _COUNTER_UPSERTS.get(session.get_bind().dialect.name)
+    if upsert is not None:
+        return session.execute(upsert, {"scope": scope}).scalar_one()
     bumped = session.execute(
         update(CaseCounter)
         .where(CaseCounter.scope == scope)
@@ -135,7 +135,7 @@ def next_case_number(session: Session, day: date) -> str:
     return format_case_number(scope, allocate_counter(session, scope))
 
 
-class Case(Base):
+class Case(CaseTransitions, Base):
     """A work order (工单): one problem, from report to evaluation."""
 
     __tablename__ = "cases"

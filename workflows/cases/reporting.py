@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, insert, or_, select
+from sqlalchemy import Row, Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine import PendingStart
-from engine.prepared import Prepared, Row, adopt
 from engine.storage.models import HumanTask
 from workflows.cases import query_codes
 from workflows.cases.attachments import check_photo, check_photo_count, photo_limit, store_photo
 from workflows.cases.lookups import get_case
-from workflows.cases.models import CASE_SOURCES, CASE_STATUSES, Case, TimelineEntry, next_case_number
-from workflows.cases.timeline import UnitRef, add_entry, entry_values, remember_case, set_case, unit_ref
+from workflows.cases.models import CASE_SOURCES, CASE_STATUSES, Case, next_case_number
+from workflows.cases.timeline import INSERT_ENTRIES, UnitRef, add_entry, entry_values, remember_case, unit_ref
 from workflows.checks import check_step, engine_errors, invalid, require_text
 from workflows.clock import local_today, now
 from workflows.errors import Conflict, Forbidden, NotFound
@@ -33,7 +32,6 @@ from workflows.org.lookups import get_unit
 from workflows.org.models import OrgUnit
 from workflows.people.lookups import get_user
 from workflows.people.models import User
-from workflows.reads.sessions import read_sessions
 from workflows.reference.lookups import get_category
 from workflows.reference.models import Category
 from workflows.reference.sla import sla_data
@@ -57,65 +55,55 @@ def report_case(system, *, title: str, description: str = "", category: str, sou
     Everything that only reads (the reporter, the place, the category, the SLA, possible duplicates)
     is looked up first, outside the write transaction, so writers queue behind each other only for
     the writes. The case, its timeline, photos and process start in one transaction."""
-    with read_sessions(system)() as reads:
+    with system.reads() as reads:
         plan = _plan_report(reads, title=title, description=description, category=category, source=source,
                             grid=grid, lat=lat, lon=lon, address=address, reporter=reporter,
                             self_closed=self_closed, actor=actor, photos=photos or [],
                             max_photos=photo_limit(system))
     query_code = query_codes.new_code()
-    code_hash = query_codes.hash_code(query_code)
-    number = _new_number(system)  # (not inside the read session: an in-memory database has one connection)
-    with read_sessions(system)() as reads:
+    number = _new_number(system)  # the process is started with it (its business key) before the write
+    with system.reads() as reads:
         started = _prepare_start(system, reads, plan, number)
     with system.sessions() as session, session.begin():
-        user, grid_unit, unit = plan.user, plan.grid, plan.unit
-        at = now()
-        entries = [entry_values("reported", actor=user, level=plan.level, unit=unit, note=f"来源：{source}",
-                                data={"source": source}, at=at)]
-        if plan.entry == "verify":
-            entries.append(entry_values("resolved", actor=user, level="grid", unit=grid_unit,
-                                        note=self_closed["result"], data={"self_closed": True}, at=at))
-        case = _insert_case(session, plan, entries, number=number, source=source, lat=lat, lon=lon, address=address,
-                            created_at=at, query_code_hash=code_hash)
+        case = _new_case(plan, number=number, source=source, lat=lat, lon=lon, address=address,
+                         query_code_hash=query_codes.hash_code(query_code))
+        session.add(case)
         remember_case(session, case)
+        with session.no_autoflush:  # the process places the case first: it is inserted complete, once
+            _save_start(system, session, case, started)
+        session.flush()
+        session.execute(INSERT_ENTRIES, _first_entries(plan, case, source, self_closed))
         reporter_received(session, case, plan.reporter.get("email"), query_code=query_code)
         for filename, content in photos or []:
             store_photo(session, system.upload_dir, case, filename, content,
-                        "self_close" if self_closed else "report", user)
-        _save_start(system, session, case, started)
-        return {"number": case.number, "status": case.status, "level": case.level,
-                "org_unit": unit_ref(session, case.org_unit_id).code,  # where the process put it (a hook may move it)
+                        "self_close" if self_closed else "report", plan.user)
+        unit = plan.unit.code if case.org_unit_id == plan.unit.id else unit_ref(session, case.org_unit_id).code
+        return {"number": case.number, "status": case.status, "level": case.level, "org_unit": unit,
                 "due_at": case.due_at, "duplicates": plan.duplicates, "query_code": query_code}
 
 
-_INSERT_CASE = Prepared(insert(Case.__table__).values(
-    {c: bindparam(c) for c in ("number", "title", "description", "category_id", "source", "grid_id", "lat", "lon",
-                               "address", "reporter_name", "reporter_phone", "status", "level", "org_unit_id",
-                               "created_at", "self_closed", "reworked_count", "created_by_id",
-                               "query_code_hash")})
-    .returning(Case.__table__.c.id))  # prepared statements apply no column defaults: every column is given
-_INSERT_ENTRIES = Prepared(insert(TimelineEntry.__table__).values(
-    {c: bindparam(c) for c in ("case_id", "kind", "at", "actor_id", "actor_name", "level", "org_unit_id",
-                               "department_id", "note", "public", "data")}))
+def _new_case(plan: _Report, **values) -> Case:
+    """The reported case, not yet placed by its process (``Case.wait_at`` / ``open_at`` do that)."""
+    return Case(**values, title=plan.title, description=plan.description, category_id=plan.category.id,
+                grid_id=plan.grid.id if plan.grid else None, reporter_name=plan.reporter.get("name"),
+                reporter_phone=plan.reporter.get("phone"), status="reported", level=plan.level,
+                org_unit_id=plan.unit.id, self_closed=plan.entry == "verify", reworked_count=0,
+                created_by_id=plan.user.id if plan.user else None, created_at=plan.at)
 
 
-def _insert_case(session: Session, plan: _Report, entries: list[dict], **values) -> Case:
-    """The new case and its first timeline entries as two statements (the unit of work costs several
-    times more), then the case as the session's object, which the engine hooks change next."""
-    columns = dict(values, title=plan.title, description=plan.description, category_id=plan.category.id,
-                   grid_id=plan.grid.id if plan.grid else None, reporter_name=plan.reporter.get("name"),
-                   reporter_phone=plan.reporter.get("phone"), status="reported", level=plan.level,
-                   org_unit_id=plan.unit.id, self_closed=plan.entry == "verify", reworked_count=0,
-                   created_by_id=plan.user.id if plan.user else None)
-    columns["id"] = _INSERT_CASE.run(session, columns).first()["id"]
-    _INSERT_ENTRIES.run_many(session, [dict(entry, case_id=columns["id"]) for entry in entries])
-    # the session's object for the row just written (every other column is NULL), without reading it back
-    return adopt(session, Case, {column.key: columns.get(column.key) for column in Case.__table__.columns})
+def _first_entries(plan: _Report, case: Case, source: str, self_closed) -> list[dict]:
+    """"reported" (and "resolved" for a report closed on the spot), at the moment of the report."""
+    entries = [entry_values("reported", actor=plan.user, level=plan.level, unit=plan.unit, note=f"来源：{source}",
+                            data={"source": source}, at=plan.at)]
+    if plan.entry == "verify":
+        entries.append(entry_values("resolved", actor=plan.user, level="grid", unit=plan.grid,
+                                    note=self_closed["result"], data={"self_closed": True}, at=plan.at))
+    return [dict(entry, case_id=case.id) for entry in entries]
 
 
 @dataclass
 class _Report:
-    """What a report resolves to before anything is written: plain rows, read with prepared statements."""
+    """What a report resolves to before anything is written: plain rows, read with Core statements."""
 
     user: Row | None  # id, username, display_name, role, org_unit_id, org_unit_level
     title: str
@@ -128,6 +116,7 @@ class _Report:
     level: str
     sla: dict
     duplicates: list[str]
+    at: datetime
 
 
 def _plan_report(session: Session, *, title, description, category, source, grid, lat, lon, address, reporter,
@@ -144,9 +133,10 @@ def _plan_report(session: Session, *, title, description, category, source, grid
     for filename, content in photos:
         check_photo(filename, content)  # every photo is checked before any file is written
     check_photo_count(len(photos), 0, max_photos)
-    probe = Case(category_id=cat.id, grid_id=grid_unit.id if grid_unit else None, lat=lat, lon=lon, created_at=now())
-    return _Report(user=user, title=title[:200], description=description or "", reporter=reporter, grid=grid_unit,
-                   unit=unit, category=cat, entry=entry, level=level, sla=sla_data(session, cat),
+    at = now()
+    probe = Case(category_id=cat.id, grid_id=grid_unit.id if grid_unit else None, lat=lat, lon=lon, created_at=at)
+    return _Report(at=at, user=user, title=title[:200], description=description or "", reporter=reporter,
+                   grid=grid_unit, unit=unit, category=cat, entry=entry, level=level, sla=sla_data(session, cat),
                    duplicates=possible_duplicates(session, probe))
 
 
@@ -189,21 +179,21 @@ def _grid_at(session: Session, lat, lon) -> UnitRef:
 
 
 def _district(session: Session) -> UnitRef:
-    found = _DISTRICT.run(session).first()
+    found = session.execute(_DISTRICT).first()
     if found is None:
         raise invalid("there is no district centre in the org tree; run `gridlink init`")
     return UnitRef(found.id, found.code, found.level, found.parent_id)
 
 
 _UNIT_COLUMNS = (OrgUnit.id, OrgUnit.code, OrgUnit.level, OrgUnit.parent_id)
-_DISTRICT = Prepared(select(*_UNIT_COLUMNS).where(OrgUnit.level == "district").order_by(OrgUnit.id).limit(1))
+_DISTRICT = (select(*_UNIT_COLUMNS).where(OrgUnit.level == "district").order_by(OrgUnit.id).limit(1))
 _USER_COLUMNS = (User.id, User.username, User.display_name, User.role, User.org_unit_id, User.active,
                  OrgUnit.level.label("org_unit_level"))
-_USER_BY_NAME = Prepared(select(*_USER_COLUMNS).outerjoin(OrgUnit, User.org_unit_id == OrgUnit.id)
+_USER_BY_NAME = (select(*_USER_COLUMNS).outerjoin(OrgUnit, User.org_unit_id == OrgUnit.id)
                          .where(User.username == bindparam("username")))
-_USER_BY_ID = Prepared(select(*_USER_COLUMNS).outerjoin(OrgUnit, User.org_unit_id == OrgUnit.id)
+_USER_BY_ID = (select(*_USER_COLUMNS).outerjoin(OrgUnit, User.org_unit_id == OrgUnit.id)
                        .where(User.id == bindparam("id")))
-_CATEGORY = Prepared(select(Category.id, Category.code, Category.time_limit, Category.parent_id)
+_CATEGORY = (select(Category.id, Category.code, Category.time_limit, Category.parent_id)
                      .where(Category.code == bindparam("code"), Category.active))
 
 
@@ -212,16 +202,16 @@ def _reporting_user(session: Session, actor) -> Row | None:
     if actor is None:
         return None
     if isinstance(actor, User | int):
-        found = _USER_BY_ID.run(session, {"id": actor.id if isinstance(actor, User) else actor}).first()
+        found = session.execute(_USER_BY_ID, {"id": actor.id if isinstance(actor, User) else actor}).first()
     else:
-        found = _USER_BY_NAME.run(session, {"username": actor}).first() if isinstance(actor, str) else None
+        found = session.execute(_USER_BY_NAME, {"username": actor}).first() if isinstance(actor, str) else None
     if found is None or not found.active:
         get_user(session, actor)  # raises its NotFound
     return found
 
 
 def _category(session: Session, code) -> Row:
-    found = _CATEGORY.run(session, {"code": code}).first() if isinstance(code, str) else None
+    found = session.execute(_CATEGORY, {"code": code}).first() if isinstance(code, str) else None
     if found is None or found.parent_id is None:
         get_category(session, code)  # raises, listing the categories a report may use
     return found
@@ -266,7 +256,7 @@ def _save_start(system, session: Session, case: Case, started: PendingStart) -> 
     with engine_errors():
         result = system.runtime.save_start(session, started)
     check_step(result)
-    set_case(session, case, instance_id=result.instance_id)
+    case.attach_process(result.instance_id)
 
 
 def _summary(session: Session, case: Case) -> dict:
@@ -291,7 +281,7 @@ def possible_duplicates(session: Session, case: Case) -> list[str]:
         params.update(lat_min=case.lat - dlat, lat_max=case.lat + dlat, lon_min=case.lon - dlon,
                       lon_max=case.lon + dlon)
     found = []
-    for other in _NEARBY[(by_grid, by_point)].run(session, params).all():
+    for other in session.execute(_NEARBY[(by_grid, by_point)], params):
         same_grid = by_grid and other.grid_id == case.grid_id
         near = by_point and None not in (other.lat, other.lon) and \
             geo.haversine_m(case.lat, case.lon, other.lat, other.lon) <= DUPLICATE_RADIUS_M
@@ -302,17 +292,16 @@ def possible_duplicates(session: Session, case: Case) -> list[str]:
     return found
 
 
-def _nearby(by_grid: bool, by_point: bool) -> Prepared:
+def _nearby(by_grid: bool, by_point: bool) -> Select:
     """Open cases of a category since a moment, other than one, in a grid and/or a lat/lon box."""
     same_grid = Case.grid_id == bindparam("grid_id")
     in_box = Case.lat.between(bindparam("lat_min"), bindparam("lat_max")) \
         & Case.lon.between(bindparam("lon_min"), bindparam("lon_max"))
     place = or_(same_grid, in_box) if by_grid and by_point else same_grid if by_grid else in_box
-    return Prepared(select(Case.number, Case.grid_id, Case.lat, Case.lon)
-                    .where(Case.category_id == bindparam("category_id"), Case.id != bindparam("case_id"),
-                           or_(*(Case.status == status for status in OPEN_STATUSES)),  # IN () would expand
-                           Case.created_at >= bindparam("since"), place)
-                    .order_by(Case.created_at.desc(), Case.id.desc()))
+    return (select(Case.number, Case.grid_id, Case.lat, Case.lon)
+            .where(Case.category_id == bindparam("category_id"), Case.id != bindparam("case_id"),
+                   Case.status.in_(OPEN_STATUSES), Case.created_at >= bindparam("since"), place)
+            .order_by(Case.created_at.desc(), Case.id.desc()))
 
 
 _NEARBY = {(grid, point): _nearby(grid, point) for grid in (True, False) for point in (True, False) if grid or point}
@@ -380,7 +369,7 @@ def case_item(case: Case) -> dict:
 
 _CASES, _UNITS = Case.__table__, OrgUnit.__table__
 _GRIDS, _MERGED = _UNITS.alias("grid_unit"), _CASES.alias("merged_case")
-_CASE_SUMMARY = Prepared(
+_CASE_SUMMARY = (
     select(*(_CASES.c[k] for k in ("number", "title", "description", "source", "status", "level", "lat", "lon",
                                    "address", "due_at", "created_at", "closed_at", "closed_level", "rating",
                                    "self_closed", "reworked_count")),
@@ -391,21 +380,24 @@ _CASE_SUMMARY = Prepared(
     .outerjoin(_GRIDS, _GRIDS.c.id == _CASES.c.grid_id)
     .outerjoin(_MERGED, _MERGED.c.id == _CASES.c.merged_into_id)
     .where(_CASES.c.number == bindparam("number")))
-_OPEN_TASKS = Prepared(select(HumanTask.__table__).where(HumanTask.business_key == bindparam("number"))
-                       .order_by(HumanTask.created_at, HumanTask.id))
+_OPEN_TASKS = (select(HumanTask.__table__).where(HumanTask.business_key == bindparam("number"))
+               .order_by(HumanTask.created_at, HumanTask.id))
 _ITEM_KEYS = ("number", "title", "description", "category", "source", "status", "level", "org_unit", "grid", "lat",
               "lon", "address", "due_at", "created_at", "closed_at", "closed_level", "rating", "self_closed",
               "reworked_count", "merged_into")
 
 
 def case_with_tasks(session: Session, number: str) -> dict:
-    """``case_item`` of a case and its open tasks as ``task_item``s, read with two prepared
-    statements (what a task completion answers; loading the objects costs several times more)."""
-    row = _CASE_SUMMARY.run(session, {"number": number}).first()
+    """``case_item`` of a case and its open tasks as ``task_item``s, read with two Core statements
+    (what a task completion answers; loading the objects costs several times more). Changes the
+    session holds are flushed first: Core statements do not autoflush."""
+    if session.new or session.dirty:
+        session.flush()
+    row = session.execute(_CASE_SUMMARY, {"number": number}).first()
     if row is None:
         get_case(session, number)  # says that it does not exist
-    tasks = [task_item(task) for task in _OPEN_TASKS.run(session, {"number": number}).all()]
-    return {**{key: row[key] for key in _ITEM_KEYS}, "open_tasks": tasks}
+    tasks = [task_item(task) for task in session.execute(_OPEN_TASKS, {"number": number})]
+    return {**{key: getattr(row, key) for key in _ITEM_KEYS}, "open_tasks": tasks}
 
 
 def open_tasks(session: Session, case: Case) -> list[HumanTask]:
@@ -451,7 +443,7 @@ def public_case_view(system, number: str, query_code: str | None) -> dict:
     """What a resident sees on /track with the number and the query code: status, grid and the
     public timeline; no staff names, no reporter, and the title and address only when the category
     is public. A wrong code gets the NotFound of an unknown number."""
-    with system.sessions() as session:
+    with system.reads() as session:
         case = _case_by_code(session, number, query_code)
         public = bool(case.category.public)
         return {"number": case.number, "title": case.title if public else None, "category": case.category.code,

@@ -5,12 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
-from engine.prepared import Prepared
-from workflows.cases.lookups import CASE_IDS, remember_case
+from workflows.cases.lookups import CASE_IDS, NEW_CASES, remember_case
 from workflows.cases.models import Case, OverdueRecord, TimelineEntry
 from workflows.clock import now
 from workflows.errors import InvalidInput
@@ -24,20 +22,19 @@ PUBLIC_KINDS = {"reported", "registered", "rejected", "merged", "escalated", "as
 """Kinds shown on the public /track page (without staff names)."""
 
 
-_INSERT_ENTRY = Prepared(insert(TimelineEntry.__table__).values(
-    {c: bindparam(c) for c in ("case_id", "kind", "at", "actor_id", "actor_name", "level", "org_unit_id",
-                               "department_id", "note", "public", "data")}))
+INSERT_ENTRIES = insert(TimelineEntry.__table__)
+"""Timeline rows as a Core statement on the session (one row, or many with executemany)."""
 
 
 def add_entry(session: Session, case: Case, kind: str, *, actor: User | None = None, level: str | None = None,
               unit: OrgUnit | UnitRef | None = None, department: Department | None = None, note: str | None = None,
               data: dict | None = None) -> None:
-    """Append a timeline entry, written at once with one prepared statement (the unit of work
-    costs several times more); a timeline the session has already loaded is read again."""
+    """Append a timeline entry, written at once with one Core statement on the session (the unit of
+    work costs several times more); a timeline the session has already loaded is read again."""
     if case.id is None:
         session.flush()  # a case created in this transaction gets its id
-    _INSERT_ENTRY.run(session, dict(entry_values(kind, actor=actor, level=level, unit=unit, department=department,
-                                                 note=note, data=data), case_id=case.id))
+    values = entry_values(kind, actor=actor, level=level, unit=unit, department=department, note=note, data=data)
+    session.connection().execute(INSERT_ENTRIES, dict(values, case_id=case.id))
     if "timeline" in case.__dict__:
         session.expire(case, ["timeline"])
 
@@ -67,12 +64,18 @@ def users_of(session: Session, org_unit: str | None = None, department: str | No
     return users
 
 
-_UNIT_STAFF = Prepared(select(User.id).join(OrgUnit, User.org_unit_id == OrgUnit.id)
-                      .where(OrgUnit.code == bindparam("code"), User.active,
-                             or_(User.role == "coordinator", User.role == "grid_worker")).order_by(User.id))
-_DEPARTMENT_STAFF = Prepared(select(User.id).join(Department, User.department_id == Department.id)
-                             .where(Department.code == bindparam("code"), User.active, User.role == "department")
-                             .order_by(User.id))
+_USERS, _UNITS, _DEPARTMENTS = User.__table__.c, OrgUnit.__table__.c, Department.__table__.c
+_ENTRIES, _CATEGORIES = TimelineEntry.__table__.c, Category.__table__.c
+# Core statements run on the session's connection (``session.connection().execute``: SQLAlchemy's
+# events and logging see them; ``session.execute`` would flush the session first): a case's
+# changes are then written once, when the transaction flushes. What they read (units, staff,
+# categories, timeline rows written at once) is never a pending change of the session.
+_UNIT_STAFF = (select(_USERS.id).join(OrgUnit.__table__, _USERS.org_unit_id == _UNITS.id)
+               .where(_UNITS.code == bindparam("code"), _USERS.active,
+                      or_(_USERS.role == "coordinator", _USERS.role == "grid_worker")).order_by(_USERS.id))
+_DEPARTMENT_STAFF = (select(_USERS.id).join(Department.__table__, _USERS.department_id == _DEPARTMENTS.id)
+                     .where(_DEPARTMENTS.code == bindparam("code"), _USERS.active, _USERS.role == "department")
+                     .order_by(_USERS.id))
 
 
 def user_ids_of(session: Session, org_unit: str | None = None, department: str | None = None) -> list[int]:
@@ -80,7 +83,7 @@ def user_ids_of(session: Session, org_unit: str | None = None, department: str |
     ids: list[int] = []
     for statement, code in ((_UNIT_STAFF, org_unit), (_DEPARTMENT_STAFF, department)):
         if code:
-            ids += [row["id"] for row in statement.run(session, {"code": code}).all()]
+            ids += list(session.connection().scalars(statement, {"code": code}))
     return ids
 
 
@@ -113,6 +116,9 @@ def case_by_number(session: Session, number: str | None) -> Case | None:
     cases it has found (a number never changes) and serves them from its identity map."""
     if not number:
         return None
+    new = session.info.get(NEW_CASES, {}).get(number)
+    if new is not None and new in session:
+        return new
     known = session.info.setdefault(CASE_IDS, {})
     case = session.get(Case, known[number]) if number in known else None
     if case is None or case.number != number:  # (a rolled-back case's id may have been reused)
@@ -123,35 +129,11 @@ def case_by_number(session: Session, number: str | None) -> Case | None:
 
 
 
-_RELATIONS = {"org_unit_id": "org_unit", "grid_id": "grid", "merged_into_id": "merged_into",
-              "category_id": "category", "created_by_id": "created_by"}
-
-
-def set_case(session: Session, case: Case, **values) -> None:
-    """Change columns of a persistent case with one prepared UPDATE, and the case object with them
-    (as loaded, not as a pending change: the unit of work would write them a second time)."""
-    columns = tuple(sorted(values))
-    statement = _CASE_UPDATES.get(columns)
-    if statement is None:
-        statement = _CASE_UPDATES.setdefault(columns, Prepared(
-            update(Case.__table__).where(Case.__table__.c.id == bindparam("case_id"))
-            .values({c: bindparam(c) for c in columns})))
-    statement.run(session, dict(values, case_id=case.id))
-    for column, value in values.items():
-        set_committed_value(case, column, value)
-        relation = _RELATIONS.get(column)
-        if relation is not None and relation in case.__dict__:
-            session.expire(case, [relation])
-
-
-_CASE_UPDATES: dict[tuple[str, ...], Prepared] = {}
-
-
 # --- where a case stands in the org tree ------------------------------------------------------
 
 @dataclass(frozen=True)
 class UnitRef:
-    """An org unit as the hot paths need it: read with a prepared statement, no ORM object."""
+    """An org unit as the hot paths need it: read with a Core statement, no ORM object."""
 
     id: int
     code: str
@@ -159,22 +141,32 @@ class UnitRef:
     parent_id: int | None
 
 
-_UNIT_BY_ID = Prepared(select(OrgUnit.id, OrgUnit.code, OrgUnit.level, OrgUnit.parent_id)
-                       .where(OrgUnit.id == bindparam("id")))
-_UNIT_BY_CODE = Prepared(select(OrgUnit.id, OrgUnit.code, OrgUnit.level, OrgUnit.parent_id)
-                         .where(OrgUnit.code == bindparam("code")))
-_ASSIGNED_DOWN = Prepared(select(TimelineEntry.org_unit_id)
-                          .where(TimelineEntry.case_id == bindparam("case_id"), TimelineEntry.kind == "assigned_down")
-                          .order_by(TimelineEntry.id.desc()).limit(1))
+_UNIT_BY_ID = select(_UNITS.id, _UNITS.code, _UNITS.level, _UNITS.parent_id).where(_UNITS.id == bindparam("id"))
+_UNIT_BY_CODE = (select(_UNITS.id, _UNITS.code, _UNITS.level, _UNITS.parent_id)
+                 .where(_UNITS.code == bindparam("code")))
+_ASSIGNED_DOWN = (select(_ENTRIES.org_unit_id)
+                  .where(_ENTRIES.case_id == bindparam("case_id"), _ENTRIES.kind == "assigned_down")
+                  .order_by(_ENTRIES.id.desc()).limit(1))
 
 
 def unit_ref(session: Session, unit_id: int | None = None, *, code: str | None = None) -> UnitRef | None:
     """The unit with this id (or code), or None."""
     if unit_id is None and code is None:
         return None
-    row = (_UNIT_BY_ID.run(session, {"id": unit_id}) if unit_id is not None
-           else _UNIT_BY_CODE.run(session, {"code": code})).first()
-    return UnitRef(row["id"], row["code"], row["level"], row["parent_id"]) if row else None
+    known = session.info.setdefault(_UNIT_REFS, {})
+    key = ("id", unit_id) if unit_id is not None else ("code", code)
+    if key in known:  # a unit's id, code, level and parent never change: read once per session
+        return known[key]
+    connection = session.connection()
+    row = (connection.execute(_UNIT_BY_ID, {"id": unit_id}) if unit_id is not None
+           else connection.execute(_UNIT_BY_CODE, {"code": code})).first()
+    if row is None:
+        return None
+    ref = known[("id", row.id)] = known[("code", row.code)] = UnitRef(row.id, row.code, row.level, row.parent_id)
+    return ref
+
+
+_UNIT_REFS = "gridlink.unit_refs"
 
 
 def _ref_within(session: Session, unit: UnitRef, ancestor: UnitRef) -> bool:
@@ -190,8 +182,8 @@ def _ref_within(session: Session, unit: UnitRef, ancestor: UnitRef) -> bool:
 
 def anchor_ref(session: Session, case: Case) -> UnitRef:
     """The unit a case's levels are counted from: its grid, or the unit it was assigned down to."""
-    found = _ASSIGNED_DOWN.run(session, {"case_id": case.id}).first() if case.id is not None else None
-    assigned = unit_ref(session, found["org_unit_id"]) if found else None
+    found = session.connection().scalar(_ASSIGNED_DOWN, {"case_id": case.id}) if case.id is not None else None
+    assigned = unit_ref(session, found) if found else None
     grid = unit_ref(session, case.grid_id)
     if assigned is not None and (grid is None or not _ref_within(session, grid, assigned)):
         return assigned
@@ -222,9 +214,8 @@ def unit_for_level(session: Session, case: Case, level: str) -> OrgUnit:
     return session.get(OrgUnit, unit_ref_for_level(session, case, level).id)
 
 
-_CATEGORY_CODE = Prepared(select(Category.code).where(Category.id == bindparam("id")))
+_CATEGORY_CODE = select(_CATEGORIES.code).where(_CATEGORIES.id == bindparam("id"))
 
 
 def category_code(session: Session, category_id: int) -> str | None:
-    row = _CATEGORY_CODE.run(session, {"id": category_id}).first()
-    return row["code"] if row else None
+    return session.connection().scalar(_CATEGORY_CODE, {"id": category_id})

@@ -351,7 +351,7 @@ def workstation_of(session: Session, case: Case) -> OrgUnit:
 
 
 def fund_balance(system, workstation_code: str, year: int | None = None) -> dict:
-    with system.sessions() as session:
+    with system.reads() as session:
         workstation = get_unit(session, workstation_code)
         budget = budget_of(session, workstation, year)
         return {"workstation": workstation.code, "year": budget.year, "amount_cents": budget.amount_cents,

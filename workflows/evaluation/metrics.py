@@ -530,7 +530,7 @@ def set_weights(system, subject: str, weights: dict[str, Any]) -> dict[str, floa
 
 def all_weights(system) -> dict[str, dict[str, float]]:
     """The weights of every subject (``unit``, ``department``), for the admin page."""
-    with system.sessions() as session:
+    with system.reads() as session:
         return {subject: get_weights(session, subject) for subject in SUBJECTS}
 
 

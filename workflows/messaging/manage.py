@@ -24,7 +24,7 @@ LISTED_STATUSES = ("pending", "dead")
 
 def preferences(system, actor) -> dict:
     """The user's e-mail, phone and the kinds they get on each channel (the defaults when unset)."""
-    with system.sessions() as session:
+    with system.reads() as session:
         user = get_user(session, actor)
         contact = session.get(ContactSettings, user.id) or ContactSettings(user_id=user.id)
         return {"email": contact.email or "", "phone": contact.phone or "", "kinds": USER_KINDS,
@@ -99,7 +99,7 @@ def deliveries(system, actor, status: str = "dead", limit: int = 200) -> dict:
     """Pending or dead-lettered deliveries, newest first, with the last error; counts per status."""
     if status not in LISTED_STATUSES:
         raise invalid(f"status {status!r}: use one of {', '.join(LISTED_STATUSES)}", field="status")
-    with system.sessions() as session:
+    with system.reads() as session:
         _admin(session, actor)
         rows = session.scalars(select(Delivery).where(Delivery.status == status)
                                .order_by(Delivery.id.desc()).limit(limit))
@@ -130,7 +130,7 @@ def retry(system, actor, delivery_ids: list[int] | None = None) -> int:
 # --- webhooks ---------------------------------------------------------------------------------
 
 def webhooks(system, actor) -> list[dict]:
-    with system.sessions() as session:
+    with system.reads() as session:
         _admin(session, actor)
         return [{"id": w.id, "url": w.url, "secret": w.secret, "kinds": w.kinds, "active": w.active,
                  "created_at": w.created_at, "created_by": w.created_by}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,14 +24,18 @@ HASH_METHOD = "scrypt"
 
 
 def create_user(system, username: str, role: str, org: str | None = None, department: str | None = None,
-                password: str | None = None, display_name: str | None = None) -> tuple[User, str]:
-    """Create a login; returns the user and the password (generated when none is given)."""
+                password: str | None = None, display_name: str | None = None,
+                also: Callable[[Session, User], None] | None = None) -> tuple[User, str]:
+    """Create a login; returns the user and the password (generated when none is given). ``also``
+    runs in the same transaction (an admin verb's audit entry)."""
     if password is not None and len(password) < 8:
         raise invalid("the password is too short; use at least 8 characters", field="password")
     check_user_values(username, role, org, department)
     password = password or secrets.token_urlsafe(12)
     with system.sessions() as session, session.begin():
         user = add_user(session, username, role, org, department, hash_password(password), display_name)
+        if also is not None:
+            also(session, user)
         return loaded(user), password
 
 
@@ -74,7 +79,7 @@ def authenticate(system, username: str, password: str) -> User | None:
     """The active user with this username and password, or None. Unknown and disabled usernames
     cost one password check too (against a dummy hash of the same method), so the time taken does
     not tell which usernames exist."""
-    with system.sessions() as session:
+    with system.reads() as session:
         user = session.scalar(select(User).where(User.username == username))
         stored = user.password_hash if user is not None else _dummy_hash()
         matches = check_password_hash(stored, password or "")
@@ -94,8 +99,9 @@ def _dummy_hash() -> str:
 
 
 def set_sla(system, stage: str, duration: str, category: str | None = None,
-            reminder_share: float | None = None) -> dict:
-    """Set the time limit of an SLA stage (default, or for one category); applies to new cases."""
+            reminder_share: float | None = None, also: Callable[[Session, dict], None] | None = None) -> dict:
+    """Set the time limit of an SLA stage (default, or for one category); applies to new cases.
+    ``also`` runs in the same transaction (an admin verb's audit entry)."""
     if stage not in SLA_STAGES:
         raise invalid(f"unknown SLA stage {stage!r}; use one of: {', '.join(SLA_STAGES)}", field="stage")
     try:
@@ -119,4 +125,7 @@ def set_sla(system, stage: str, duration: str, category: str | None = None,
         row.limit = duration
         if reminder_share is not None:
             row.reminder_share = reminder_share
-        return {"stage": stage, "category": category, "limit": duration, "reminder_share": row.reminder_share}
+        result = {"stage": stage, "category": category, "limit": duration, "reminder_share": row.reminder_share}
+        if also is not None:
+            also(session, result)
+        return result

@@ -10,7 +10,7 @@ from workflows.people.models import Notification
 
 
 def list_notifications(system, actor, unread_only: bool = False, limit: int = 50) -> list[dict]:
-    with system.sessions() as session:
+    with system.reads() as session:
         user = get_user(session, actor)
         query = select(Notification).where(Notification.user_id == user.id)
         if unread_only:
@@ -21,7 +21,7 @@ def list_notifications(system, actor, unread_only: bool = False, limit: int = 50
 
 
 def unread_count(system, actor) -> int:
-    with system.sessions() as session:
+    with system.reads() as session:
         user = get_user(session, actor)
         return session.scalar(select(func.count()).select_from(Notification)
                               .where(Notification.user_id == user.id, Notification.read_at.is_(None))) or 0

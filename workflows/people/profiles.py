@@ -26,7 +26,7 @@ def load_profile(system, user_id) -> dict | None:
         key = int(user_id)
     except (TypeError, ValueError):
         return None
-    with system.sessions() as session:
+    with system.reads() as session:
         user = session.scalar(select(User).where(User.id == key, User.active))
         if user is None:
             return None

@@ -15,7 +15,6 @@ from datetime import timedelta
 
 from sqlalchemy import bindparam, select, update
 
-from engine.prepared import Prepared
 from workflows.clock import now
 from workflows.errors import InvalidInput, NotFound
 from workflows.org.models import Department, OrgUnit
@@ -43,7 +42,7 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-_PRINCIPAL = Prepared(
+_PRINCIPAL = (
     select(ApiToken.id.label("token_id"), ApiToken.last_used_at, User.id.label("user_id"), User.username, User.role,
            OrgUnit.code.label("org_unit"), Department.code.label("department"))
     .join(User, ApiToken.user_id == User.id)
@@ -58,7 +57,7 @@ def principal_for_token(system, token: str | None) -> Principal | None:
     if not token or len(token) > 512:
         return None
     with read_sessions(system)() as session:
-        row = _PRINCIPAL.run(session, {"digest": digest(token)}).first()
+        row = session.execute(_PRINCIPAL, {"digest": digest(token)}).first()
     if row is None:
         return None
     principal = Principal(user_id=row.user_id, username=row.username, role=row.role, org_unit=row.org_unit,
@@ -99,7 +98,7 @@ def revoke_token(system, token: str) -> None:
 
 def list_tokens(system, username: str | None = None) -> list[dict]:
     """Every API token (never its secret), newest first; only ``username``'s when given."""
-    with system.sessions() as session:
+    with system.reads() as session:
         query = select(ApiToken).join(ApiToken.user).order_by(ApiToken.id.desc())
         if username is not None:
             query = query.where(ApiToken.user_id == get_user(session, username).id)

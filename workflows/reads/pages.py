@@ -31,7 +31,7 @@ from workflows.reference.models import Category
 
 def categories(system) -> list[dict]:
     """Active leaf categories with their group, for pickers."""
-    with system.sessions() as session:
+    with system.reads() as session:
         rows = session.scalars(select(Category).where(Category.active, Category.parent_id.is_not(None))
                                .order_by(Category.parent_id, Category.code))
         return [{"code": c.code, "name": c.name, "name_en": c.name_en, "group": c.parent.code,
@@ -39,13 +39,13 @@ def categories(system) -> list[dict]:
 
 
 def departments(system) -> list[dict]:
-    with system.sessions() as session:
+    with system.reads() as session:
         return [{"code": d.code, "name": d.name} for d in session.scalars(select(Department).order_by(Department.id))]
 
 
 def grids(system) -> list[dict]:
     """Every grid with its community, for the residents' grid picker."""
-    with system.sessions() as session:
+    with system.reads() as session:
         rows = session.execute(select(OrgUnit.code, OrgUnit.name, OrgUnit.parent_id).where(OrgUnit.level == "grid")
                                .order_by(OrgUnit.code)).all()
         names = dict(session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.level == "community")).all())
@@ -67,7 +67,7 @@ def inbox(system, actor, filters: dict | None = None) -> dict:
     """The tasks ``actor`` may act on, due first, with the case's title and category, and which
     filters narrowed them: ``level``, ``category``, ``overdue`` (bool), ``mine`` (claimed by me)."""
     filters = filters or {}
-    with system.sessions() as session:
+    with system.reads() as session:
         user = get_user(session, actor)
         if user.role == "leader":
             raise Forbidden(f"{user.username} is a leader: leaders watch cases on the dashboard and have no inbox")
@@ -124,7 +124,7 @@ def _add_case_details(session: Session, items: list[dict]) -> None:
 def task_page(system, actor, task_id: str) -> dict:
     """A task the actor may act on, its form (JSON Schema as a dict), the case (masked for
     departments) and the choices its form offers (departments, units below, ...)."""
-    with system.sessions() as session:
+    with system.reads() as session:
         user = get_user(session, actor)
         with engine_errors():
             task = system.runtime.task(session, task_id)
@@ -180,7 +180,7 @@ def _readable(session: Session, user: User, number: str) -> Case:
 def case_page(system, actor, number: str) -> dict:
     """Everything the case page shows: details, timeline, attachments, open tasks with holders,
     dispatches, meetings, the fund spent, the diagram state, and what the viewer may do."""
-    with system.sessions() as session:
+    with system.reads() as session:
         user = get_user(session, actor)
         case = _readable(session, user, number)
         view = _enrich(session, case, case_view(session, user, case.number))
@@ -269,7 +269,7 @@ def diagram_state(session: Session, case: Case) -> dict | None:
 
 def attachment_file(system, actor, number: str, attachment_id: int) -> dict:
     """The stored photo if the actor may read the case it belongs to."""
-    with system.sessions() as session:
+    with system.reads() as session:
         user = get_user(session, actor)
         case = _readable(session, user, number)
         row = session.get(Attachment, attachment_id) if _storable_id(attachment_id) else None
@@ -284,7 +284,7 @@ def attachment_file(system, actor, number: str, attachment_id: int) -> dict:
 def case_list(system, actor, filters: dict, page: int = 1, per_page: int = 30) -> dict:
     """Cases the actor may read, newest first, filtered by ``status``, ``q`` (number or title),
     ``open`` (any open status)."""
-    with system.sessions() as session:
+    with system.reads() as session:
         user = get_user(session, actor)
         query = select(Case)
         scope = case_scope(user)
@@ -333,7 +333,7 @@ def _place_filter(session: Session, code) -> OrgUnit | None:
 def meeting_page(system, actor, meeting_id: int) -> dict:
     """A meeting for someone who may read its case or was summoned to it, with the tasks of the
     meeting the viewer may act on."""
-    with system.sessions() as session:
+    with system.reads() as session:
         user = get_user(session, actor)
         meeting = session.get(Meeting, meeting_id) if _storable_id(meeting_id) else None
         if meeting is None:

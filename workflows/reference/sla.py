@@ -11,14 +11,13 @@ from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from engine.instances.timers import TimerValueError, duration_span
-from engine.prepared import Prepared
 from workflows.clock import duration_seconds, format_duration
 from workflows.errors import Conflict
 from workflows.org.models import LEVELS
 from workflows.reference.models import DEFAULT_REMINDER_SHARE, URGENCIES, Category, SlaPolicy
 
-_POLICIES = Prepared(select(SlaPolicy.stage, SlaPolicy.category_id, SlaPolicy.limit, SlaPolicy.reminder_share)
-                     .where(or_(SlaPolicy.category_id.is_(None), SlaPolicy.category_id == bindparam("category_id"))))
+_POLICIES = (select(SlaPolicy.stage, SlaPolicy.category_id, SlaPolicy.limit, SlaPolicy.reminder_share)
+             .where(or_(SlaPolicy.category_id.is_(None), SlaPolicy.category_id == bindparam("category_id"))))
 
 
 class _Policies:
@@ -28,7 +27,7 @@ class _Policies:
     def __init__(self, session: Session, category: Category | None):
         self.own: dict = {}  # stage -> row (stage, category_id, limit, reminder_share)
         self.default: dict = {}
-        rows = _POLICIES.run(session, {"category_id": category.id if category is not None else None}).all()
+        rows = session.execute(_POLICIES, {"category_id": category.id if category is not None else None}).all()
         for row in rows:
             (self.default if row.category_id is None else self.own)[row.stage] = row
 
