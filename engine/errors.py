@@ -28,10 +28,14 @@ class EngineError(Exception):
 
     code = "engine_error"
 
-    def __init__(self, message: str, details: list | None = None):
+    def __init__(self, message: str, details: list | None = None, *, reason: str | None = None,
+                 params: dict | None = None):
         super().__init__(message)
         self.message = message
         self.details = details or []
+        # a key and values a user interface may word in its own language (the message is English)
+        self.reason = reason
+        self.params = dict(params or {})
 
 
 class DeployError(EngineError):

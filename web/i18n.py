@@ -102,20 +102,95 @@ ERROR_REASONS = {
     "too_many_photos": _l("A case holds at most %(limit)s photos and this one has %(existing)s: send fewer photos."),
     "fund_out_of_scope": _l("Case %(number)s is outside your area: the fund pays only for cases you may read."),
     "fund_case_finished": _l("Case %(number)s is finished: the fund pays for work on open cases only."),
+    "task_claimed": _l("%(holder)s has claimed this task: ask them to release it, or ask a coordinator to."),
+    "task_gone": _l("This task is no longer open: someone completed it or the case moved on. Reload the case."),
+    "task_done": _l("This task was already completed by %(holder)s at %(at)s. Reload the case."),
+    "instance_changed": _l("Someone changed this case at the same moment: reload it and try again."),
     "case_or_code_unknown": _l("There is no case %(number)s with this query code. Check the number and the code "
                                "on your receipt."),
 }
 
 
-def error_text(error) -> str:
-    """A domain error in the reader's language when its reason is known, else its own message."""
-    template = ERROR_REASONS.get(getattr(error, "reason", None) or "")
+NOTES = {
+    "source": _l("Source: %(source)s"),
+    "deadline_near": _l("%(stage)s: the time limit is near, please handle it soon"),
+    "level_timed_out": _l("%(level)s did not handle it in time"),
+    "level_overdue": _l("%(level)s is overdue"),
+    "auto_escalated": _l("Escalated automatically to %(level)s after the time limit"),
+    "dispatch_accept_overdue": _l("%(department)s did not accept the dispatch in time"),
+    "dispatch_result_overdue": _l("%(department)s did not report a result in time"),
+    "duty_late": _l("%(department)s did not report to duty in time"),
+    "action_overdue": _l("Resolution action overdue: %(action)s"),
+    "closed": _l("Case closed"),
+    "merged_into": _l("Merged into %(number)s"),
+    "merged_from": _l("%(number)s merged in as a duplicate"),
+    "departments": "%(departments)s",
+    "migrated": _l("Process %(process)s moved from version %(from_version)s to %(to_version)s"),
+    "migration_reversed": _l("Migration %(batch)s reversed: process %(process)s back to version %(version)s"),
+}
+"""Timeline notes the system writes as data (``workflows.cases.timeline.worded``), worded here."""
+
+STAGE_LABELS = {"dispatch_accept": _l("Department acceptance"), "dispatch_result": _l("Department result"),
+                "duty": _l("Reporting to duty"), "action": _l("Resolution action")}
+
+
+def timeline_note(entry: dict) -> str:
+    """An entry's note in the reader's language: worded from its key and parameters when it was
+    written as data, else the free text it was written with."""
+    template = NOTES.get(entry.get("note_key") or "")
     if template is None:
-        return error.message
+        return entry.get("note") or ""
+    params = {name: _note_param(name, value) for name, value in (entry.get("note_params") or {}).items()}
     try:
-        return str(template) % {k: str(v) for k, v in error.params.items()}
+        return str(template) % params
     except (KeyError, TypeError, ValueError):
+        return entry.get("note") or ""
+
+
+def _note_param(name: str, value) -> str:
+    if name == "level":
+        return label("level", value)
+    if name == "stage":
+        return label("level", value) if value in LABELS["level"] else str(STAGE_LABELS.get(value, value))
+    if name == "source":
+        return label("source", value)
+    if name == "department":
+        return department_name(value)
+    if name == "departments":
+        return "、".join(department_name(code) for code in value or [])
+    return str(value)
+
+
+ERROR_CODES = {
+    "not_found": _l("It was not found: it may have been removed or the address is wrong."),
+    "forbidden": _l("Your role or unit may not do this."),
+    "conflict": _l("This clashes with the current state of the case: reload the page and try again."),
+    "invalid_input": _l("A value is not usable: check what you entered."),
+    "invalid_task_data": _l("A value is not usable: check what you entered."),
+    "invalid_definition": _l("The definition has problems: see the list below."),
+    "process_error": _l("The process could not continue; nothing was changed. Ask an administrator to check the "
+                        "deployed definition."),
+}
+"""Chinese wording by error code for errors without a known reason (their English detail follows)."""
+
+
+def error_text(error) -> str:
+    """A domain error in the reader's language: worded by its reason when known; else, in Chinese,
+    the wording of its code followed by its own (English) detail; in English its own message."""
+    template = ERROR_REASONS.get(getattr(error, "reason", None) or "")
+    if template is not None:
+        try:
+            return str(template) % {k: _param_text(v) for k, v in error.params.items()}
+        except (KeyError, TypeError, ValueError):
+            pass
+    if current_language() == "en":
         return error.message
+    lead = ERROR_CODES.get(getattr(error, "code", "") or "")
+    return f"{lead}（{error.message}）" if lead is not None else error.message
+
+
+def _param_text(value) -> str:
+    return local_time(value) if isinstance(value, datetime) else str(value)
 
 
 def label(group: str, value) -> str:
@@ -213,6 +288,8 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     babel.init_app(app, locale_selector=select_locale)
-    app.jinja_env.filters.update(label=label, localtime=local_time, department_name=department_name,
+    app.jinja_env.filters.update(label=label, localtime=local_time, timeline_note=timeline_note,
+                                 department_name=department_name,
                                  category_name=category_name, category_name_of_group=category_group_name)
-    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, current_language=current_language, label=label)
+    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, current_language=current_language, label=label,
+                                 time_zone=str(LOCAL_TZ))

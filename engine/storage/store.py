@@ -152,7 +152,8 @@ def update_instance(session: Session, row: InstanceRow) -> None:
     params = {name: getattr(row, name) for name in row.changed_fields()}
     params.update(_id=row.id, _version=row.lock_version)
     if session.execute(_UPDATE_INSTANCE, params).rowcount != 1:
-        raise Conflict(f"process instance {row.id} was changed by someone else: reload and try again")
+        raise Conflict(f"process instance {row.id} was changed by someone else: reload and try again",
+                       reason="instance_changed")
     row.lock_version += 1
     row.loaded = {name: getattr(row, name) for name in SAVED_FIELDS if name not in ALWAYS_SAVED}
     _expire(session, ProcessInstance, [row.id])

@@ -158,7 +158,8 @@ def test_migration_through_the_forms_moves_ticked_cases_logs_them_and_reverses(a
     with admin_system.sessions() as session:
         entries = session.scalars(select(TimelineEntry).join(Case).where(Case.number.in_(numbers),
                                                                         TimelineEntry.kind == "migrated")).all()
-        assert len(entries) == 2 and all(f"to {new}" in e.note for e in entries)
+        assert len(entries) == 2 and all(e.data["note_key"] == "migrated" and e.data["note_params"]["to_version"] == new
+                                       for e in entries)
         tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id.in_(ids))).all()
         assert {t.name for t in tasks} <= {"登记受理", "登记立案"}
     page = admin.get("/admin/processes/case_handling").get_data(as_text=True)

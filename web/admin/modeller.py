@@ -52,6 +52,7 @@ def _messages() -> dict[str, str]:
         "panel_called": _("Called process id"), "panel_condition": _("Condition (Python expression)"),
         "panel_property": _("Property %(name)s", name="%(name)s"),
         "panel_add_property": _("Add property (name=value)"),
+        "panel_group": _("gridlink process properties (SpiffWorkflow)"),
     }
 
 
