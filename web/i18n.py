@@ -102,6 +102,9 @@ ERROR_REASONS = {
     "too_many_photos": _l("A case holds at most %(limit)s photos and this one has %(existing)s: send fewer photos."),
     "fund_out_of_scope": _l("Case %(number)s is outside your area: the fund pays only for cases you may read."),
     "fund_case_finished": _l("Case %(number)s is finished: the fund pays for work on open cases only."),
+    "role_watches": _l("Your role watches cases and does not act on tasks."),
+    "task_not_yours": _l("The task %(task)s of case %(number)s is for %(holder)s, not for you: it stays in their "
+                         "inbox."),
     "task_claimed": _l("%(holder)s has claimed this task: ask them to release it, or ask a coordinator to."),
     "task_gone": _l("This task is no longer open: someone completed it or the case moved on. Reload the case."),
     "task_done": _l("This task was already completed by %(holder)s at %(at)s. Reload the case."),

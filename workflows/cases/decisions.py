@@ -105,9 +105,12 @@ def check_may_act(user: User, task: HumanTask) -> None:
     own = user.department.code if user.role == "department" and user.department else \
         (user.org_unit.code if user.org_unit else "no unit")
     if user.role not in ("admin", "coordinator", "grid_worker", "department"):
-        raise Forbidden(f"{user.username} is a {user.role}: {user.role}s watch cases and do not act on tasks")
+        raise Forbidden(f"{user.username} is a {user.role}: {user.role}s watch cases and do not act on tasks",
+                        reason="role_watches")
     raise Forbidden(f"{user.username} ({user.role} of {own}) may not act on task {task.name!r} of case "
-                    f"{task.business_key}: it is for {holder}")
+                    f"{task.business_key}: it is for {holder}", reason="task_not_yours",
+                    params={"task": task.name, "number": task.business_key,
+                            "holder": task.department if task.department and not task.org_unit else task.org_unit})
 
 
 def _open_task(session: Session, system, task_id: str) -> HumanTask:
