@@ -36,4 +36,6 @@ def test_a_case_page_shows_its_system_notes_and_diagram_in_chinese(page, live_se
         assert wording in timeline, (wording, timeline)
     assert "UTC" not in page.inner_text("main") and not re.search(r"\b(moved|claimed|please)\b", timeline)
     page.wait_for_selector("#diagram-tabs button")
+    tabs = page.locator("#diagram-tabs button").all_inner_texts()
+    assert tabs[0].startswith("工单处置闭环") and "部门派遣" in tabs, tabs
     shot(page, "zh-case-page")
