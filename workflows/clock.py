@@ -56,7 +56,7 @@ def duration_seconds(value: str, field: str = "duration") -> float:
     match = _DURATION.match(value or "") if isinstance(value, str) else None
     if not match or value in ("P", "PT") or value.endswith("T"):
         raise invalid(f"{field} {value!r} is not an ISO-8601 duration; write e.g. PT24H, P5D or PT30M",
-                           field=field)
+                      field=field, reason="duration_malformed", setting=field, value=value)
     return sum(float(amount) * _SECONDS[name] for name, amount in match.groupdict().items() if amount)
 
 
