@@ -164,6 +164,51 @@ def _note_param(name: str, value) -> str:
     return str(value)
 
 
+PREVIEW_LINES = {
+    "call_missing": _l("The called process %(process)s it is running is not part of version %(version)s"),
+    "active_missing": _l("The active element %(element)s does not exist in version %(version)s"),
+    "active_type": _l("The active element %(element)s changed its type in version %(version)s"),
+    "active_changed": _l("%(element)s: its %(aspects)s changed"),
+    "done_missing": _l("The completed element %(element)s no longer exists in version %(version)s"),
+    "done_type": _l("The completed element %(element)s changed its type in version %(version)s"),
+    "done_code": _l("The completed element %(element)s changed its %(aspects)s in version %(version)s: its data "
+                    "came from the old code"),
+    "call_removed": _l("The called process %(process)s was removed"),
+    "call_added": _l("The called process %(process)s was added"),
+    "added": _l("Added %(element)s"),
+    "removed": _l("Removed %(element)s"),
+    "changed": _l("Changed %(element)s: %(aspects)s"),
+}
+"""The lines of a migration preview (``engine.specs.migration.Line``), worded here."""
+
+ASPECTS = {
+    "bpmn_name": _l("name"), "description": _l("name"), "event_definition": _l("event or timer"),
+    "extensions": _l("properties"), "script": _l("script"), "prescript": _l("pre-script"),
+    "postscript": _l("post-script"), "cond_task_specs": _l("conditions"), "default_task_spec": _l("default flow"),
+    "outputs": _l("outgoing flows"), "inputs": _l("incoming flows"), "decision_table": _l("decision table"),
+    "spec": _l("called process"), "documentation": _l("documentation"), "lane": _l("lane"), "typename": _l("type"),
+    "cancel_activity": _l("interrupting"),
+}
+
+
+def preview_line(line) -> str:
+    """A line of a migration preview in the reader's language (its English text when not keyed)."""
+    template = PREVIEW_LINES.get(getattr(line, "key", None) or "")
+    if template is None:
+        return str(line)
+    params = dict(line.params)
+    if "element" in params:
+        name = params.pop("name", "")
+        params["element"] = f"{params['element']}（{name}）" if name else str(params["element"])
+    if "aspects" in params:
+        params["aspects"] = "、".join(dict.fromkeys(str(ASPECTS.get(a, a)) for a in params["aspects"]))
+    try:
+        text = str(template) % params
+    except (KeyError, TypeError, ValueError):
+        return str(line)
+    return f"{params['within']}: {text}" if params.get("within") else text
+
+
 ERROR_CODES = {
     "not_found": _l("It was not found: it may have been removed or the address is wrong."),
     "forbidden": _l("Your role or unit may not do this."),
@@ -292,6 +337,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters.update(label=label, localtime=local_time, timeline_note=timeline_note,
+                                preview_line=preview_line,
                                  department_name=department_name,
                                  category_name=category_name, category_name_of_group=category_group_name)
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, current_language=current_language, label=label,

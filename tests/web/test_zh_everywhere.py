@@ -239,3 +239,20 @@ def test_times_are_shown_in_the_installations_zone(web_app, system, samples):
     assert local_time(datetime(2026, 12, 7, 19, 29, tzinfo=UTC)) == "2026-12-08 03:29"
     audit = Client(web_app, "admin").get("/admin/audit").get_data(as_text=True)
     assert " UTC<" not in audit
+
+
+def test_every_line_of_a_migration_preview_reads_in_chinese(web_app):
+    from engine.specs.migration import Line
+    from web.i18n import PREVIEW_LINES, preview_line
+
+    values = {"process": "department_dispatch", "version": 3, "element": "handle_grid", "name": "网格处置",
+              "aspects": ["script", "outputs"], "within": ""}
+    with web_app.test_request_context("/?lang=zh"):
+        for key, template in PREVIEW_LINES.items():
+            needed = set(re.findall(r"%\((\w+)\)s", str(template)))
+            line = Line("an english line", key, **{k: v for k, v in values.items() if k in needed | {"name"}})
+            text = preview_line(line)
+            assert re.search(r"[\u4e00-\u9fff]", text) and not latin_sentences(text, html=False), (key, text)
+        assert preview_line(Line("x", "changed", element="a", name="", aspects=["script"], within="joint_meeting")) \
+            == "joint_meeting: 修改 a：脚本"
+        assert preview_line("a line written before") == "a line written before"
