@@ -178,8 +178,19 @@ PREVIEW_LINES = {
     "added": _l("Added %(element)s"),
     "removed": _l("Removed %(element)s"),
     "changed": _l("Changed %(element)s: %(aspects)s"),
+    "malformed_xml": _l("Malformed XML: %(detail)s"),
+    "process_without_id": _l("The process has no id: give it an id attribute"),
+    "unsupported_element": _l("Unsupported element %(tag)s: gridlink cannot run it; remove or replace it"),
+    "called_process_unknown": _l("The called process %(process)s is neither deployed nor in this bundle: deploy it "
+                                 "with this file"),
+    "flow_ref_unknown": _l("The sequence flow's %(attr)s %(ref)s names no element of this process"),
+    "decision_unknown": _l("The called decision %(decision)s is neither in this bundle nor deployed"),
+    "form_unknown": _l("The form schema %(form)s is not in the bundle: add the JSON file"),
+    "empty_expression": _l("%(what)s is empty"),
+    "expression_problem": _l("%(what)s: %(detail)s"),
+    "timer_problem": _l("Timer %(what)s: %(detail)s"),
 }
-"""The lines of a migration preview (``engine.specs.migration.Line``), worded here."""
+"""Lines of a migration preview and deploy problems (``engine.errors.Line``), worded here."""
 
 ASPECTS = {
     "bpmn_name": _l("name"), "description": _l("name"), "event_definition": _l("event or timer"),
@@ -187,12 +198,16 @@ ASPECTS = {
     "postscript": _l("post-script"), "cond_task_specs": _l("conditions"), "default_task_spec": _l("default flow"),
     "outputs": _l("outgoing flows"), "inputs": _l("incoming flows"), "decision_table": _l("decision table"),
     "spec": _l("called process"), "documentation": _l("documentation"), "lane": _l("lane"), "typename": _l("type"),
-    "cancel_activity": _l("interrupting"),
+    "cancel_activity": _l("interrupting"), "preScript": _l("pre-script"), "postScript": _l("post-script"),
+    "conditionExpression": _l("condition"), "completionCondition": _l("completion condition"),
+    "loopCardinality": _l("loop cardinality"), "loopCondition": _l("loop condition"),
+    "timeDuration": _l("duration"), "timeDate": _l("date"), "timeCycle": _l("cycle"),
 }
 
 
 def preview_line(line) -> str:
-    """A line of a migration preview in the reader's language (its English text when not keyed)."""
+    """A line of a migration preview or a deploy problem in the reader's language (its English text
+    when not keyed)."""
     template = PREVIEW_LINES.get(getattr(line, "key", None) or "")
     if template is None:
         return str(line)
@@ -202,6 +217,8 @@ def preview_line(line) -> str:
         params["element"] = f"{params['element']}（{name}）" if name else str(params["element"])
     if "aspects" in params:
         params["aspects"] = "、".join(dict.fromkeys(str(ASPECTS.get(a, a)) for a in params["aspects"]))
+    if "what" in params:
+        params["what"] = str(ASPECTS.get(params["what"], params["what"]))
     try:
         text = str(template) % params
     except (KeyError, TypeError, ValueError):

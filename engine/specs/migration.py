@@ -29,7 +29,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import Conflict, NotFound
+from ..errors import Conflict, Line, NotFound
 from ..instances.runtime import Runtime, StepEvent, TaskView, _deadline, _lane, _properties
 from ..storage import store
 from ..storage.models import EngineEvent, HumanTask, ProcessInstance, ProcessVersion
@@ -270,19 +270,6 @@ def _label(spec) -> str:
     name = getattr(spec, "bpmn_name", None)
     bpmn_id = getattr(spec, "bpmn_id", None) or spec.name
     return f"{bpmn_id!r} ({name})" if name else repr(bpmn_id)
-
-
-class Line(str):
-    """A readable English line of a preview that also carries a key and parameters (element ids,
-    names, versions, changed aspects as codes) an interface may word in its own language."""
-
-    key: str
-    params: dict
-
-    def __new__(cls, text: str, key: str, **params):
-        line = super().__new__(cls, text)
-        line.key, line.params = key, params
-        return line
 
 
 def _element(spec) -> dict:

@@ -246,7 +246,9 @@ def test_every_line_of_a_migration_preview_reads_in_chinese(web_app):
     from web.i18n import PREVIEW_LINES, preview_line
 
     values = {"process": "department_dispatch", "version": 3, "element": "handle_grid", "name": "网格处置",
-              "aspects": ["script", "outputs"], "within": ""}
+              "aspects": ["script", "outputs"], "within": "", "detail": "line 3", "tag": "bpmn:complexGateway",
+              "attr": "targetRef", "ref": "Flow_1", "decision": "routing", "form": "x.schema.json",
+              "what": "conditionExpression"}
     with web_app.test_request_context("/?lang=zh"):
         for key, template in PREVIEW_LINES.items():
             needed = set(re.findall(r"%\((\w+)\)s", str(template)))
