@@ -102,6 +102,12 @@ ERROR_REASONS = {
     "too_many_photos": _l("A case holds at most %(limit)s photos and this one has %(existing)s: send fewer photos."),
     "fund_out_of_scope": _l("Case %(number)s is outside your area: the fund pays only for cases you may read."),
     "fund_case_finished": _l("Case %(number)s is finished: the fund pays for work on open cases only."),
+    "case_unknown": _l("There is no case %(number)s: check the number (e.g. GL20261121-0001)."),
+    "meeting_unknown": _l("There is no meeting %(id)s: open it from its case page."),
+    "process_unknown": _l("The process %(process)s is not deployed: pick one from the process list."),
+    "version_unknown": _l("The process %(process)s has no version %(version)s."),
+    "no_active_version": _l("The process %(process)s has no active version: deploy it first."),
+    "format_unknown": _l("The format %(format)s is not offered: use xlsx or csv."),
     "role_watches": _l("Your role watches cases and does not act on tasks."),
     "task_not_yours": _l("The task %(task)s of case %(number)s is for %(holder)s, not for you: it stays in their "
                          "inbox."),

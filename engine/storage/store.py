@@ -100,7 +100,9 @@ def version_ref(session: Session, process_id: str, version: int | None) -> tuple
         found = session.execute(_ACTIVE_VERSION, {"process_id": process_id}).first()
     if found is None:
         raise NotFound(f"process {process_id!r} has no version {version}" if version
-                       else f"process {process_id!r} has no active version: deploy it first")
+                       else f"process {process_id!r} has no active version: deploy it first",
+                       reason="version_unknown" if version else "no_active_version",
+                       params={"process": process_id, "version": version})
     return found.id, found.version
 
 

@@ -61,7 +61,8 @@ def process_versions(system, process_id: str) -> dict:
     for process in list_processes(system):
         if process["process_id"] == process_id:
             return process
-    raise NotFound(f"process {process_id!r} is not deployed; pick one from the process list", field="process_id")
+    raise NotFound(f"process {process_id!r} is not deployed; pick one from the process list", field="process_id",
+                   reason="process_unknown", params={"process": process_id})
 
 
 def version_files(system, process_id: str, version: int | None = None) -> dict:

@@ -16,7 +16,7 @@ def get_case(session: Session, number: str) -> Case:
     found = _CASE_ROW.run(flushed(session), {"number": number}).first() if isinstance(number, str) else None
     if found is None:
         raise NotFound(f"case {number!r} does not exist; check the number (e.g. GL20261121-0001)",
-                       field="number")
+                       field="number", reason="case_unknown", params={"number": number})
     case = adopt(session, Case, found)
     remember_case(session, case)
     return case
