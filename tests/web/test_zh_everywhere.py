@@ -227,9 +227,12 @@ def test_the_page_past_the_rate_limit_says_the_limit_in_chinese(tmp_path):
 
     app = make_app(tmp_path, "zh-ratelimit", diagrams=False, RATE_LIMITS=True)
     client = app.test_client()
-    statuses = [client.get("/report").status_code for _ in range(61)]
-    assert statuses[:60] == [200] * 60 and statuses[60] == 429
-    page = client.get("/report").get_data(as_text=True)
+    for _ in range(200):  # 60 a minute (a window may begin during the loop)
+        response = client.get("/report")
+        if response.status_code != 200:
+            break
+    assert response.status_code == 429
+    page = response.get_data(as_text=True)
     assert "每分钟最多 60 次" in page and "per 1 minute" not in page and not latin_sentences(page)
 
 
