@@ -23,15 +23,33 @@ class Problem:
         return {"file": self.file, "element_id": self.element_id, "line": self.line, "message": self.message}
 
 
+class Line(str):
+    """A readable English line (of a migration preview, a deploy problem) that also carries a key
+    and parameters (element ids, names, versions, aspects as codes) an interface may word in its
+    own language."""
+
+    key: str
+    params: dict
+
+    def __new__(cls, text: str, key: str, **params):
+        line = super().__new__(cls, text)
+        line.key, line.params = key, params
+        return line
+
+
 class EngineError(Exception):
     """Base of every error the engine raises on purpose."""
 
     code = "engine_error"
 
-    def __init__(self, message: str, details: list | None = None):
+    def __init__(self, message: str, details: list | None = None, *, reason: str | None = None,
+                 params: dict | None = None):
         super().__init__(message)
         self.message = message
         self.details = details or []
+        # a key and values a user interface may word in its own language (the message is English)
+        self.reason = reason
+        self.params = dict(params or {})
 
 
 class DeployError(EngineError):

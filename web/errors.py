@@ -15,6 +15,8 @@ error page.
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask, current_app, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -123,7 +125,8 @@ def _page_message(error: HTTPException) -> str:
     if error.code == 404 and not getattr(error, "_gridlink", False) and message.startswith("The requested URL"):
         return _("There is no page at %(path)s. Check the address.", path=request.path)
     if error.code == 429:
-        return _("Too many requests from your address (%(limit)s). Wait a minute and try again.", limit=message)
+        return _("Too many requests from your address (%(limit)s). Wait a minute and try again.",
+                 limit=rate_limit_text(message))
     if error.code == 413:
         return _("The upload is too large; the limit is 16 MB. Send smaller photos.")
     if error.code == 405:
@@ -132,6 +135,22 @@ def _page_message(error: HTTPException) -> str:
         return _("The server could not finish this request. Nothing was changed; "
                  "try again, and tell an administrator if it happens again.")
     return message
+
+
+_LIMIT = re.compile(r"^\s*(\d+)\s+per\s+(\d+)\s+(second|minute|hour|day)s?\s*$")
+_UNITS = {"second": (_l("second"), _l("seconds")), "minute": (_l("minute"), _l("minutes")),
+          "hour": (_l("hour"), _l("hours")), "day": (_l("day"), _l("days"))}
+
+
+def rate_limit_text(limit: str) -> str:
+    """``5 per 1 minute`` (Flask-Limiter's description) in the reader's language: 每分钟最多 5 次."""
+    found = _LIMIT.match(limit or "")
+    if found is None:
+        return limit
+    count, amount, unit = int(found[1]), int(found[2]), found[3]
+    if amount == 1:
+        return _("at most %(count)s per %(unit)s", count=count, unit=_UNITS[unit][0])
+    return _("at most %(count)s per %(amount)s %(units)s", count=count, amount=amount, units=_UNITS[unit][1])
 
 
 def unexpected(error: Exception):

@@ -102,20 +102,166 @@ ERROR_REASONS = {
     "too_many_photos": _l("A case holds at most %(limit)s photos and this one has %(existing)s: send fewer photos."),
     "fund_out_of_scope": _l("Case %(number)s is outside your area: the fund pays only for cases you may read."),
     "fund_case_finished": _l("Case %(number)s is finished: the fund pays for work on open cases only."),
+    "case_unknown": _l("There is no case %(number)s: check the number (e.g. GL20261121-0001)."),
+    "meeting_unknown": _l("There is no meeting %(id)s: open it from its case page."),
+    "process_unknown": _l("The process %(process)s is not deployed: pick one from the process list."),
+    "version_unknown": _l("The process %(process)s has no version %(version)s."),
+    "no_active_version": _l("The process %(process)s has no active version: deploy it first."),
+    "format_unknown": _l("The format %(format)s is not offered: use xlsx or csv."),
+    "role_watches": _l("Your role watches cases and does not act on tasks."),
+    "task_not_yours": _l("The task %(task)s of case %(number)s is for %(holder)s, not for you: it stays in their "
+                         "inbox."),
+    "task_claimed": _l("%(holder)s has claimed this task: ask them to release it, or ask a coordinator to."),
+    "task_gone": _l("This task is no longer open: someone completed it or the case moved on. Reload the case."),
+    "task_done": _l("This task was already completed by %(holder)s at %(at)s. Reload the case."),
+    "instance_changed": _l("Someone changed this case at the same moment: reload it and try again."),
     "case_or_code_unknown": _l("There is no case %(number)s with this query code. Check the number and the code "
                                "on your receipt."),
 }
 
 
-def error_text(error) -> str:
-    """A domain error in the reader's language when its reason is known, else its own message."""
-    template = ERROR_REASONS.get(getattr(error, "reason", None) or "")
+NOTES = {
+    "source": _l("Source: %(source)s"),
+    "deadline_near": _l("%(stage)s: the time limit is near, please handle it soon"),
+    "level_timed_out": _l("%(level)s did not handle it in time"),
+    "level_overdue": _l("%(level)s is overdue"),
+    "auto_escalated": _l("Escalated automatically to %(level)s after the time limit"),
+    "dispatch_accept_overdue": _l("%(department)s did not accept the dispatch in time"),
+    "dispatch_result_overdue": _l("%(department)s did not report a result in time"),
+    "duty_late": _l("%(department)s did not report to duty in time"),
+    "action_overdue": _l("Resolution action overdue: %(action)s"),
+    "closed": _l("Case closed"),
+    "merged_into": _l("Merged into %(number)s"),
+    "merged_from": _l("%(number)s merged in as a duplicate"),
+    "departments": "%(departments)s",
+    "migrated": _l("Process %(process)s moved from version %(from_version)s to %(to_version)s"),
+    "migration_reversed": _l("Migration %(batch)s reversed: process %(process)s back to version %(version)s"),
+}
+"""Timeline notes the system writes as data (``workflows.cases.timeline.worded``), worded here."""
+
+STAGE_LABELS = {"dispatch_accept": _l("Department acceptance"), "dispatch_result": _l("Department result"),
+                "duty": _l("Reporting to duty"), "action": _l("Resolution action")}
+
+
+def timeline_note(entry: dict) -> str:
+    """An entry's note in the reader's language: worded from its key and parameters when it was
+    written as data, else the free text it was written with."""
+    template = NOTES.get(entry.get("note_key") or "")
     if template is None:
-        return error.message
+        return entry.get("note") or ""
+    params = {name: _note_param(name, value) for name, value in (entry.get("note_params") or {}).items()}
     try:
-        return str(template) % {k: str(v) for k, v in error.params.items()}
+        return str(template) % params
     except (KeyError, TypeError, ValueError):
+        return entry.get("note") or ""
+
+
+def _note_param(name: str, value) -> str:
+    if name == "level":
+        return label("level", value)
+    if name == "stage":
+        return label("level", value) if value in LABELS["level"] else str(STAGE_LABELS.get(value, value))
+    if name == "source":
+        return label("source", value)
+    if name == "department":
+        return department_name(value)
+    if name == "departments":
+        return "、".join(department_name(code) for code in value or [])
+    return str(value)
+
+
+PREVIEW_LINES = {
+    "call_missing": _l("The called process %(process)s it is running is not part of version %(version)s"),
+    "active_missing": _l("The active element %(element)s does not exist in version %(version)s"),
+    "active_type": _l("The active element %(element)s changed its type in version %(version)s"),
+    "active_changed": _l("%(element)s: its %(aspects)s changed"),
+    "done_missing": _l("The completed element %(element)s no longer exists in version %(version)s"),
+    "done_type": _l("The completed element %(element)s changed its type in version %(version)s"),
+    "done_code": _l("The completed element %(element)s changed its %(aspects)s in version %(version)s: its data "
+                    "came from the old code"),
+    "call_removed": _l("The called process %(process)s was removed"),
+    "call_added": _l("The called process %(process)s was added"),
+    "added": _l("Added %(element)s"),
+    "removed": _l("Removed %(element)s"),
+    "changed": _l("Changed %(element)s: %(aspects)s"),
+    "malformed_xml": _l("Malformed XML: %(detail)s"),
+    "process_without_id": _l("The process has no id: give it an id attribute"),
+    "unsupported_element": _l("Unsupported element %(tag)s: gridlink cannot run it; remove or replace it"),
+    "called_process_unknown": _l("The called process %(process)s is neither deployed nor in this bundle: deploy it "
+                                 "with this file"),
+    "flow_ref_unknown": _l("The sequence flow's %(attr)s %(ref)s names no element of this process"),
+    "decision_unknown": _l("The called decision %(decision)s is neither in this bundle nor deployed"),
+    "form_unknown": _l("The form schema %(form)s is not in the bundle: add the JSON file"),
+    "empty_expression": _l("%(what)s is empty"),
+    "expression_problem": _l("%(what)s: %(detail)s"),
+    "timer_problem": _l("Timer %(what)s: %(detail)s"),
+}
+"""Lines of a migration preview and deploy problems (``engine.errors.Line``), worded here."""
+
+ASPECTS = {
+    "bpmn_name": _l("name"), "description": _l("name"), "event_definition": _l("event or timer"),
+    "extensions": _l("properties"), "script": _l("script"), "prescript": _l("pre-script"),
+    "postscript": _l("post-script"), "cond_task_specs": _l("conditions"), "default_task_spec": _l("default flow"),
+    "outputs": _l("outgoing flows"), "inputs": _l("incoming flows"), "decision_table": _l("decision table"),
+    "spec": _l("called process"), "documentation": _l("documentation"), "lane": _l("lane"), "typename": _l("type"),
+    "cancel_activity": _l("interrupting"), "preScript": _l("pre-script"), "postScript": _l("post-script"),
+    "conditionExpression": _l("condition"), "completionCondition": _l("completion condition"),
+    "loopCardinality": _l("loop cardinality"), "loopCondition": _l("loop condition"),
+    "timeDuration": _l("duration"), "timeDate": _l("date"), "timeCycle": _l("cycle"),
+}
+
+
+def preview_line(line) -> str:
+    """A line of a migration preview or a deploy problem in the reader's language (its English text
+    when not keyed)."""
+    template = PREVIEW_LINES.get(getattr(line, "key", None) or "")
+    if template is None:
+        return str(line)
+    params = dict(line.params)
+    if "element" in params:
+        name = params.pop("name", "")
+        params["element"] = f"{params['element']}（{name}）" if name else str(params["element"])
+    if "aspects" in params:
+        params["aspects"] = "、".join(dict.fromkeys(str(ASPECTS.get(a, a)) for a in params["aspects"]))
+    if "what" in params:
+        params["what"] = str(ASPECTS.get(params["what"], params["what"]))
+    try:
+        text = str(template) % params
+    except (KeyError, TypeError, ValueError):
+        return str(line)
+    return f"{params['within']}: {text}" if params.get("within") else text
+
+
+ERROR_CODES = {
+    "not_found": _l("It was not found: it may have been removed or the address is wrong."),
+    "forbidden": _l("Your role or unit may not do this."),
+    "conflict": _l("This clashes with the current state of the case: reload the page and try again."),
+    "invalid_input": _l("A value is not usable: check what you entered."),
+    "invalid_task_data": _l("A value is not usable: check what you entered."),
+    "invalid_definition": _l("The definition has problems: see the list below."),
+    "process_error": _l("The process could not continue; nothing was changed. Ask an administrator to check the "
+                        "deployed definition."),
+}
+"""Chinese wording by error code for errors without a known reason (their English detail follows)."""
+
+
+def error_text(error) -> str:
+    """A domain error in the reader's language: worded by its reason when known; else, in Chinese,
+    the wording of its code followed by its own (English) detail; in English its own message."""
+    template = ERROR_REASONS.get(getattr(error, "reason", None) or "")
+    if template is not None:
+        try:
+            return str(template) % {k: _param_text(v) for k, v in error.params.items()}
+        except (KeyError, TypeError, ValueError):
+            pass
+    if current_language() == "en":
         return error.message
+    lead = ERROR_CODES.get(getattr(error, "code", "") or "")
+    return f"{lead}（{error.message}）" if lead is not None else error.message
+
+
+def _param_text(value) -> str:
+    return local_time(value) if isinstance(value, datetime) else str(value)
 
 
 def label(group: str, value) -> str:
@@ -213,6 +359,9 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     babel.init_app(app, locale_selector=select_locale)
-    app.jinja_env.filters.update(label=label, localtime=local_time, department_name=department_name,
+    app.jinja_env.filters.update(label=label, localtime=local_time, timeline_note=timeline_note,
+                                preview_line=preview_line,
+                                 department_name=department_name,
                                  category_name=category_name, category_name_of_group=category_group_name)
-    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, current_language=current_language, label=label)
+    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, current_language=current_language, label=label,
+                                 time_zone=str(LOCAL_TZ))

@@ -114,7 +114,8 @@ def complete(task_id: str):
             errors.update(_domain_errors(error))
     if errors:
         form = build_form(schema, page["options"], values=shown, errors=errors)
-        flash(_("The task was not completed: please correct the fields marked below."), "error")
+        flash(_("The task was not completed: please correct the fields marked below.") if set(errors) - {""}
+              else _("The task was not completed: see the message below."), "error")
         return render_template("inbox/task.html", page=page, form=form), 422
     flash(_("Done: %(task)s for case %(number)s.", task=task_label(page["task"]), number=page["task"]["case_number"]),
           "success")

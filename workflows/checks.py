@@ -37,9 +37,9 @@ def domain_error_of(exc: eerr.EngineError) -> DomainError:
     if isinstance(exc, eerr.InvalidTaskData):
         return InvalidInput(exc.message, details=exc.details)
     if isinstance(exc, eerr.NotFound):
-        return NotFound(exc.message)
+        return NotFound(exc.message, reason=exc.reason, params=exc.params)
     if isinstance(exc, eerr.Conflict | eerr.NothingWaiting):
-        return Conflict(exc.message)
+        return Conflict(exc.message, reason=exc.reason, params=exc.params)
     return DomainError(exc.message, code=exc.code, details=exc.details)
 
 

@@ -1,15 +1,37 @@
-"""Time for the use cases: now, the local day (Asia/Shanghai), ISO durations and timestamps."""
+"""Time for the use cases: now, the local day (in the installation's zone, Asia/Shanghai by
+default), ISO durations and timestamps."""
 
 from __future__ import annotations
 
+import os
 import re
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine import utcnow
 from workflows.checks import invalid
 
-LOCAL_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
-"""Case numbers and fund years follow the local calendar (China Standard Time, no DST)."""
+TIME_ZONE_SETTING = "GRIDLINK_TIME_ZONE"
+DEFAULT_TIME_ZONE = "Asia/Shanghai"
+
+
+def local_zone(name: str | None = None) -> tzinfo:
+    """The installation's time zone: ``GRIDLINK_TIME_ZONE`` (an IANA name), Asia/Shanghai by default."""
+    name = (name if name is not None else os.environ.get(TIME_ZONE_SETTING, "")).strip() or DEFAULT_TIME_ZONE
+    if name == DEFAULT_TIME_ZONE:
+        try:
+            return ZoneInfo(name)
+        except ZoneInfoNotFoundError:  # no tz database on this machine: China has no DST
+            return timezone(timedelta(hours=8), name)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SystemExit(f"{TIME_ZONE_SETTING}={name!r} is not a known time zone: give an IANA name such as "
+                         f"Asia/Shanghai or Asia/Urumqi") from None
+
+
+LOCAL_TZ = local_zone()
+"""Times are shown, and case numbers and fund years counted, in the installation's time zone."""
 
 
 _DURATION = re.compile(
@@ -34,7 +56,7 @@ def duration_seconds(value: str, field: str = "duration") -> float:
     match = _DURATION.match(value or "") if isinstance(value, str) else None
     if not match or value in ("P", "PT") or value.endswith("T"):
         raise invalid(f"{field} {value!r} is not an ISO-8601 duration; write e.g. PT24H, P5D or PT30M",
-                           field=field)
+                      field=field, reason="duration_malformed", setting=field, value=value)
     return sum(float(amount) * _SECONDS[name] for name, amount in match.groupdict().items() if amount)
 
 

@@ -208,7 +208,8 @@ class Runtime:
         """The open task and its instance, unless it is gone or claimed by someone other than ``actor``."""
         projected, row = store.open_task(session, task_id, lock) or self._gone(session, task_id)
         if projected["claimed_by"] and actor and projected["claimed_by"] != actor:
-            raise Conflict(f"task {task_id} is claimed by {projected['claimed_by']}: ask them to release it")
+            raise Conflict(f"task {task_id} is claimed by {projected['claimed_by']}: ask them to release it",
+                           reason="task_claimed", params={"holder": projected["claimed_by"]})
         return projected, row
 
     def _complete_step(self, session: Session, projected: dict, row: InstanceRow, task_id: str, data: dict,
@@ -233,7 +234,8 @@ class Runtime:
         wins on every database (the other waits for the winner's row lock and then matches nothing)."""
         task = self._projected(session, task_id)
         if task.claimed_by not in (None, actor):
-            raise Conflict(f"task {task_id} is already claimed by {task.claimed_by}")
+            raise Conflict(f"task {task_id} is already claimed by {task.claimed_by}", reason="task_claimed",
+                           params={"holder": task.claimed_by})
         columns = HumanTask.__table__.c
         claimed = session.execute(
             update(HumanTask.__table__)
@@ -243,14 +245,16 @@ class Runtime:
             holder = session.get(HumanTask, task_id, populate_existing=True)
             if holder is None:
                 self._gone(session, task_id)
-            raise Conflict(f"task {task_id} is already claimed by {holder.claimed_by}")
+            raise Conflict(f"task {task_id} is already claimed by {holder.claimed_by}", reason="task_claimed",
+                           params={"holder": holder.claimed_by})
         session.refresh(task, ["claimed_by"])  # the session's object as the UPDATE left it
         return task
 
     def unclaim(self, session: Session, task_id: str, actor: str, force: bool = False) -> HumanTask:
         task = self._projected(session, task_id)
         if task.claimed_by not in (None, actor) and not force:
-            raise Conflict(f"task {task_id} is claimed by {task.claimed_by}, not by {actor}")
+            raise Conflict(f"task {task_id} is claimed by {task.claimed_by}, not by {actor}", reason="task_claimed",
+                           params={"holder": task.claimed_by})
         task.claimed_by = None
         session.flush()
         return task
@@ -393,8 +397,9 @@ class Runtime:
         done = store.completion_of(session, task_id)
         if done is not None:
             who = f" by {done.actor}" if done.actor else ""
-            raise Conflict(f"task {task_id} was already completed{who} at {done.at.isoformat()}")
-        raise NotFound(f"task {task_id} does not exist or is no longer open")
+            raise Conflict(f"task {task_id} was already completed{who} at {done.at.isoformat()}",
+                           reason="task_done", params={"holder": done.actor or "", "at": done.at})
+        raise NotFound(f"task {task_id} does not exist or is no longer open", reason="task_gone")
 
     def _load(self, session: Session, instance_id: int, lock: bool = True):
         row = self._row(session, instance_id, lock)
@@ -475,7 +480,8 @@ class Runtime:
         except (ValueError, TypeError, TaskNotFoundException):
             task = None
         if task is None or task.state != TaskState.READY:
-            raise Conflict(f"task {task_id} is no longer open: someone completed it or the case moved on")
+            raise Conflict(f"task {task_id} is no longer open: someone completed it or the case moved on",
+                           reason="task_gone")
         return task
 
     def _require_status(self, row: InstanceRow, allowed: Iterable[str]) -> None:

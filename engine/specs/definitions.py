@@ -195,7 +195,8 @@ def _store_version(session: Session, pool: Pool, parser, pid: str, deployed_by: 
 def active_version(session: Session, process_id: str) -> ProcessVersion:
     row = session.scalar(select(ProcessVersion).where(ProcessVersion.process_id == process_id, ProcessVersion.active))
     if row is None:
-        raise NotFound(f"process {process_id!r} has no active version: deploy it first")
+        raise NotFound(f"process {process_id!r} has no active version: deploy it first", reason="no_active_version",
+                       params={"process": process_id})
     return row
 
 
@@ -203,7 +204,8 @@ def get_version(session: Session, process_id: str, version: int) -> ProcessVersi
     row = session.scalar(select(ProcessVersion).where(ProcessVersion.process_id == process_id,
                                                       ProcessVersion.version == version))
     if row is None:
-        raise NotFound(f"process {process_id!r} has no version {version}")
+        raise NotFound(f"process {process_id!r} has no version {version}", reason="version_unknown",
+                       params={"process": process_id, "version": version})
     return row
 
 

@@ -29,7 +29,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import Conflict, NotFound
+from ..errors import Conflict, Line, NotFound
 from ..instances.runtime import Runtime, StepEvent, TaskView, _deadline, _lane, _properties
 from ..storage import store
 from ..storage.models import EngineEvent, HumanTask, ProcessInstance, ProcessVersion
@@ -174,7 +174,8 @@ def check_workflow(workflow, visited: list[str], new_spec, new_subs: dict, to_ve
     for sub in workflow.subprocesses.values():
         target = new_subs.get(sub.spec.name)
         if target is None:
-            reasons.append(f"the called process {sub.spec.name!r} it is running is not part of version {to_version}")
+            reasons.append(Line(f"the called process {sub.spec.name!r} it is running is not part of version "
+                                f"{to_version}", "call_missing", process=sub.spec.name, version=to_version))
             continue
         diffs.append((sub, _spec_diff(cache, sub.spec, target)))
     for wf, diff in diffs:
@@ -186,11 +187,14 @@ def check_workflow(workflow, visited: list[str], new_spec, new_subs: dict, to_ve
             aligned = diff.alignment.get(spec)
             label = _label(spec)
             if aligned is None:
-                reasons.append(f"active element {label} does not exist in version {to_version}")
+                reasons.append(Line(f"active element {label} does not exist in version {to_version}",
+                                    "active_missing", version=to_version, **_element(spec)))
             elif "typename" in diff.comparisons.get(spec, []):
-                reasons.append(f"active element {label} changed its type in version {to_version}")
+                reasons.append(Line(f"active element {label} changed its type in version {to_version}",
+                                    "active_type", version=to_version, **_element(spec)))
             elif diff.comparisons.get(spec):
-                changes.append(f"{label}: {_describe_keys(diff.comparisons[spec])} changed")
+                changes.append(Line(f"{label}: {_describe_keys(diff.comparisons[spec])} changed", "active_changed",
+                                    aspects=_unique(diff.comparisons[spec]), **_element(spec)))
     reasons += _completed_reasons(workflow, visited, new_spec, new_subs, to_version)
     return _unique(reasons), _unique(changes)
 
@@ -206,15 +210,18 @@ def _completed_reasons(workflow, visited, new_spec, new_subs, to_version) -> lis
             continue
         new = new_index.get(bpmn_id)
         if new is None:
-            reasons.append(f"completed element {_label(old)} no longer exists in version {to_version}")
+            reasons.append(Line(f"completed element {_label(old)} no longer exists in version {to_version}",
+                                "done_missing", version=to_version, **_element(old)))
             continue
         before, after = registry.convert(old), registry.convert(new)
         if before.get("typename") != after.get("typename"):
-            reasons.append(f"completed element {_label(old)} changed its type in version {to_version}")
+            reasons.append(Line(f"completed element {_label(old)} changed its type in version {to_version}",
+                                "done_type", version=to_version, **_element(old)))
         elif any(before.get(k) != after.get(k) for k in CODE_KEYS):
             keys = [k for k in CODE_KEYS if before.get(k) != after.get(k)]
-            reasons.append(f"completed element {_label(old)} changed its {_describe_keys(keys)} in version "
-                           f"{to_version}: its data came from the old code")
+            reasons.append(Line(f"completed element {_label(old)} changed its {_describe_keys(keys)} in version "
+                                f"{to_version}: its data came from the old code", "done_code", version=to_version,
+                                aspects=keys, **_element(old)))
     return reasons
 
 
@@ -234,21 +241,23 @@ def describe_spec_changes(old_spec, old_subs: dict, new_spec, new_subs: dict) ->
     pairs = [(old_spec, new_spec)] + [(old_subs[n], new_subs.get(n)) for n in sorted(old_subs)]
     for old, new in pairs:
         if new is None:
-            lines.append(f"called process {old.name!r} was removed")
+            lines.append(Line(f"called process {old.name!r} was removed", "call_removed", process=old.name))
             continue
         diff = SpecDiff(SERIALIZER.registry, old, new)
         prefix = "" if old is old_spec else f"{old.name}: "
+        within = "" if old is old_spec else old.name
         for spec in diff.added:
             if _is_element(spec):
-                lines.append(f"{prefix}added {_label(spec)}")
+                lines.append(Line(f"{prefix}added {_label(spec)}", "added", within=within, **_element(spec)))
         for spec in diff.removed:
             if _is_element(spec):
-                lines.append(f"{prefix}removed {_label(spec)}")
+                lines.append(Line(f"{prefix}removed {_label(spec)}", "removed", within=within, **_element(spec)))
         for spec, keys in diff.changed.items():
             if _is_element(spec):
-                lines.append(f"{prefix}changed {_label(spec)}: {_describe_keys(keys)}")
+                lines.append(Line(f"{prefix}changed {_label(spec)}: {_describe_keys(keys)}", "changed", within=within,
+                                  aspects=_unique(keys), **_element(spec)))
     for name in sorted(set(new_subs) - set(old_subs)):
-        lines.append(f"called process {name!r} was added")
+        lines.append(Line(f"called process {name!r} was added", "call_added", process=name))
     return lines
 
 
@@ -261,6 +270,10 @@ def _label(spec) -> str:
     name = getattr(spec, "bpmn_name", None)
     bpmn_id = getattr(spec, "bpmn_id", None) or spec.name
     return f"{bpmn_id!r} ({name})" if name else repr(bpmn_id)
+
+
+def _element(spec) -> dict:
+    return {"element": getattr(spec, "bpmn_id", None) or spec.name, "name": getattr(spec, "bpmn_name", None) or ""}
 
 
 def _describe_keys(keys) -> str:

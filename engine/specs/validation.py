@@ -14,7 +14,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from lxml import etree
 
-from ..errors import Problem
+from ..errors import Line, Problem
 from ..sandbox import check_source
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -57,7 +57,8 @@ def parse_xml(name: str, text: str) -> tuple[etree._Element | None, list[Problem
         parser = etree.XMLParser(resolve_entities=False, no_network=True, remove_blank_text=False)
         return etree.fromstring(text.encode("utf-8"), parser), []
     except etree.XMLSyntaxError as exc:
-        return None, [Problem(name, None, exc.lineno, f"malformed XML: {exc.msg}")]
+        return None, [Problem(name, None, exc.lineno, Line(f"malformed XML: {exc.msg}", "malformed_xml",
+                                                                   detail=exc.msg))]
 
 
 def is_dmn(root: etree._Element) -> bool:
@@ -72,7 +73,8 @@ def check_bpmn_structure(name: str, root: etree._Element, known_processes: set[s
     problems: list[Problem] = []
     for process in root.iter(f"{{{BPMN}}}process"):
         if not process.get("id"):
-            problems.append(Problem(name, None, process.sourceline, "process has no id: give it an id attribute"))
+            problems.append(Problem(name, None, process.sourceline, Line("process has no id: give it an id attribute",
+                                                                                   "process_without_id")))
             continue
         problems += _check_container(name, process, known_processes, known_decisions, known_files)
     return problems
@@ -87,15 +89,17 @@ def _check_container(name, container, known_processes, known_decisions, known_fi
             continue
         if tag not in SUPPORTED_NODES and tag not in NON_NODES:
             problems.append(Problem(name, el.get("id"), el.sourceline,
-                                    f"unsupported element bpmn:{tag}: gridlink cannot run it; remove or replace it"))
+                                    Line(f"unsupported element bpmn:{tag}: gridlink cannot run it; remove or replace "
+                                         "it", "unsupported_element", tag=f"bpmn:{tag}")))
         if tag == "sequenceFlow":
             problems += _check_flow(name, el, ids)
         if tag == "subProcess" or tag == "transaction":
             problems += _check_container(name, el, known_processes, known_decisions, known_files)
         if tag == "callActivity" and el.get("calledElement") not in known_processes:
             problems.append(Problem(name, el.get("id"), el.sourceline,
-                                    f"called process {el.get('calledElement')!r} is not deployed and not in this "
-                                    "bundle: deploy it with this file"))
+                                    Line(f"called process {el.get('calledElement')!r} is not deployed and not in "
+                                         "this bundle: deploy it with this file", "called_process_unknown",
+                                         process=el.get("calledElement") or "")))
     for el in container.iter():
         problems += _check_element_expressions(name, el, known_decisions, known_files)
     return _dedupe(problems)
@@ -107,7 +111,8 @@ def _check_flow(name, flow, ids) -> list[Problem]:
         ref = flow.get(attr)
         if not ref or ref not in ids:
             problems.append(Problem(name, flow.get("id"), flow.sourceline,
-                                    f"sequence flow {attr} {ref!r} does not name an element of this process"))
+                                    Line(f"sequence flow {attr} {ref!r} does not name an element of this process",
+                                         "flow_ref_unknown", attr=attr, ref=ref or "")))
     return problems
 
 
@@ -125,11 +130,13 @@ def _check_element_expressions(name, el, known_decisions, known_files) -> list[P
         problems += _lint_timer(name, owner, el, tag)
     elif tag == "calledDecisionId" and (el.text or "").strip() not in known_decisions:
         problems.append(Problem(name, owner, el.sourceline,
-                                f"called decision {(el.text or '').strip()!r} is not in this bundle or deployed"))
+                                Line(f"called decision {(el.text or '').strip()!r} is not in this bundle or deployed",
+                                     "decision_unknown", decision=(el.text or "").strip())))
     elif tag == "property" and etree.QName(el).namespace == SPIFF and el.get("name") == "formJsonSchemaFilename":
         if el.get("value") not in known_files:
             problems.append(Problem(name, owner, el.sourceline,
-                                    f"form schema {el.get('value')!r} is not in the bundle: add the JSON file"))
+                                    Line(f"form schema {el.get('value')!r} is not in the bundle: add the JSON file",
+                                         "form_unknown", form=el.get("value") or "")))
     return problems
 
 
@@ -143,8 +150,10 @@ def _owner_id(el) -> str | None:
 
 def _lint(name, owner, el, source, mode, what) -> list[Problem]:
     if not source.strip():
-        return [] if mode == "exec" else [Problem(name, owner, el.sourceline, f"empty {what}")]
-    return [Problem(name, owner, el.sourceline, f"{what}: {msg}") for msg in check_source(source.strip(), mode)]
+        return [] if mode == "exec" else [Problem(name, owner, el.sourceline, Line(f"empty {what}", "empty_expression",
+                                                                                     what=what))]
+    return [Problem(name, owner, el.sourceline, Line(f"{what}: {msg}", "expression_problem", what=what, detail=msg))
+            for msg in check_source(source.strip(), mode)]
 
 
 def _lint_timer(name, owner, el, tag) -> list[Problem]:
@@ -167,7 +176,8 @@ def _check_timer_literal(name, owner, el, tag, value) -> list[Problem]:
     try:
         parse_timer_literal(tag, value)
     except ValueError as exc:
-        return [Problem(name, owner, el.sourceline, f"timer {tag}: {exc}")]
+        return [Problem(name, owner, el.sourceline, Line(f"timer {tag}: {exc}", "timer_problem", what=tag,
+                                                         detail=str(exc)))]
     return []
 
 

@@ -100,7 +100,9 @@ def version_ref(session: Session, process_id: str, version: int | None) -> tuple
         found = session.execute(_ACTIVE_VERSION, {"process_id": process_id}).first()
     if found is None:
         raise NotFound(f"process {process_id!r} has no version {version}" if version
-                       else f"process {process_id!r} has no active version: deploy it first")
+                       else f"process {process_id!r} has no active version: deploy it first",
+                       reason="version_unknown" if version else "no_active_version",
+                       params={"process": process_id, "version": version})
     return found.id, found.version
 
 
@@ -152,7 +154,8 @@ def update_instance(session: Session, row: InstanceRow) -> None:
     params = {name: getattr(row, name) for name in row.changed_fields()}
     params.update(_id=row.id, _version=row.lock_version)
     if session.execute(_UPDATE_INSTANCE, params).rowcount != 1:
-        raise Conflict(f"process instance {row.id} was changed by someone else: reload and try again")
+        raise Conflict(f"process instance {row.id} was changed by someone else: reload and try again",
+                       reason="instance_changed")
     row.lock_version += 1
     row.loaded = {name: getattr(row, name) for name in SAVED_FIELDS if name not in ALWAYS_SAVED}
     _expire(session, ProcessInstance, [row.id])

@@ -139,6 +139,37 @@ def test_every_shipped_diagram_opens_without_import_warnings_and_shows_its_eleme
     assert real_errors(admin_page) == []
 
 
+def test_the_modeller_speaks_chinese_in_its_palette_context_pad_panel_and_decision_table(admin_page):
+    open_modeller(admin_page, "process=case_handling")
+    palette = admin_page.locator(".djs-palette .entry[data-action='create.task']")
+    assert palette.get_attribute("aria-label") == "创建任务"
+    task = admin_page.evaluate("() => window.gridlinkModeller.bpmn.get('elementRegistry')"
+                               ".filter(e => e.type === 'bpmn:UserTask')[0].id")
+    select_element(admin_page, task)
+    pad = admin_page.locator(".djs-context-pad .entry[data-action='append.end-event']")
+    pad.wait_for()
+    assert pad.get_attribute("title") == "追加结束事件"
+    assert admin_page.locator(".djs-context-pad .entry[data-action='delete']").get_attribute("title") == "删除"
+    headers = admin_page.locator("#bpmn-properties .bio-properties-panel-group-header-title").all_inner_texts()
+    assert "常规" in headers and "文档" in headers and "gridlink 流程属性（SpiffWorkflow）" in headers, headers
+    assert "General" not in headers
+    assert admin_page.locator("#bpmn-properties .bio-properties-panel-header-type").inner_text().strip().lower() \
+        == "用户任务"
+    labels = admin_page.locator("#bpmn-properties .bio-properties-panel-label").all_inner_texts()
+    assert "名称" in labels, labels
+    admin_page.locator(".djs-context-pad .entry[data-action='replace']").click()
+    admin_page.locator(".djs-popup").wait_for()
+    assert "手工任务" in admin_page.locator(".djs-popup").inner_text()
+    shot(admin_page, "modeller-zh-context-pad-and-panel", full_page=False)
+    admin_page.keyboard.press("Escape")
+    admin_page.click("#file-tabs button[data-file='category_routing.dmn']")
+    admin_page.wait_for_selector("#dmn-canvas .tjs-table")
+    table = admin_page.locator("#dmn-canvas").inner_text()
+    assert "命中策略" in table and "Hit policy" not in table, table[:400]
+    shot(admin_page, "modeller-zh-decision-table", full_page=False)
+    assert real_errors(admin_page) == []
+
+
 def test_the_routing_table_opens_in_dmn_js(admin_page):
     open_modeller(admin_page, "process=case_handling")
     admin_page.click("#file-tabs button[data-file='category_routing.dmn']")
@@ -365,7 +396,7 @@ def test_bulk_migration_previews_moves_several_running_cases_and_reverses(admin_
         assert admin_page.locator(f"tr[data-case='{number}']").get_attribute("data-movable") == "yes"
     blocked = admin_page.locator(f"tr[data-case='{registered}']")
     assert blocked.get_attribute("data-movable") == "no"
-    assert "completed element 'register'" in blocked.inner_text()
+    assert "已完成的环节 register（登记立案）" in blocked.inner_text()  # (zh preview)
     shot(admin_page, "migration-preview")
 
     admin_page.once("dialog", lambda dialog: dialog.accept())

@@ -216,7 +216,9 @@ def test_the_public_track_view_hides_staff_reasons(world):
     world.do("gw", number, "handle", {"decision": "escalate", "reason": "内部原因：业主是熟人"})
     world.reload()
     public = world.public_view(number)
-    assert [(e["kind"], e["note"]) for e in public["timeline"]] == [("reported", "来源：patrol"), ("escalated", None)]
+    assert [(e["kind"], e["note"]) for e in public["timeline"]] == [("reported", None), ("escalated", None)]
+    assert public["timeline"][0]["note_key"] == "source" and public["timeline"][0]["note_params"] == {
+        "source": "patrol"}  # worded by the reader's interface
     assert "熟人" in str(world.view(number))
 
 

@@ -92,7 +92,7 @@ def test_bad_requests_get_clear_json_errors(admin):
     empty = admin.post_json("/admin/modeller/deploy", {"files": {}})
     assert empty.status_code == 422 and "no files" in empty.get_json()["error"]["message"]
     malformed = admin.post_json("/admin/modeller/validate", {"files": {"x.bpmn": "<bpmn:definitions"}})
-    assert malformed.get_json()["problems"][0]["message"].startswith("malformed XML")
+    assert malformed.get_json()["problems"][0]["message"].startswith("XML 格式错误：")  # (zh, the default)
     refused = admin.post_json("/admin/modeller/validate", {"files": {"x.bpmn": "<a/>"}}, token=False)
     assert refused.status_code == 400 and refused.get_json()["error"]["code"] == "csrf"
 
@@ -158,7 +158,8 @@ def test_migration_through_the_forms_moves_ticked_cases_logs_them_and_reverses(a
     with admin_system.sessions() as session:
         entries = session.scalars(select(TimelineEntry).join(Case).where(Case.number.in_(numbers),
                                                                         TimelineEntry.kind == "migrated")).all()
-        assert len(entries) == 2 and all(f"to {new}" in e.note for e in entries)
+        assert len(entries) == 2 and all(e.data["note_key"] == "migrated" and e.data["note_params"]["to_version"] == new
+                                       for e in entries)
         tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id.in_(ids))).all()
         assert {t.name for t in tasks} <= {"登记受理", "登记立案"}
     page = admin.get("/admin/processes/case_handling").get_data(as_text=True)
@@ -193,3 +194,12 @@ def test_a_draft_can_be_deleted_and_an_unknown_one_is_named(admin):
     missing = admin.get(f"/admin/modeller?draft={saved['id']}")
     assert missing.status_code == 404 and f"draft '{saved['id']}'" in missing.get_data(as_text=True).replace(
         "&#39;", "'")
+
+
+def test_deploy_problems_read_in_chinese_with_their_codes_kept(admin):
+    files = {**shipped_bundle(), **case_handling('value="register.schema.json"', 'value="nope.schema.json"')}
+    problems = admin.post_json("/admin/modeller/validate", {"files": files}).get_json()["problems"]
+    assert [p["message"] for p in problems] == ["表单 nope.schema.json 不在本次文件中：请添加该 JSON 文件"]
+    assert problems[0]["file"] == "case_handling.bpmn" and problems[0]["line"] > 0
+    deploy = admin.post_json("/admin/modeller/deploy", {"files": files})
+    assert deploy.status_code == 422 and deploy.get_json()["problems"][0]["message"].startswith("表单 nope.schema.json")

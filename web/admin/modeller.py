@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from workflows.admin import drafts, versions
 from workflows.errors import DomainError
 
+from ..i18n import preview_line
 from . import bp
 from .common import actor, json_body, json_error, system
 
@@ -52,6 +53,7 @@ def _messages() -> dict[str, str]:
         "panel_called": _("Called process id"), "panel_condition": _("Condition (Python expression)"),
         "panel_property": _("Property %(name)s", name="%(name)s"),
         "panel_add_property": _("Add property (name=value)"),
+        "panel_group": _("gridlink process properties (SpiffWorkflow)"),
     }
 
 
@@ -75,7 +77,7 @@ def validate():
         problems = versions.validate_files(system(), json_body().get("files"))
     except DomainError as error:
         return json_error(error)
-    return jsonify(valid=not problems, problems=problems)
+    return jsonify(valid=not problems, problems=worded_problems(problems))
 
 
 @bp.post("/modeller/drafts")
@@ -96,7 +98,7 @@ def deploy():
         result = versions.deploy_files(system(), actor(), body.get("files"), body.get("draft_id"))
     except DomainError as error:
         return json_error(error)
-    return jsonify(result), (200 if result["deployed"] else 422)
+    return jsonify(dict(result, problems=worded_problems(result["problems"]))), (200 if result["deployed"] else 422)
 
 
 def _int_or_none(value):
@@ -116,3 +118,8 @@ def delete_draft(draft_id: int):
     drafts.delete_draft(system(), actor(), draft_id)
     flash(_("Draft %(id)s was deleted.", id=draft_id), "success")
     return redirect(url_for("admin.drafts_list"))
+
+
+def worded_problems(problems: list[dict]) -> list[dict]:
+    """Deploy problems with their messages in the reader's language (their codes and lines kept)."""
+    return [dict(p, message=preview_line(p["message"])) for p in problems]

@@ -73,7 +73,7 @@ def create_user():
         result = adm.create_user(system(), actor(), _form("username"), _form("role"), _form("org"),
                                  _form("department"), _form("display_name"), request.form.get("password") or None)
     except DomainError as error:
-        flash(error.message, "error")
+        flash(error_text(error), "error")
         return redirect(url_for("admin.users"))
     flash(_("User %(name)s created.", name=result["username"]), "success")
     return render_template("admin/users.html", roles=ROLES, users=adm.list_users(system()),
@@ -92,7 +92,7 @@ def reset_password(username: str):
     try:
         result = adm.reset_password(system(), actor(), username, request.form.get("password") or None)
     except DomainError as error:
-        flash(error.message, "error")
+        flash(error_text(error), "error")
         return redirect(url_for("admin.users"))
     return render_template("admin/users.html", roles=ROLES, users=adm.list_users(system()),
                            departments=adm.list_departments(system()), created=result)

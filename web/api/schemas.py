@@ -105,6 +105,10 @@ TIMELINE_ITEM = {
         "actor": NULLABLE_TEXT,
         "level": NULLABLE_TEXT,
         "note": NULLABLE_TEXT,
+        "note_key": {"type": "string", "nullable": True,
+                     "description": "A note written by the system as data: its kind (e.g. deadline_near, "
+                                    "level_overdue, migrated), worded by the reader; ``note`` is then null."},
+        "note_params": {"type": "object", "description": "The values of a ``note_key`` note (codes, numbers)."},
         "org_unit": NULLABLE_TEXT,
         "department": NULLABLE_TEXT,
         "data": {"type": "object", "nullable": True},

@@ -11,6 +11,7 @@ commit both.
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 import tempfile
@@ -63,7 +64,7 @@ def update(lang: str, template: Catalog) -> list[str]:
 
 def main() -> int:
     template = extract()
-    update("en", template)
+    update("en", copy.deepcopy(template))  # (update reuses the template's new messages: en fills them in)
     missing = update("zh", template)
     for message in missing:
         print(f"untranslated in zh: {message!r}")

@@ -18,7 +18,7 @@ from engine.specs import definitions, migration, validation
 from engine.storage.models import ProcessInstance, ProcessVersion
 from workflows.admin import audit, drafts
 from workflows.cases.models import Case
-from workflows.cases.timeline import add_entry
+from workflows.cases.timeline import add_entry, worded
 from workflows.checks import engine_errors
 from workflows.errors import InvalidInput, NotFound
 
@@ -61,7 +61,8 @@ def process_versions(system, process_id: str) -> dict:
     for process in list_processes(system):
         if process["process_id"] == process_id:
             return process
-    raise NotFound(f"process {process_id!r} is not deployed; pick one from the process list", field="process_id")
+    raise NotFound(f"process {process_id!r} is not deployed; pick one from the process list", field="process_id",
+                   reason="process_unknown", params={"process": process_id})
 
 
 def version_files(system, process_id: str, version: int | None = None) -> dict:
@@ -161,7 +162,8 @@ def migrate_cases(system, actor: str, process_id: str, from_version, to_version,
     with system.sessions() as session, session.begin(), engine_errors():
         result = migration.migrate(session, system.runtime, process_id, _number(from_version),
                                    _number(to_version), ids, actor=actor)
-        note = f"process {process_id} moved from version {result.from_version} to {result.to_version}"
+        note = worded("migrated", process=process_id, from_version=result.from_version,
+                      to_version=result.to_version)
         _log_cases(session, result.moved, note, {"batch": result.batch, "from_version": result.from_version,
                                                  "to_version": result.to_version})
         audit.record(session, actor, "process.migrate", process_id, batch=result.batch,
@@ -186,7 +188,7 @@ def reverse_migration(system, actor: str, batch: str) -> dict:
     with system.sessions() as session, session.begin(), engine_errors():
         info = migration.batch_info(session, batch)
         result = migration.reverse(session, system.runtime, batch, actor=actor)
-        note = f"migration {batch} reversed: process {info.process_id} back to version {info.from_version}"
+        note = worded("migration_reversed", batch=batch, process=info.process_id, version=info.from_version)
         _log_cases(session, result.restored, note, {"batch": batch, "reversed": True,
                                                     "to_version": info.from_version})
         audit.record(session, actor, "process.migrate.reverse", info.process_id, batch=batch,
@@ -196,11 +198,12 @@ def reverse_migration(system, actor: str, batch: str) -> dict:
                 "refused": [{"case_number": numbers.get(i, str(i)), "reason": r} for i, r in result.refused.items()]}
 
 
-def _log_cases(session: Session, instance_ids, note: str, data: dict) -> None:
+def _log_cases(session: Session, instance_ids, note: dict, data: dict) -> None:
+    """A "migrated" entry on each moved case; ``note``: the wording as data (``worded``)."""
     if not instance_ids:
         return
     for case in session.scalars(select(Case).where(Case.instance_id.in_(list(instance_ids)))):
-        add_entry(session, case, "migrated", level=case.level, unit=case.org_unit, note=note, data=data)
+        add_entry(session, case, "migrated", level=case.level, unit=case.org_unit, data={**data, **note})
 
 
 def migration_batches(system, process_id: str | None = None) -> list[dict]:

@@ -22,7 +22,7 @@ from workflows.cases.hooks import open_dispatch
 from workflows.cases.lookups import get_case
 from workflows.cases.models import Case, TimelineEntry
 from workflows.cases.reporting import case_with_tasks, task_item
-from workflows.cases.timeline import UnitRef, add_entry, notify, unit_for_level, unit_ref, user_ids_of
+from workflows.cases.timeline import UnitRef, add_entry, notify, unit_for_level, unit_ref, user_ids_of, worded
 from workflows.checks import check_step, engine_errors, invalid, require_text
 from workflows.clock import now
 from workflows.coordination import meetings
@@ -95,9 +95,12 @@ def check_may_act(user: User, task: HumanTask) -> None:
     own = user.department.code if user.role == "department" and user.department else \
         (user.org_unit.code if user.org_unit else "no unit")
     if user.role not in ("admin", "coordinator", "grid_worker", "department"):
-        raise Forbidden(f"{user.username} is a {user.role}: {user.role}s watch cases and do not act on tasks")
+        raise Forbidden(f"{user.username} is a {user.role}: {user.role}s watch cases and do not act on tasks",
+                        reason="role_watches")
     raise Forbidden(f"{user.username} ({user.role} of {own}) may not act on task {task.name!r} of case "
-                    f"{task.business_key}: it is for {holder}")
+                    f"{task.business_key}: it is for {holder}", reason="task_not_yours",
+                    params={"task": task.name, "number": task.business_key,
+                            "holder": task.department if task.department and not task.org_unit else task.org_unit})
 
 
 def _open_task(session: Session, system, task_id: str) -> HumanTask:
@@ -218,9 +221,9 @@ def _merge(step: Step, data: dict, decision: str) -> dict:
     data["reason"] = data.get("reason") or f"与工单 {other.number} 重复"
     step.case.merge_into(other)
     add_entry(step.session, step.case, "merged", actor=step.user, level=step.level, unit=step.unit_ref,
-              note=f"并入 {other.number}", data={"into": other.number})
+              data={"into": other.number, **worded("merged_into", number=other.number)})
     add_entry(step.session, other, "merged", actor=step.user, level=other.level,
-              note=f"{step.case.number} 作为重复工单并入", data={"from": step.case.number})
+              data={"from": step.case.number, **worded("merged_from", number=step.case.number)})
     return data
 
 
@@ -266,7 +269,8 @@ def _dispatch(step: Step, data: dict) -> dict:
                                   instructions=data["instructions"], instance_id=step.case.instance_id,
                                   dispatched_at=now()))
     add_entry(step.session, step.case, "dispatched", actor=step.user, level=step.level, unit=step.unit_ref,
-              note="、".join(d.name for d in departments), data={"departments": [d.code for d in departments]})
+              data={"departments": [d.code for d in departments],
+                    **worded("departments", departments=[d.code for d in departments])})
     return data
 
 

@@ -28,6 +28,7 @@ from workflows.cases.timeline import (
     unit_ref,
     unit_ref_for_level,
     user_ids_of,
+    worded,
 )
 from workflows.clock import now
 from workflows.coordination.models import Dispatch, Meeting, MeetingAction
@@ -152,8 +153,8 @@ def _reminded(session: Session, case: Case, event: StepEvent) -> None:
     level = event.properties.get("level")
     stage = event.properties.get("stage") or level
     unit = unit_for_level(session, case, level) if level else None
-    add_entry(session, case, "reminded", level=level, unit=unit, note=f"{stage}: 时限将到，请尽快处理",
-              data={"stage": stage})
+    add_entry(session, case, "reminded", level=level, unit=unit,
+              data={"stage": stage, **worded("deadline_near", stage=stage)})
     for task in _host_tasks(session, case, event):
         notify(session, user_ids_of(session, task.org_unit, task.department), "reminder", case,
                f"催办：{task.name}（{case.number}）将于 {local_time(task.due_at)}到期",
@@ -166,10 +167,10 @@ def _escalated(session: Session, case: Case, event: StepEvent) -> None:
         return
     unit = unit_for_level(session, case, level)
     record_overdue(session, case, level, level=level, unit=unit, due_at=case.due_at)
-    add_entry(session, case, "overdue", level=level, unit=unit, note=f"{LEVEL_NAMES[level]}处置超时")
+    add_entry(session, case, "overdue", level=level, unit=unit, data=worded("level_timed_out", level=level))
     above = level_above(level)
     add_entry(session, case, "escalated", level=above, unit=unit_for_level(session, case, above),
-              note=f"超时自动上报至{LEVEL_NAMES[above]}", data={"from": level, "to": above, "automatic": True})
+              data={"from": level, "to": above, "automatic": True, **worded("auto_escalated", level=above)})
 
 
 def _overdue(session: Session, case: Case, event: StepEvent) -> None:
@@ -179,7 +180,7 @@ def _overdue(session: Session, case: Case, event: StepEvent) -> None:
         return
     unit = unit_for_level(session, case, stage)
     record_overdue(session, case, stage, level=stage, unit=unit, due_at=case.due_at)
-    add_entry(session, case, "overdue", level=stage, unit=unit, note=f"{LEVEL_NAMES.get(stage, stage)}处置逾期")
+    add_entry(session, case, "overdue", level=stage, unit=unit, data=worded("level_overdue", level=stage))
     leaders = list(session.scalars(select(User).where(User.role == "leader", User.active)))
     notify(session, leaders + user_ids_of(session, unit.code), "overdue", case, f"逾期：{case.number} {case.title}")
 
@@ -198,8 +199,7 @@ def _dispatch_overdue(session: Session, case: Case, stage: str) -> None:
         record_overdue(session, case, stage, level=dispatch.level, unit=dispatch.org_unit,
                        department=dispatch.department, due_at=due)
         add_entry(session, case, "overdue", level=dispatch.level, department=dispatch.department,
-                  note=f"{dispatch.department.name}{'签收' if stage == 'dispatch_accept' else '反馈'}逾期",
-                  data={"stage": stage})
+                  data={"stage": stage, **worded(f"{stage}_overdue", department=dispatch.department.code)})
         notify(session, user_ids_of(session, dispatch.org_unit.code, dispatch.department.code), "overdue", case,
                f"逾期：{case.number} {case.title}（{dispatch.department.name}）")
 
@@ -214,7 +214,8 @@ def _duty_late(session: Session, case: Case, event: StepEvent) -> None:
             record_overdue(session, case, "duty", level=meeting.level, unit=meeting.org_unit,
                            department=summons.department, due_at=summons.deadline)
             add_entry(session, case, "overdue", level=meeting.level, department=summons.department,
-                      note=f"{summons.department.name}未按时报到", data={"stage": "duty", "meeting": meeting.id})
+                      data={"stage": "duty", "meeting": meeting.id,
+                            **worded("duty_late", department=summons.department.code)})
 
 
 def _action_overdue(session: Session, case: Case, event: StepEvent) -> None:
@@ -227,7 +228,7 @@ def _action_overdue(session: Session, case: Case, event: StepEvent) -> None:
         record_overdue(session, case, "action", level=meeting.level, unit=action.org_unit or meeting.org_unit,
                        department=action.department, due_at=action.due_at)
         add_entry(session, case, "overdue", level=meeting.level, department=action.department,
-                  note=f"决议事项逾期：{action.action}", data={"stage": "action", "action": action.id})
+                  data={"stage": "action", "action": action.id, **worded("action_overdue", action=action.action)})
 
 
 def latest_meeting(session: Session, case: Case) -> Meeting | None:
@@ -240,8 +241,9 @@ def _completed(session: Session, case: Case, event: StepEvent, events: list[Step
     actor = session.scalar(select(User).where(User.username == actor_name)) if actor_name else None
     if outcome == "closed":
         case.close(now())
+        comment = _verifier_comment(events)
         add_entry(session, case, "closed", actor=actor, level=case.level, unit=case.org_unit,
-                  note=_verifier_comment(events) or "已结案")
+                  note=comment, data={} if comment else worded("closed"))
         if case.created_by is not None:
             notify(session, [case.created_by], "closed", case, f"已结案：{case.number} {case.title}")
         reporter_outcome(session, case, "closed")

@@ -13,7 +13,7 @@ def get_case(session: Session, number: str) -> Case:
     case = session.scalar(select(Case).where(Case.number == number)) if isinstance(number, str) else None
     if case is None:
         raise NotFound(f"case {number!r} does not exist; check the number (e.g. GL20261121-0001)",
-                       field="number")
+                       field="number", reason="case_unknown", params={"number": number})
     remember_case(session, case)
     return case
 

@@ -20,7 +20,7 @@ from workflows.cases import query_codes
 from workflows.cases.attachments import check_photo, check_photo_count, photo_limit, store_photo
 from workflows.cases.lookups import get_case
 from workflows.cases.models import CASE_SOURCES, CASE_STATUSES, Case, next_case_number
-from workflows.cases.timeline import INSERT_ENTRIES, UnitRef, add_entry, entry_values, remember_case, unit_ref
+from workflows.cases.timeline import INSERT_ENTRIES, UnitRef, add_entry, entry_values, remember_case, unit_ref, worded
 from workflows.checks import check_step, engine_errors, invalid, require_text
 from workflows.clock import local_today, now
 from workflows.errors import Conflict, Forbidden, NotFound
@@ -93,8 +93,8 @@ def _new_case(plan: _Report, **values) -> Case:
 
 def _first_entries(plan: _Report, case: Case, source: str, self_closed) -> list[dict]:
     """"reported" (and "resolved" for a report closed on the spot), at the moment of the report."""
-    entries = [entry_values("reported", actor=plan.user, level=plan.level, unit=plan.unit, note=f"来源：{source}",
-                            data={"source": source}, at=plan.at)]
+    entries = [entry_values("reported", actor=plan.user, level=plan.level, unit=plan.unit,
+                            data={"source": source, **worded("source", source=source)}, at=plan.at)]
     if plan.entry == "verify":
         entries.append(entry_values("resolved", actor=plan.user, level="grid", unit=plan.grid,
                                     note=self_closed["result"], data={"self_closed": True}, at=plan.at))
@@ -340,8 +340,11 @@ PUBLIC_NOTE_KINDS = {"reported", "rejected", "merged", "resolved", "rated"}
 
 
 def timeline_item(entry, public: bool = False) -> dict:
-    note = entry.note if not public or entry.kind in PUBLIC_NOTE_KINDS else None
-    item = {"at": entry.at, "kind": entry.kind, "level": entry.level, "note": note}
+    shown = not public or entry.kind in PUBLIC_NOTE_KINDS
+    data = entry.data or {}
+    item = {"at": entry.at, "kind": entry.kind, "level": entry.level, "note": entry.note if shown else None,
+            "note_key": data.get("note_key") if shown else None,
+            "note_params": data.get("note_params") or {} if shown else {}}
     if not public:
         item.update(actor=entry.actor_name, org_unit=entry.org_unit.code if entry.org_unit else None,
                     department=entry.department.code if entry.department else None, data=entry.data)

@@ -39,6 +39,12 @@ def add_entry(session: Session, case: Case, kind: str, *, actor: User | None = N
         session.expire(case, ["timeline"])
 
 
+def worded(key: str, **params) -> dict:
+    """A note written as data: a key and parameters the reader's interface words in its language
+    (``web/i18n.py`` ``NOTES``); goes into an entry's ``data`` (``data=worded(...)`` or merged in)."""
+    return {"note_key": key, "note_params": {k: v for k, v in params.items() if v is not None}}
+
+
 def entry_values(kind: str, *, actor: User | None = None, level: str | None = None,
                  unit: OrgUnit | UnitRef | None = None, department: Department | None = None, note: str | None = None,
                  data: dict | None = None, at: datetime | None = None) -> dict:

@@ -388,7 +388,8 @@ EXPORT_FORMATS = {"xlsx": "application/vnd.openxmlformats-officedocument.spreads
 
 def _format(fmt: str) -> str:
     if fmt not in EXPORT_FORMATS:
-        raise InvalidInput(f"format {fmt!r} is not offered; use xlsx or csv", field="format")
+        raise InvalidInput(f"format {fmt!r} is not offered; use xlsx or csv", field="format",
+                           reason="format_unknown", params={"format": fmt})
     return fmt
 
 

@@ -60,7 +60,8 @@ def local_time(moment: datetime | str | None) -> str:
         return "—"
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
-    return f"{moment.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}（北京时间）"
+    zone = "北京时间" if str(LOCAL_TZ) == "Asia/Shanghai" else str(LOCAL_TZ)
+    return f"{moment.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}（{zone}）"
 
 
 def word(kind: str, case: CaseFacts | None, data: dict, fallback: str) -> Text:

@@ -337,7 +337,8 @@ def meeting_page(system, actor, meeting_id: int) -> dict:
         user = get_user(session, actor)
         meeting = session.get(Meeting, meeting_id) if _storable_id(meeting_id) else None
         if meeting is None:
-            raise NotFound(f"meeting {meeting_id} does not exist; open it from its case page")
+            raise NotFound(f"meeting {meeting_id} does not exist; open it from its case page",
+                           reason="meeting_unknown", params={"id": meeting_id})
         summoned = user.department_id is not None and any(
             s.department_id == user.department_id for s in meeting.summons)
         if not summoned and not may_read_case(session, user, meeting.case):

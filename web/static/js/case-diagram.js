@@ -91,11 +91,20 @@
     while ((match = pattern.exec(file.xml)) !== null) { busyProcesses[match[1]] = soonest; }
   });
 
+  // The name the diagram gives its process (e.g. 工单处置闭环), shown on its tab instead of the file's code.
+  function processName(xml) {
+    var doc = new DOMParser().parseFromString(xml, "application/xml");
+    var found = doc.getElementsByTagNameNS("http://www.omg.org/spec/BPMN/20100524/MODEL", "process")[0];
+    return found ? (found.getAttribute("name") || "").trim() : "";
+  }
+
   var start = 0;
   state.files.forEach(function (file, index) {
     var button = document.createElement("button");
     button.type = "button";
-    button.textContent = file.name.replace(/\.bpmn$/, "") + (hasCurrent(file.xml) ? " •" : "");
+    var code = file.name.replace(/\.bpmn$/, "");
+    button.textContent = (processName(file.xml) || code) + (hasCurrent(file.xml) ? " •" : "");
+    button.title = code;
     button.addEventListener("click", function () { show(index); });
     tabs.appendChild(button);
   });

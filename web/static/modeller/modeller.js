@@ -72,7 +72,7 @@
     return function (groups) {
       var entries = self.entries(element);
       if (entries.length) {
-        groups.push({ id: "gridlink-spiff", label: "gridlink · SpiffWorkflow", entries: entries });
+        groups.push({ id: "gridlink-spiff", label: t("panel_group"), entries: entries });
       }
       return groups;
     };
@@ -219,16 +219,32 @@
       ${input}</div>`;
   }
 
+  // ----- the editors' own wording in the page's language ------------------------------------
+  // bpmn-js, its properties panel and dmn-js word every label through a `translate` service;
+  // this one looks the English template up in translate-zh.js when the page is Chinese.
+  var lang = (document.documentElement.lang || "en").slice(0, 2);
+  var dictionary = (window.GridlinkModellerTranslations || {})[lang] || {};
+
+  function translate(template, replacements) {
+    var text = Object.prototype.hasOwnProperty.call(dictionary, template) ? dictionary[template] : template;
+    return text.replace(/{([^}]+)}/g, function (whole, key) {
+      return replacements && replacements[key] !== undefined ? String(replacements[key]) : whole;
+    });
+  }
+  var translateModule = { translate: ["value", translate] };
+  var dmnViewer = { additionalModules: [translateModule] };
+
   // ----- editors ----------------------------------------------------------------------------
   var P = window.BpmnJSPropertiesPanel;
   var bpmnModeler = new BpmnJS({
     container: "#bpmn-canvas",
     propertiesPanel: { parent: "#bpmn-properties" },
-    additionalModules: [P.BpmnPropertiesPanelModule, P.BpmnPropertiesProviderModule,
+    additionalModules: [translateModule, P.BpmnPropertiesPanelModule, P.BpmnPropertiesProviderModule,
                         { __init__: ["glSpiffProvider"], glSpiffProvider: ["type", SpiffProvider] }],
     moddleExtensions: { spiffworkflow: descriptor }
   });
-  var dmnModeler = new DmnJS({ container: "#dmn-canvas" });
+  var dmnModeler = new DmnJS({ container: "#dmn-canvas", drd: dmnViewer, decisionTable: dmnViewer,
+                               literalExpression: dmnViewer, boxedExpression: dmnViewer });
   bpmnModeler.on("commandStack.changed", function () { setDirty(true); });
   dmnModeler.on("views.changed", function () {
     var viewer = dmnModeler.getActiveViewer();
