@@ -14,8 +14,8 @@ from workflows.org.models import LEVELS
 from workflows.people.models import ROLES
 from workflows.reference.models import CATEGORY_KINDS, SLA_STAGES
 
-from ..i18n import error_text
 from .. import durations
+from ..i18n import error_text
 from . import bp
 from .common import actor, system
 
