@@ -93,3 +93,41 @@ def test_back_after_a_refused_task_form_never_asks_to_resubmit(new_page, live_se
     phone.go_back()
     phone.wait_for_load_state("domcontentloaded")
     assert phone.locator("[data-testid=task-form]").count() == 1, "the task page, not a resubmission page"
+
+
+def test_an_admin_sets_a_time_limit_in_days_on_a_phone_and_reads_it_with_the_stage_name(new_page):
+    phone = new_page(phone=True)
+    login(phone, "admin")
+    phone.goto("/admin/sla")
+    phone.select_option("select[name=stage]", "duty_tough")
+    phone.fill("input[name=amount]", "3")
+    phone.select_option("select[name=unit]", "days")
+    phone.locator("form.admin-form button[type=submit]").click()
+    phone.wait_for_load_state("networkidle")
+    row = phone.locator("tr[data-stage=duty_tough][data-category='']")
+    assert "3 天" in row.inner_text() and "值班室处置（疑难事项）" in row.inner_text()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    assert phone.evaluate(TALL_CELLS) == [], "no cell wraps one character per line"
+    picker = phone.evaluate(OVERFLOW, ".duration-picker input, .duration-picker select")
+    assert all(p["right"] <= 390 and p["width"] >= 60 for p in picker), picker
+    shot(phone, "85-phone-admin-sla-zh")
+
+
+def test_the_verifier_sees_the_result_photo_on_a_phone(new_page, live_server):
+    from tests.web.conftest import make_png, task_of
+    from workflows.cases.attachments import attach_photos
+    from workflows.cases.decisions import complete_task
+
+    number = reported(live_server.system, title="井盖破损需更换")
+    system = live_server.system
+    complete_task(system, "gw-hq-c04-g01", task_of(system, number, "register").id, {"decision": "accept"})
+    refs = attach_photos(system, number, [("after.png", make_png(320, 200))], "result", actor="gw-hq-c04-g01")
+    complete_task(system, "gw-hq-c04-g01", task_of(system, number, "handle").id,
+                  {"decision": "resolve", "result": "已更换新井盖并复位", "photos": refs})
+    phone = new_page(phone=True)
+    login(phone, "coord-hq-c04")
+    phone.goto(f"/inbox/tasks/{task_of(system, number, 'verify').id}")
+    block = phone.locator("[data-testid=handler-result]")
+    assert "已更换新井盖并复位" in block.inner_text()
+    assert phone.locator("[data-testid=result-photos] img").evaluate("img => img.naturalWidth") == 320
+    shot(phone, "86-phone-verify-evidence-zh")
