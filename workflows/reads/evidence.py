@@ -7,7 +7,7 @@
 - ``public_evidence``: for /track, the unit handling the case and the photos safe to show anyone:
   only those the handlers attached as results (``purpose == "result"``). The reporter's own photos
   are never shown there, whatever the category: they may show faces, number plates or the inside of
-  a home, and the resident already has them (docs/PRIVACY.md names this rule too).
+  a home, and the resident already has them (docs/WEB.md, /track, states this rule too).
 """
 
 from __future__ import annotations
