@@ -44,7 +44,8 @@ def measure(page, path: str) -> dict:
     page.wait_for_load_state("networkidle")  # the grid outlines (/map/grids.json) come after the load event
     session.send("Emulation.setCPUThrottlingRate", {"rate": 1})
     by_url = sorted(((urls.get(k, k), int(v)) for k, v in transferred.items()), key=lambda item: -item[1])
-    return {"path": path, "requests": len(transferred), "bytes": at_load, "bytes_after_idle": int(sum(transferred.values())),
+    return {"path": path, "requests": len(transferred), "bytes": at_load,
+            "bytes_after_idle": int(sum(transferred.values())),
             "ttfb_ms": round(timing["ttfb"]), "fcp_ms": round(fcp) if fcp else None,
             "dom_content_loaded_ms": round(timing["dom"]), "load_ms": round(timing["load"]),
             "largest": [{"url": u.split("/", 3)[-1], "bytes": b} for u, b in by_url[:8]]}
