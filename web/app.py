@@ -10,7 +10,7 @@ from flask import Flask, jsonify
 
 from workflows.system import build_system, default_database_url
 
-from . import auth, errors, forms, i18n, pages, security
+from . import auth, errors, forms, i18n, limits, pages, security
 from .blueprints import BLUEPRINTS
 from .extensions import csrf, limiter
 from .system import install
@@ -26,6 +26,7 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         UPLOAD_DIR=os.environ.get("GRIDLINK_UPLOAD_DIR") or str(instance / "uploads"),
         MAP_TILES=os.environ.get("GRIDLINK_MAP_TILES", ""),
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        MAX_FORM_MEMORY_SIZE=limits.FORM_MEMORY_BYTES,  # text fields are limited (and worded) by web/limits.py
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=os.environ.get("GRIDLINK_SECURE_COOKIES", "") == "1",
@@ -96,6 +97,7 @@ def init_web(app: Flask) -> None:
     security.init_app(app)
     auth.init_app(app)
     csrf.init_app(app)
+    limits.init_app(app)
     limiter.init_app(app)
     i18n.init_app(app)
     forms.init_app(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import importlib
 import json
 import sys
@@ -27,6 +28,22 @@ def main() -> None:
 
 def _system():
     return current_system()
+
+
+def cli_actor() -> str:
+    """Who acts from the command line, for the audit trail: ``cli:<OS user>`` (``cli`` when unknown)."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _audit(action: str, target: str | None, **details) -> None:
+    """Append a command's change to the admin audit trail, like the admin pages do."""
+    from workflows.admin import audit
+
+    with _system().sessions() as session, session.begin():
+        audit.record(session, cli_actor(), action, target, **details)
 
 
 def _fail(message: str) -> None:
@@ -62,15 +79,21 @@ def _print_logins(summary: dict) -> None:
 
 @main.command("deploy")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--by", default="cli", help="Who deploys (recorded on the version).")
+@click.option("--by", default=None, help="Who deploys (recorded on the version and in the audit trail; "
+              "default cli:<OS user>).")
 @with_appcontext
-def deploy_command(files: tuple[Path, ...], by: str) -> None:
+def deploy_command(files: tuple[Path, ...], by: str | None) -> None:
     """Validate and deploy BPMN/DMN files (and their JSON forms) as new versions."""
-    system = _system()
+    from workflows.admin import audit
+
+    system, by = _system(), by or cli_actor()
     bundle = {f.name: f.read_text(encoding="utf-8") for f in files}
     try:
         with system.sessions() as session, session.begin():
             versions = deploy(session, bundle, by)
+            created = {v.process_id: v.version for v in versions if v.created}
+            audit.record(session, by, "process.deploy", ", ".join(sorted(created)) or "(no change)",
+                         versions=created, files=sorted(bundle), via="cli")
     except DeployError as exc:
         _fail(f"nothing deployed.\n{exc.message}")
     for v in versions:
@@ -134,14 +157,14 @@ def incidents_list_command() -> None:
 
 @incidents_group.command("retry")
 @click.argument("incident_id", type=int)
-@click.option("--by", default="cli", help="Who retries (recorded in the audit trail).")
+@click.option("--by", default=None, help="Who retries (recorded in the audit trail; default cli:<OS user>).")
 @with_appcontext
-def incidents_retry_command(incident_id: int, by: str) -> None:
+def incidents_retry_command(incident_id: int, by: str | None) -> None:
     """Resolve incident ID and put its case back to work (after fixing the cause)."""
     from workflows.admin.incidents import retry_incident
 
     try:
-        status = retry_incident(_system(), by, incident_id)
+        status = retry_incident(_system(), by or cli_actor(), incident_id)
     except DomainError as exc:
         _fail(exc.message)
     click.echo(f"incident {incident_id} retried: the instance is {status}")
@@ -162,14 +185,14 @@ def user_group() -> None:
 @with_appcontext
 def user_create_command(name, role, org, department, password_stdin) -> None:
     """Create a user; prints the generated password unless one was given on stdin."""
-    from workflows.people.accounts import create_user
+    from workflows.admin.settings import create_user
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     try:
-        user, used = create_user(_system(), name, role, org=org, department=department, password=password)
+        user = create_user(_system(), cli_actor(), name, role, org, department, None, password)
     except DomainError as exc:
         _fail(exc.message)
-    click.echo(f"created {user.username} ({role})" + ("" if password_stdin else f"; password: {used}"))
+    click.echo(f"created {user['username']} ({role})" + ("" if password_stdin else f"; password: {user['password']}"))
 
 
 @main.group("token")
@@ -186,9 +209,11 @@ def token_create_command(name: str, label: str) -> None:
     from workflows.people.tokens import create_token
 
     try:
-        click.echo(create_token(_system(), name, label))
+        token = create_token(_system(), name, label)
     except DomainError as exc:
         _fail(exc.message)
+    _audit("token.create", name, label=label)
+    click.echo(token)
 
 
 @token_group.command("list")
@@ -220,6 +245,7 @@ def token_revoke_command(token_id: int | None, username: str | None) -> None:
         count = revoke_tokens(_system(), token_id=token_id, username=username)
     except DomainError as exc:
         _fail(exc.message)
+    _audit("token.revoke", username or f"token {token_id}", token_id=token_id, count=count)
     click.echo(f"revoked {count} token(s)")
 
 
@@ -236,10 +262,10 @@ def sla_group() -> None:
 def sla_set_command(level: str, duration: str, category: str | None) -> None:
     """Set the time limit of LEVEL (or SLA stage) to an ISO-8601 DURATION, e.g. PT24H or PT5S
     (longer than zero, at most 10 years)."""
-    from workflows.people.accounts import set_sla
+    from workflows.admin.settings import set_sla
 
     try:
-        set_sla(_system(), level, duration, category=category)
+        set_sla(_system(), cli_actor(), level, duration, category=category)
     except DomainError as exc:
         _fail(exc.message)
     click.echo(f"SLA {level}{' / ' + category if category else ''} = {duration}")

@@ -30,6 +30,7 @@ from workflows.errors import Conflict, DomainError, Forbidden, NotFound
 from . import open311
 from .api import support as api
 from .i18n import error_text
+from .limits import too_large_message
 
 CLASS_STATUS = ((NotFound, 404), (Forbidden, 403), (Conflict, 409))
 CODE_STATUS = {"conflict": 409, "process_error": 409, "too_large": 413}
@@ -128,7 +129,7 @@ def _page_message(error: HTTPException) -> str:
         return _("Too many requests from your address (%(limit)s). Wait a minute and try again.",
                  limit=rate_limit_text(message))
     if error.code == 413:
-        return _("The upload is too large; the limit is 16 MB. Send smaller photos.")
+        return too_large_message(error)
     if error.code == 405:
         return _("This address does not accept that method.")
     if error.code == 500:

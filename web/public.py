@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, session, url_for
 from flask_babel import gettext as _
 
 from workflows.cases import reporting
 from workflows.errors import DomainError, InvalidInput, NotFound
-from workflows.reads import pages
+from workflows.reads import evidence, pages
 
 from .extensions import limiter, limits_off
 from .i18n import error_text
@@ -149,7 +149,20 @@ def track():
         session.pop("new_case")  # the code is shown once
     else:
         receipt = None
-    return _track_page(number, view, receipt=receipt)
+    return _track_page(number, view, receipt=receipt, evidence=evidence.track_evidence(current_system(), number, code))
+
+
+@bp.get("/track/<number>/photos/<int:attachment_id>")
+@limiter.limit("120 per minute", exempt_when=limits_off)
+def track_photo(number: str, attachment_id: int):
+    """A result photo of a tracked case, for the browser that looked the case up with its code."""
+    number = number.strip().upper()[:40]
+    found = evidence.public_photo(current_system(), number, _kept_code(number), attachment_id)
+    if not found["path"].exists():
+        abort(404, description=_("The photo file is missing on the server."))
+    response = send_file(found["path"], mimetype=found["content_type"], max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.post("/track")
@@ -178,6 +191,7 @@ def _unknown(number: str) -> str:
 
 def _track_page(number: str = "", view: dict | None = None, **extra):
     extra.setdefault("error", None)
+    extra.setdefault("evidence", None)
     return render_template("public/track.html", number=number, case=view,
                            categories=_category_names() if view else None, **extra)
 

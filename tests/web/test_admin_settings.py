@@ -144,3 +144,25 @@ def test_every_change_is_in_the_audit_trail(admin):
     send(admin, "/admin/departments", {"code": "gas", "name": "燃气公司"})
     page = admin.get("/admin/audit").get_data(as_text=True)
     assert "department.create" in page and "gas" in page
+
+
+def test_an_admin_sets_a_time_limit_as_a_number_and_a_unit_and_reads_it_in_words(admin):
+    page = send(admin, "/admin/sla", {"stage": "dispatch_accept", "amount": "3", "unit": "days"})
+    row = page.split('data-stage="dispatch_accept" data-category=""')[1].split("</tr>")[0]
+    assert 'data-limit="P3D"' in row and "3 天" in row and "部门签收" in row
+    assert "部门签收 的时限已设为 3 天" in page
+    page = send(admin, "/admin/sla", {"stage": "grid", "amount": "24", "unit": "hours"})
+    assert 'data-limit="PT24H"' in page.split('data-stage="grid" data-category=""')[1].split("</tr>")[0]
+    assert "duty_tough" not in page.split('name="stage"')[1].split("</select>")[0].split('value="duty_tough">')[1]
+
+
+@pytest.mark.parametrize(("amount", "unit", "says"), [
+    ("0", "hours", "“PT0H”为零"), ("-1", "hours", "“-PT1H”不是 ISO-8601 时长"),
+    ("99999", "days", "“P99999D”超过 10 年"), ("lots", "days", "lots"), ("3", "fortnights", "fortnights"),
+])
+def test_a_time_limit_picked_out_of_bounds_is_refused_with_the_same_messages(admin, amount, unit, says):
+    before = admin.get("/admin/sla").get_data(as_text=True).split('data-testid="sla"')[1]
+    page = send(admin, "/admin/sla", {"stage": "grid", "amount": amount, "unit": unit,
+                                      "category": "illegal_parking"})
+    assert says in page.split("<section")[0], "the refusal is flashed above the form"
+    assert html.unescape(before) == page.split('data-testid="sla"')[1], "nothing was saved"

@@ -45,6 +45,40 @@ def test_cli_refuses_an_sla_out_of_bounds_and_says_what_to_write(web_app):
         assert "e.g. PT24H" in result.output
 
 
+def _audited(system) -> list[tuple]:
+    from workflows.admin import audit
+
+    with system.sessions() as session:
+        return [(e.actor, e.action, e.target) for e in audit.recent(session)]
+
+
+def test_cli_changes_are_written_to_the_admin_audit_trail_with_the_cli_as_actor(web_app, system, monkeypatch):
+    monkeypatch.setattr("getpass.getuser", lambda: "ops")
+    assert run(web_app, "user", "create", "cli-audited", "--role", "leader", "--org", "huqiu",
+               "--password-stdin", input="long-enough-pw\n").exit_code == 0
+    assert run(web_app, "token", "create", "cli-audited").exit_code == 0
+    assert run(web_app, "token", "revoke", "--user", "cli-audited").exit_code == 0
+    assert run(web_app, "sla", "set", "grid", "PT30H").exit_code == 0
+    assert run(web_app, "sla", "set", "grid", "PT0S").exit_code != 0
+    entries = _audited(system)
+    for expected in (("cli:ops", "user.create", "cli-audited"), ("cli:ops", "token.create", "cli-audited"),
+                     ("cli:ops", "token.revoke", "cli-audited"), ("cli:ops", "sla.set", "grid/default")):
+        assert expected in entries, entries
+    assert sum(1 for e in entries if e[1] == "sla.set") == 1, "a refused change leaves no entry"
+
+
+def test_cli_deploy_is_audited_with_the_given_actor(web_app, system, tmp_path):
+    from pathlib import Path
+
+    bpmn = Path("bpmn")
+    source = next(p for p in sorted(bpmn.glob("*.bpmn")))
+    copy = tmp_path / source.name
+    copy.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    result = run(web_app, "deploy", str(copy), "--by", "release-bot")
+    assert result.exit_code == 0, result.output
+    assert any(a == "release-bot" and act == "process.deploy" for a, act, _ in _audited(system))
+
+
 def test_timers_tick_reports_how_many_fired(web_app, system):
     report(system)
     result = run(web_app, "timers", "tick")

@@ -143,3 +143,27 @@ def test_report_then_refused_verification_by_the_resolver_is_a_403_page(client_f
     task = task_of(system, number, "verify")
     response = client_for("coord-hq-c04").get(f"/inbox/tasks/{task.id}")
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("script", ["x", "意"])
+def test_a_200000_character_comment_is_refused_as_text_naming_the_field_and_the_limit(client_for, system, script):
+    number = report(system)
+    do(system, "gw-hq-c04-g03", number, "register", {"decision": "accept"})
+    task = task_of(system, number, "handle")
+    worker = client_for("gw-hq-c04-g03")
+    response = worker.post(f"/inbox/tasks/{task.id}", {"decision": "resolve", "result": script * 200_000},
+                           token_from=f"/inbox/tasks/{task.id}")
+    assert response.status_code == 413
+    page = response.get_data(as_text=True)
+    assert "result" in page and "200,000" in page and "20,000" in page
+    assert "Send smaller photos" not in page and "压缩" not in page
+    assert task_of(system, number, "handle").id == task.id, "nothing was completed"
+
+
+def test_a_photo_too_large_is_still_refused_as_an_upload(web_app):
+    client = Client(web_app)
+    token = client.token("/report")
+    response = client.flask.post("/report", data={"csrf_token": token, "description": "楼道堵塞" * 3,
+                                                   "photo": (__import__("io").BytesIO(
+        b"\xff\xd8\xff" + b"0" * (17 * 1024 * 1024)), "big.jpg")}, content_type="multipart/form-data")
+    assert response.status_code == 413 and "16 MB" in response.get_data(as_text=True)

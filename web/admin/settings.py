@@ -15,6 +15,7 @@ from workflows.org.models import LEVELS
 from workflows.people.models import ROLES
 from workflows.reference.models import CATEGORY_KINDS, SLA_STAGES
 
+from .. import durations
 from ..i18n import error_text
 from . import bp
 from .common import actor, system
@@ -130,14 +131,28 @@ def save_category():
 @bp.get("/sla")
 def sla():
     return render_template("admin/sla.html", policies=adm.list_sla(system()), stages=SLA_STAGES,
-                           categories=[c for c in adm.list_categories(system()) if c["parent"]])
+                           categories=[c for c in adm.list_categories(system()) if c["parent"]],
+                           units=durations.UNIT_LABELS, stage_name=durations.stage_name,
+                           human_duration=durations.human_duration)
+
+
+def _sla_limit() -> str | None:
+    """The limit from the picker (a number and a unit), or typed as ISO-8601 in ``limit`` (scripts)."""
+    if request.form.get("amount") is not None:
+        return durations.iso_duration(request.form.get("amount"), request.form.get("unit"))
+    return _form("limit")
+
+
+def _set_sla() -> dict:
+    result = adm.set_sla(system(), actor(), _form("stage"), _sla_limit(), _form("category"),
+                         request.form.get("reminder_share"))
+    return {**result, "stage": durations.stage_name(result["stage"]),
+            "limit": durations.human_duration(result["limit"])}
 
 
 @bp.post("/sla")
 def set_sla():
-    return _apply("admin.sla", lambda: adm.set_sla(system(), actor(), _form("stage"), _form("limit"),
-                                                   _form("category"), request.form.get("reminder_share")),
-                  _("Time limit of {stage} set to {limit}; new cases use it."))
+    return _apply("admin.sla", _set_sla, _("Time limit of {stage} set to {limit}; new cases use it."))
 
 
 @bp.get("/fund")

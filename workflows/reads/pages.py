@@ -24,6 +24,7 @@ from workflows.errors import Forbidden, NotFound
 from workflows.org.models import LEVELS, Department, OrgUnit
 from workflows.people.lookups import get_user
 from workflows.people.models import User
+from workflows.reads.evidence import task_evidence
 from workflows.reads.queries import case_scope, may_read_case, subtree_ids, task_scope
 from workflows.reference.models import Category
 
@@ -139,7 +140,8 @@ def task_page(system, actor, task_id: str) -> dict:
         resolved_by_me = item["task_kind"] == "verify" and case is not None and \
             resolver_id(session, get_case(session, task.business_key)) == user.id
         meeting = _open_meeting(session, case["number"]) if case else None
-        return {"task": item, "form": json.loads(form) if form else None, "case": case,
+        proof = task_evidence(session, get_case(session, task.business_key), item["task_kind"]) if case else None
+        return {"task": item, "form": json.loads(form) if form else None, "case": case, "evidence": proof,
                 "options": _form_options(session, task, case), "resolved_by_me": resolved_by_me,
                 "meeting": _meeting_summary(meeting) if meeting is not None else None}
 

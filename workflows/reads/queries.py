@@ -38,6 +38,7 @@ from workflows.org.lookups import check_level, get_department, get_unit
 from workflows.org.models import Department, OrgUnit
 from workflows.people.lookups import get_user
 from workflows.people.models import User
+from workflows.reads.evidence import task_evidence
 from workflows.reads.sessions import read_sessions
 from workflows.reference.models import Category
 
@@ -236,7 +237,10 @@ def get_task_detail(system, actor, task_id: str) -> dict:
         version_id = session.get(ProcessInstance, task.instance_id).process_version_id
         with engine_errors():
             form = system.runtime.form_schema(session, version_id, task.form_schema)
-        return {**task_item(task), "form": json.loads(form) if form else None}
+        item = task_item(task)
+        proof = task_evidence(session, get_case(session, task.business_key), item["task_kind"]) \
+            if task.business_key else None
+        return {**item, "form": json.loads(form) if form else None, "evidence": proof}
 
 
 # --- meetings -------------------------------------------------------------------------------

@@ -2,6 +2,13 @@
 (function () {
   "use strict";
 
+  // A page answering a POST (a refused form, shown with what was typed and the errors): turn its
+  // history entry into a plain GET of the same address, so reload and the back button never ask to
+  // send the form again (post/redirect/get for the pages that must keep the typed values).
+  if (document.body.hasAttribute("data-post-answer") && window.history.replaceState) {
+    window.history.replaceState(window.history.state, "", window.location.href);
+  }
+
   // "Go back" links: the previous page when there is one (the link's own address otherwise).
   document.querySelectorAll("a[data-history-back]").forEach(function (link) {
     link.addEventListener("click", function (event) {
