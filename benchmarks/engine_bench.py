@@ -696,7 +696,7 @@ def _drain_worker(url: str, go, done) -> None:
         except Busy:  # the other sweeper held the writers' queue past the bounded wait: sweep again
             continue
         fired += report.timers_fired
-        if report.instances == 0:
+        if report.instances == 0 and not report.busy:
             break
     done.put((fired, time.monotonic()))
     engine.dispose()
