@@ -112,6 +112,8 @@ def _run_batch(runtime: Runtime, sessions: sessionmaker, claimed: list[int], rep
                 while settled < len(left) and (settled == 0 or time.monotonic() - began < LOCK_BUDGET):
                     note.running(left[settled])
                     _fire_one(runtime, session, left[settled], pending, failure_limit)
+                    session.flush()
+                    session.expunge_all()  # a batch's objects would make every lookup of the next steps slower
                     settled += 1
             note.running(0)
             left = left[settled:]
