@@ -284,15 +284,20 @@ class Note:
 
     def __init__(self) -> None:
         self.path = f"{_note_prefix(me())}{threading.get_ident()}"
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
-        self.running(0)
+        self.fd: int | None = None  # opened at the first step (an idle sweep writes nothing)
 
     def running(self, instance_id: int) -> None:
+        if self.fd is None:
+            if not instance_id:
+                return
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
         os.pwrite(self.fd, str(instance_id).encode().ljust(20, b"\0"), 0)
 
     def close(self) -> None:
-        os.close(self.fd)
-        os.unlink(self.path)
+        if self.fd is not None:
+            os.close(self.fd)
+            os.unlink(self.path)
+            self.fd = None
 
 
 def release(session: Session, instance_ids: list[int]) -> None:
