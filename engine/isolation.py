@@ -20,8 +20,9 @@ without bound. So the WHOLE step runs in a child process:
   a fresh child is forked for the next step.
 
 One pool per process; by default one child, as a gunicorn worker serves one request at a time
-(more threads: a child per thread). The protocol is JSON plus one binary blob (the state): the
-parent never unpickles what a child sends.
+(more threads: a child per thread). The protocol is JSON (orjson; the standard module for what orjson
+refuses, such as integers past 64 bits) plus one binary blob (the state): the parent never unpickles
+what a child sends.
 """
 
 from __future__ import annotations
@@ -101,8 +102,8 @@ def _positive(kind, name: str, default):
 def _send(sock: socket.socket, message: dict, blob: bytes = b"") -> None:
     try:
         body = orjson.dumps(message, option=orjson.OPT_NON_STR_KEYS)
-    except orjson.JSONEncodeError:  # what orjson refuses (an integer past 64 bits): the standard encoder
-        body = json.dumps(message, separators=(",", ":")).encode()
+    except orjson.JSONEncodeError:  # what orjson refuses (an integer past 64 bits): the standard
+        body = b"J" + json.dumps(message, separators=(",", ":")).encode()  # encoder, and its decoder
     head = HEADER.pack(len(body), len(blob))
     if len(blob) < 65536:  # one small write: one wake-up of the reader
         sock.sendall(b"".join((head, body, blob)))
@@ -137,7 +138,7 @@ def _recv(sock: socket.socket, deadline: float | None = None) -> tuple[dict, byt
     blob = _read_exact(sock, blob_size, deadline) if blob_size else b""
     if body is None or blob is None:
         return None
-    return orjson.loads(body), blob
+    return (json.loads(body[1:]) if body[:1] == b"J" else orjson.loads(body)), blob
 
 
 _CHILD_CPU_NS = [0]
