@@ -20,8 +20,9 @@ without bound. So the WHOLE step runs in a child process:
   a fresh child is forked for the next step.
 
 One pool per process; by default one child, as a gunicorn worker serves one request at a time
-(more threads: a child per thread). The protocol is JSON plus one binary blob (the state): the
-parent never unpickles what a child sends.
+(more threads: a child per thread). The protocol is JSON (orjson; the standard module for what orjson
+refuses, such as integers past 64 bits) plus one binary blob (the state): the parent never unpickles
+what a child sends.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+
+import orjson
 
 from .errors import EngineError
 
@@ -97,8 +100,16 @@ def _positive(kind, name: str, default):
 
 # ----- framing: JSON header + one binary blob ---------------------------------------------------
 def _send(sock: socket.socket, message: dict, blob: bytes = b"") -> None:
-    body = json.dumps(message, separators=(",", ":")).encode()
-    sock.sendall(HEADER.pack(len(body), len(blob)) + body + blob)
+    try:
+        body = orjson.dumps(message, option=orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError:  # what orjson refuses (an integer past 64 bits): the standard
+        body = b"J" + json.dumps(message, separators=(",", ":")).encode()  # encoder, and its decoder
+    head = HEADER.pack(len(body), len(blob))
+    if len(blob) < 65536:  # one small write: one wake-up of the reader
+        sock.sendall(b"".join((head, body, blob)))
+        return
+    sock.sendall(head + body)
+    sock.sendall(blob)  # a large state is not copied into a joined buffer
 
 
 def _read_exact(sock: socket.socket, size: int, deadline: float | None) -> bytes | None:
@@ -127,7 +138,16 @@ def _recv(sock: socket.socket, deadline: float | None = None) -> tuple[dict, byt
     blob = _read_exact(sock, blob_size, deadline) if blob_size else b""
     if body is None or blob is None:
         return None
-    return json.loads(body), blob
+    return (json.loads(body[1:]) if body[:1] == b"J" else orjson.loads(body)), blob
+
+
+_CHILD_CPU_NS = [0]
+
+
+def children_cpu_ns() -> int:
+    """CPU time (ns) the step children of this process spent on the steps they answered: what a
+    measurement of a step's cost adds to ``time.process_time_ns()`` (which counts this process only)."""
+    return _CHILD_CPU_NS[0]
 
 
 # ----- the parent's side --------------------------------------------------------------------------
@@ -221,6 +241,8 @@ class WorkerPool:
             if message.get("op") != "start":
                 message["has_state"] = True
                 blob = state()
+        else:
+            message["token"] = token  # the child holds this state: it runs on its own copy
         child.note[:NOTE_SIZE] = b"\0" * NOTE_SIZE
         deadline = time.monotonic() + self.limits.timeout
         try:
@@ -239,6 +261,7 @@ class WorkerPool:
             element = child.element()
             raise StepFailed(*_death(child.kill(), element))
         child.versions.add(version_id)
+        _CHILD_CPU_NS[0] += int(reply[0].get("cpu_ns") or 0)
         if reply[0].get("need_state"):
             child.tokens.pop(token, None)
             return self._exchange(child, message, b"", version_id, spec_json, token, state)
@@ -394,6 +417,7 @@ def serve_loop(sock: socket.socket, note: mmap.mmap,
         message, blob = request
         _follow_clock(message.get("frozen"))
         cpu_budget(float(message.get("timeout", 10)))
+        began = time.process_time_ns()
         try:
             reply, out = step(message, blob, note)
         except MemoryError:
@@ -402,6 +426,7 @@ def serve_loop(sock: socket.socket, note: mmap.mmap,
             where = traceback.extract_tb(exc.__traceback__)[-1]
             reply, out = {"failed": "crash", "message": f"{type(exc).__name__}: {exc} "
                                                         f"({os.path.basename(where.filename)}:{where.lineno})"}, b""
+        reply["cpu_ns"] = time.process_time_ns() - began  # the parent counts its children's CPU time
         try:
             _send(sock, reply, out)
         except MemoryError:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import resource
+import socket
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 
-from engine import Runtime, deploy
+from engine import Busy, Runtime, deploy, incidents, sweeper
 from engine.incidents import Incident, InFlight, open_incidents, retry
 from engine.isolation import Limits, StepFailed
 from engine.storage.models import ProcessInstance
@@ -158,3 +162,57 @@ def test_a_request_whose_step_pins_or_bloats_its_process_answers_within_the_budg
     assert "'payload'" in str(failed.value)
     with sessions() as session:
         assert session.scalars(select(ProcessInstance)).all() == []
+
+
+def dead_owner() -> str:
+    """host:pid of a process of this host that has exited."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    return f"{socket.gethostname()}:{gone.pid}"
+
+
+def test_a_dead_sweepers_note_quarantines_only_the_step_it_was_running(runtime, sessions):
+    first = start_waiting(runtime, sessions, "y = 1\n")
+    with sessions() as session, session.begin():
+        second, third = (runtime.start(session, "risky").instance_id for _ in range(2))
+    owner = dead_owner()
+    with sessions() as session, session.begin():  # its batch was marked, it died running `second`
+        session.add_all(InFlight(instance_id=i, owner=owner, started_at=datetime.now(UTC), failures=0)
+                        for i in (first, second, third))
+    note = f"{incidents._note_prefix(owner)}1"
+    with open(note, "wb") as file:
+        file.write(str(second).encode().ljust(20, b"\0"))
+    try:
+        report = sweep_later(runtime, sessions)
+    finally:
+        os.unlink(note)
+    assert report.quarantined == [second] and report.instances == 2
+    assert the_incident(sessions, second).kind == "inflight"
+    with sessions() as session:
+        assert {session.get(ProcessInstance, i).status for i in (first, third)} == {"running"}
+        assert session.scalars(select(InFlight)).all() == []
+
+
+def test_a_busy_database_ends_the_sweep_early_and_the_next_tick_goes_on(runtime, sessions, monkeypatch):
+    ids = [start_waiting(runtime, sessions, "y = 1\n")]
+    with sessions() as session, session.begin():
+        ids += [runtime.start(session, "risky").instance_id for _ in range(2)]
+    monkeypatch.setattr(sweeper, "LOCK_BUDGET", 0.0)  # one step per batch transaction
+    calls = []
+    fire = runtime.fire_timers
+
+    def busy_at_the_second(session, instance_id):
+        calls.append(instance_id)
+        if len(calls) == 2:
+            raise Busy(0.1)
+        return fire(session, instance_id)
+
+    monkeypatch.setattr(runtime, "fire_timers", busy_at_the_second)
+    report = sweep_later(runtime, sessions)
+    assert report.busy and report.instances == 1 and report.failed == []
+    with sessions() as session:
+        assert session.scalars(select(InFlight)).all() == []  # the marks of the steps not run were given back
+    again = sweep(runtime, sessions)
+    assert (again.busy, again.instances) == (False, 2)
+    with sessions() as session:
+        assert {session.get(ProcessInstance, i).status for i in ids} == {"running"}
