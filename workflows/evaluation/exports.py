@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, aliased
 from workflows.cases.models import CASE_STATUSES, Case
 from workflows.clock import LOCAL_TZ, now
 from workflows.errors import Forbidden, InvalidInput
+from workflows.evaluation.figures import STANDARD, label
 from workflows.evaluation.metrics import (
     OPEN_STATUSES,
     Tree,
@@ -61,33 +62,28 @@ HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
 TITLE_FONT = Font(bold=True, size=14)
 PERCENT = "0.00%"
 
-# (key, Chinese name, is a rate)
+# (key, Chinese name, is a rate): the standard figures come from the registry (one definition each).
+STANDARD_COLUMNS = tuple((f.key, f.name, f.rate) for f in STANDARD)
 SUMMARY_FIGURES = (
-    ("received", "受理数", False), ("registered", "立案数", False), ("rejected", "不予受理数", False),
-    ("closed", "结案数", False), ("closed_on_time", "按期结案数", False), ("open_past_due", "超期未结数", False),
-    ("due_for_closure", "应结案数", False), ("closure_rate", "结案率", True), ("on_time_rate", "按期结案率", True),
-    ("rework_rate", "返工率", True), ("self_closed_share", "网格自办结占比", True),
-    ("overdue_total", "超期次数", False), ("dispatched", "派遣数", False), ("handling_rate", "部门办结率", True),
-    ("on_time_handling_rate", "部门按期办结率", True), ("returned_rate", "派遣退回率", True),
-    ("duty_on_time_rate", "报到按时率", True), ("avg_handling_hours", "平均办理时长（小时）", False),
-    ("avg_rating", "平均满意度", False), ("fund_spent_cents", "民生小事经费支出（分）", False),
-    ("score", "综合得分", False), ("grade", "等级", False),
+    *STANDARD_COLUMNS, ("rejected", "不予受理数", False), ("open_past_due", "超期未结数", False),
+    ("overdue_total", "超期次数", False), ("handling_rate", "部门办结率", True), ("returned_rate", "派遣退回率", True),
+    ("avg_handling_hours", "平均办理时长（小时）", False), ("avg_rating", "平均满意度（1-5分）", False),
+    ("fund_spent_cents", "民生小事经费支出（分）", False), ("score", "综合得分", False), ("grade", "等级", False),
 )
 UNIT_COLUMNS = (
-    ("rank", "排名", False), ("key", "编码", False), ("name", "社区", False), ("received", "受理数", False),
-    ("due_for_closure", "应结案数", False), ("closed", "结案数", False), ("closed_on_time", "按期结案数", False),
-    ("open_past_due", "超期未结数", False), ("closure_rate", "结案率", True), ("on_time_rate", "按期结案率", True),
-    ("rework_rate", "返工率", True), ("self_closed_share", "网格自办结占比", True),
-    ("overdue_total", "超期次数", False), ("avg_rating", "平均满意度", False), ("score", "综合得分", False),
-    ("grade", "等级", False),
+    ("rank", "排名", False), ("key", "编码", False), ("name", "社区", False), *STANDARD_COLUMNS,
+    ("open_past_due", "超期未结数", False), ("overdue_total", "超期次数", False),
+    ("avg_rating", "平均满意度（1-5分）", False), ("score", "综合得分", False), ("grade", "等级", False),
 )
 DEPARTMENT_COLUMNS = (
-    ("key", "编码", False), ("name", "部门", False), ("dispatched", "派遣数", False), ("accepted", "签收数", False),
-    ("returned", "退回数", False), ("handled", "办结数", False), ("handled_on_time", "按期办结数", False),
+    ("key", "编码", False), ("name", "部门", False), ("dispatched", label("dispatched"), False),
+    ("dispatched_accurately", label("dispatched_accurately"), False), ("accepted", "签收数", False),
+    ("returned", "退回数", False), ("handled", "办结数", False), ("handled_on_time", label("handled_on_time"), False),
     ("due_for_handling", "应办结数", False), ("handling_rate", "办结率", True),
-    ("on_time_handling_rate", "按期办结率", True), ("returned_rate", "退回率", True),
-    ("duty_on_time_rate", "报到按时率", True), ("overdue_total", "超期次数", False), ("score", "综合得分", False),
-    ("grade", "等级", False),
+    ("handling_on_time_rate", label("handling_on_time_rate"), True),
+    ("dispatch_accuracy_rate", label("dispatch_accuracy_rate"), True),
+    ("duty_on_time_rate", label("duty_on_time_rate"), True), ("overdue_total", "超期次数", False),
+    ("score", "综合得分", False), ("grade", "等级", False),
 )
 LEVEL_COLUMNS = (
     ("name", "层级", False), ("closed", "在本级结案数", False), ("closed_share", "结案占比", True),

@@ -28,10 +28,19 @@ from typing import Any
 from sqlalchemy import and_, case, exists, func, literal, literal_column, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from workflows.cases.models import Case, OverdueRecord
+from workflows.cases.models import Case, OverdueRecord, TimelineEntry
 from workflows.clock import LOCAL_TZ, now
 from workflows.coordination.models import Dispatch, FundSpend, Meeting, MeetingSummons
 from workflows.errors import InvalidInput
+from workflows.evaluation.figures import (
+    CALLBACK_KIND,
+    EXTENSION_KIND,
+    REGISTRATION_LIMIT,
+    SUSPENDED_KIND,
+    ratio,
+    standard_figures,
+)
+from workflows.evaluation.figures import RATE_KEYS as STANDARD_RATE_KEYS
 from workflows.evaluation.models import EvaluationWeight
 from workflows.org.models import LEVELS, Department, OrgUnit
 from workflows.reference.models import Category
@@ -44,8 +53,7 @@ DEFAULT_WEIGHTS = {"volume": 0.10, "closure": 0.30, "on_time": 0.30, "no_rework"
 """The default department formula (PRODUCT.md); units use it too until an admin sets ``unit.*``."""
 GRADES = ((90.0, "A"), (75.0, "B"), (60.0, "C"), (40.0, "D"))
 
-RATE_KEYS = ("closure_rate", "on_time_rate", "rework_rate", "self_closed_share", "handling_rate",
-             "on_time_handling_rate", "returned_rate", "duty_on_time_rate")
+RATE_KEYS = (*STANDARD_RATE_KEYS, "handling_rate", "returned_rate")
 
 
 # --- period ---------------------------------------------------------------------------------
@@ -237,31 +245,34 @@ Row = tuple[Any, Any, Counter]
 CASE_KEYS = {"level": Case.level, "category": Case.category_id}
 
 
-def _case_sums(ctx: Context, with_lateness: bool = False):
-    """The case columns every figure needs, as (label, SQL aggregate).
-
-    Lateness of closed cases (``closed_late``) is checked per row when ``with_lateness`` asks for it.
-    """
+def _case_sums(ctx: Context):
+    """The case columns every figure needs, as (label, SQL aggregate), for the department grouping
+    (the cases dispatched to each department), with the same raw labels as ``collect_cases``."""
     closed = Case.status == "closed"
+    registered = Case.registered_at.is_not(None)
     past_due = and_(Case.status.in_(OPEN_STATUSES), Case.due_at <= ctx.as_of)
+    late = exists().where(OverdueRecord.case_id == Case.id, OverdueRecord.stage.in_(LEVELS))
+    limit = REGISTRATION_LIMIT.total_seconds()
     sums = [
         ("received", func.count()),
-        ("registered", _count(Case.registered_at.is_not(None))),
+        ("registered_all", _count(registered)),
+        ("registered_on_time", _count(and_(registered,
+                                           seconds_between(ctx, Case.created_at, Case.registered_at) <= limit))),
         ("rejected", _count(Case.status == "rejected")),
         ("merged", _count(Case.status == "merged")),
         ("open", _count(Case.status.in_(OPEN_STATUSES))),
-        ("closed", _count(closed)),
+        ("all_closed", _count(closed)),
+        ("reg_closed", _count(and_(closed, registered))),
+        ("reg_closed_late", _count(and_(closed, registered, late))),
         ("open_past_due", _count(past_due)),
-        ("reworked", _count(and_(Case.reworked_count > 0, or_(closed, past_due)))),
+        ("reg_past_due", _count(and_(past_due, registered))),
+        ("reg_reworked", _count(and_(registered, Case.reworked_count > 0, or_(closed, past_due)))),
         ("self_closed_on_spot", _count(and_(closed, Case.self_closed.is_(True)))),
         ("handling_seconds", func.sum(case((closed, seconds_between(ctx, Case.created_at, Case.closed_at)),
                                            else_=0))),
         ("rated", func.count(Case.rating)),
         ("rating_sum", func.coalesce(func.sum(Case.rating), 0)),
     ]
-    if with_lateness:
-        late = exists().where(OverdueRecord.case_id == Case.id, OverdueRecord.stage.in_(LEVELS))
-        sums.append(("closed_late", _count(and_(closed, late))))
     sums += [(f"closed_at_{level}", _count(and_(closed, Case.closed_level == level))) for level in LEVELS]
     return sums
 
@@ -294,13 +305,16 @@ def _run(ctx: Context, query, key, labels: list[str], department: bool = False) 
 
 
 def collect_cases(ctx: Context, key=None) -> list[Row]:
-    """The cohort's case figures. Status and closing level are grouped on in SQL (a few more groups,
-    far fewer expressions per row); the per-status counts are sorted out here. A closed case is late
-    when an overdue record of a level stage exists for it (an index probe per closed case)."""
+    """The cohort's case figures. Status, closing level and whether the case was registered are
+    grouped on in SQL (a few more groups, far fewer expressions per row); the per-status counts are
+    sorted out here. A closed case is late when an overdue record of a level stage exists for it
+    (an index probe per closed case). Only registered cases count towards 结案数 and 应结案数."""
     closed = Case.closed_at.is_not(None)
+    registered = Case.registered_at.is_not(None)
     by = home_unit() if key is None else key
-    query = (select(by, Case.status, Case.closed_level, func.count(),
-                    _count(Case.registered_at.is_not(None)),
+    limit = REGISTRATION_LIMIT.total_seconds()
+    query = (select(by, Case.status, Case.closed_level, registered, func.count(),
+                    _count(and_(registered, seconds_between(ctx, Case.created_at, Case.registered_at) <= limit)),
                     _count(Case.due_at <= ctx.as_of),
                     _count(and_(Case.reworked_count > 0, or_(closed, Case.due_at <= ctx.as_of))),
                     _count(Case.self_closed.is_(True)),
@@ -308,22 +322,55 @@ def collect_cases(ctx: Context, key=None) -> list[Row]:
                                                        OverdueRecord.stage.in_(LEVELS)))),
                     func.sum(case((closed, seconds_between(ctx, Case.created_at, Case.closed_at)), else_=0)),
                     func.count(Case.rating), func.coalesce(func.sum(Case.rating), 0))
-             .where(cohort(ctx)).group_by(by, Case.status, Case.closed_level))
+             .where(cohort(ctx)).group_by(by, Case.status, Case.closed_level, registered))
     merged: dict[Any, Counter] = {}
-    for group, status, closed_level, n, registered, due, reworked, on_spot, late, seconds, rated, rating in \
-            ctx.session.execute(query):
+    for group, status, closed_level, was_registered, n, on_time, due, reworked, on_spot, late, seconds, rated, \
+            rating in ctx.session.execute(query):
         sums = merged.setdefault(group, Counter())
-        sums.update({"received": n, "registered": registered or 0, "rated": rated or 0,
-                     "rating_sum": rating or 0})
+        sums.update({"received": n, "rated": rated or 0, "rating_sum": rating or 0})
+        if was_registered:
+            sums.update({"registered_all": n, "registered_on_time": on_time or 0})
         if status in OPEN_STATUSES:
-            sums.update({"open": n, "open_past_due": due or 0, "reworked": reworked or 0})
+            sums.update({"open": n, "open_past_due": due or 0})
+            if was_registered:
+                sums.update({"reg_past_due": due or 0, "reg_reworked": reworked or 0})
         elif status == "closed":
-            sums.update({"closed": n, "reworked": reworked or 0, "self_closed_on_spot": on_spot or 0,
-                         "closed_late": late or 0,
+            sums.update({"all_closed": n, "self_closed_on_spot": on_spot or 0,
                          "handling_seconds": float(seconds or 0), f"closed_at_{closed_level}": n})
+            if was_registered:
+                sums.update({"reg_closed": n, "reg_closed_late": late or 0, "reg_reworked": reworked or 0})
         elif status in ("rejected", "merged"):
             sums[status] += n
     return [(group, None, sums) if key is not None else (None, group, sums) for group, sums in merged.items()]
+
+
+def collect_governance(ctx: Context, key=None) -> list[Row]:
+    """Extensions, suspensions and call-backs from the timeline (kinds ``extension_granted``,
+    ``suspended``, ``callback``), each case once per kind. Until the governance issue writes those
+    entries every count is 0; they count from the day they are written."""
+    entry = TimelineEntry
+    registered_open = and_(Case.registered_at.is_not(None), Case.status.in_(OPEN_STATUSES))
+    by = home_unit() if key is None else key
+    query = (select(by, entry.kind,
+                    func.count(func.distinct(entry.case_id)),
+                    func.count(func.distinct(case((registered_open, entry.case_id)))),
+                    func.count(func.distinct(case((and_(registered_open, Case.due_at <= ctx.as_of),
+                                                   entry.case_id)))),
+                    func.count(func.distinct(case((entry.data["satisfied"].as_boolean().is_(True),
+                                                   entry.case_id)))))
+             .select_from(entry).join(Case, Case.id == entry.case_id)
+             .where(entry.kind.in_((EXTENSION_KIND, SUSPENDED_KIND, CALLBACK_KIND)), cohort(ctx))
+             .group_by(by, entry.kind))
+    rows = []
+    for group, kind, cases, open_cases, open_past_due, happy in ctx.session.execute(query):
+        if kind == EXTENSION_KIND:
+            sums = Counter({"extended": cases})
+        elif kind == SUSPENDED_KIND:
+            sums = Counter({"suspended": open_cases, "suspended_past_due": open_past_due})
+        else:
+            sums = Counter({"callbacks": cases, "satisfied": happy})
+        rows.append((group, None, sums) if key is not None else (None, group, sums))
+    return rows
 
 
 def collect_case_departments(ctx: Context) -> list[Row]:
@@ -332,7 +379,7 @@ def collect_case_departments(ctx: Context) -> list[Row]:
     later = aliased(Dispatch)
     latest = ~exists().where(later.case_id == Dispatch.case_id, later.department_id == Dispatch.department_id,
                              later.id > Dispatch.id)
-    sums = _case_sums(ctx, with_lateness=True)
+    sums = _case_sums(ctx)
     query = (select(Dispatch.department_id, *[expr for _, expr in sums]).select_from(Dispatch)
              .join(Case, Case.id == Dispatch.case_id).where(cohort(ctx), latest).group_by(Dispatch.department_id))
     return _run(ctx, query, Dispatch.department_id, [label for label, _ in sums])
@@ -412,14 +459,15 @@ def collect(ctx: Context, group_by: str | None = None) -> list[Row]:
     """Every raw sum the figures need: by home unit (ungrouped, org_unit; dispatch, summons and overdue
     rows also carry their department as the key) or by the grouping's key."""
     if group_by in (None, "org_unit"):
-        collectors = [(c, None) for c in (collect_cases, collect_dispatches, collect_duty, collect_fund,
-                                          collect_overdues)]
+        collectors = [(c, None) for c in (collect_cases, collect_governance, collect_dispatches, collect_duty,
+                                          collect_fund, collect_overdues)]
     elif group_by == "department":
         return department_rows(ctx, collect(ctx))
     else:
         key = CASE_KEYS[group_by]
         overdue_key = OverdueRecord.level if group_by == "level" else Case.category_id
-        collectors = [(c, key) for c in (collect_cases, collect_dispatches, collect_duty, collect_fund)] \
+        collectors = [(c, key) for c in (collect_cases, collect_governance, collect_dispatches, collect_duty,
+                                         collect_fund)] \
             + [(collect_overdues, overdue_key)]
     rows: list[Row] = []
     for collector, key in collectors:
@@ -429,49 +477,36 @@ def collect(ctx: Context, group_by: str | None = None) -> list[Row]:
 
 # --- figures --------------------------------------------------------------------------------
 
-def ratio(numerator: float, denominator: float) -> float | None:
-    return round(numerator / denominator, 4) if denominator else None
-
-
 def figures(sums: Counter, names: dict[str, dict[int, str]]) -> dict[str, Any]:
-    """The evaluation figures from raw sums (``names`` maps department ids to codes)."""
+    """The evaluation figures from raw sums (``names`` maps department ids to codes): the standard
+    figures of ``workflows.evaluation.figures.STANDARD`` plus the supporting detail."""
     s = {k: v for k, v in sums.items()}
     n = {k: int(v) for k, v in s.items() if isinstance(k, str) and k not in ("handling_seconds",)}
     get = n.get
-    due = get("closed", 0) + get("open_past_due", 0)
     due_for_handling = get("handled", 0) + get("dispatch_past_due", 0)
-    closed = get("closed", 0)
-    n["closed_on_time"] = closed - get("closed_late", 0)
-    out: dict[str, Any] = {
-        "received": get("received", 0), "registered": get("registered", 0), "rejected": get("rejected", 0),
-        "merged": get("merged", 0), "open": get("open", 0), "closed": closed,
-        "closed_on_time": get("closed_on_time", 0), "open_past_due": get("open_past_due", 0),
-        "due_for_closure": due, "reworked": get("reworked", 0),
-        "closure_rate": ratio(closed, due), "on_time_rate": ratio(get("closed_on_time", 0), due),
-        "rework_rate": ratio(get("reworked", 0), due),
-        "self_closed": get("closed_at_grid", 0), "self_closed_share": ratio(get("closed_at_grid", 0), closed),
-        "self_closed_on_spot": get("self_closed_on_spot", 0),
+    all_closed = get("all_closed", 0)
+    out: dict[str, Any] = standard_figures(s)
+    out.update({
+        "received": get("received", 0), "rejected": get("rejected", 0), "merged": get("merged", 0),
+        "open": get("open", 0), "open_past_due": get("open_past_due", 0),
         "closed_by_level": {level: get(f"closed_at_{level}", 0) for level in LEVELS},
-        "closed_share_by_level": {level: ratio(get(f"closed_at_{level}", 0), closed) for level in LEVELS},
+        "closed_share_by_level": {level: ratio(get(f"closed_at_{level}", 0), all_closed) for level in LEVELS},
         "overdue_total": get("overdue_total", 0),
         "overdue_by_level": {level: int(s.get(("overdue_level", level), 0)) for level in LEVELS},
         "overdue_by_department": {
             code: int(s.get(("overdue_department", did), 0)) for did, code in names["departments"].items()
             if s.get(("overdue_department", did))},
-        "dispatched": get("dispatched", 0), "accepted": get("accepted", 0), "returned": get("returned", 0),
-        "handled": get("handled", 0), "handled_on_time": get("handled_on_time", 0),
-        "due_for_handling": due_for_handling,
+        "accepted": get("accepted", 0), "returned": get("returned", 0),
+        "handled": get("handled", 0), "due_for_handling": due_for_handling,
         "handling_rate": ratio(get("handled", 0), due_for_handling),
-        "on_time_handling_rate": ratio(get("handled_on_time", 0), due_for_handling),
         "returned_rate": ratio(get("returned", 0), get("dispatched", 0)),
         "duty_summoned": get("duty_summoned", 0), "duty_due": get("duty_due", 0),
         "duty_on_time": get("duty_on_time", 0),
-        "duty_on_time_rate": ratio(get("duty_on_time", 0), get("duty_due", 0)),
-        "avg_handling_hours": round(s.get("handling_seconds", 0) / closed / 3600, 2) if closed else None,
+        "avg_handling_hours": round(s.get("handling_seconds", 0) / all_closed / 3600, 2) if all_closed else None,
         "rated": get("rated", 0),
         "avg_rating": round(s.get("rating_sum", 0) / get("rated", 0), 2) if get("rated", 0) else None,
         "fund_spent_cents": get("fund_spent_cents", 0),
-    }
+    })
     out["_dispatched_reworked"] = get("dispatched_reworked", 0)
     return out
 
@@ -544,10 +579,10 @@ def grade(score: float | None) -> str | None:
 def components(row: dict, subject: str, peak_volume: int) -> dict[str, float | None]:
     """The 0..1 parts of the composite score for one row."""
     if subject == "department":
-        volume, closure, on_time = row["dispatched"], row["handling_rate"], row["on_time_handling_rate"]
+        volume, closure, on_time = row["dispatched"], row["handling_rate"], row["handling_on_time_rate"]
         rework = ratio(row["_dispatched_reworked"], row["dispatched"])
     else:
-        volume, closure, on_time, rework = row["received"], row["closure_rate"], row["on_time_rate"], \
+        volume, closure, on_time, rework = row["reported"], row["closure_rate"], row["on_time_closure_rate"], \
             row["rework_rate"]
     return {"volume": (volume / peak_volume) if peak_volume else None, "closure": closure, "on_time": on_time,
             "no_rework": None if rework is None else 1 - rework,
@@ -566,7 +601,7 @@ def score(parts: dict[str, float | None], weights: dict[str, float]) -> float | 
 
 
 def _score_rows(rows: list[dict], subject: str, weights: dict[str, float]) -> None:
-    volume_key = "dispatched" if subject == "department" else "received"
+    volume_key = "dispatched" if subject == "department" else "reported"
     peak = max((r[volume_key] for r in rows), default=0)
     for row in rows:
         row["score"] = score(components(row, subject, peak), weights)
