@@ -13,6 +13,7 @@ from datetime import datetime
 from workflows.cases.models import Case, OverdueRecord
 from workflows.clock import LOCAL_TZ
 from workflows.coordination.models import Dispatch, FundBudget, FundSpend, Meeting, MeetingSummons
+from workflows.evaluation.models import Charge
 from workflows.org.models import Department, OrgUnit
 from workflows.reference.models import Category
 
@@ -88,6 +89,25 @@ def build(session) -> dict:
                       department_id=depts["fire"].id, recorded_at=at(11, 16)),
         OverdueRecord(case_id=cases[9].id, stage="grid", level="grid", org_unit_id=units["G3"].id,
                       recorded_at=at(10, 21)),
+    ])
+    u, d = units, depts
+    session.add_all([  # the charges the hooks write with those records (and for reworks and returns)
+        Charge(case_id=cases[2].id, kind="overdue", stage="grid", level="grid", org_unit_id=u["G1a"].id,
+               scope_unit_id=u["G1a"].id, recorded_at=at(11, 4)),
+        Charge(case_id=cases[3].id, kind="overdue", stage="community", level="community", org_unit_id=u["C1"].id,
+               scope_unit_id=u["C1"].id, recorded_at=at(11, 19)),
+        Charge(case_id=cases[8].id, kind="overdue", stage="dispatch_result", level="community",
+               department_id=d["fire"].id, scope_unit_id=u["C3"].id, recorded_at=at(11, 16)),
+        Charge(case_id=cases[9].id, kind="overdue", stage="grid", level="grid", org_unit_id=u["G3"].id,
+               scope_unit_id=u["G3"].id, recorded_at=at(10, 21)),
+        Charge(case_id=cases[3].id, kind="rework", stage="grid", level="grid", org_unit_id=u["G1b"].id,
+               scope_unit_id=u["G1b"].id, recorded_at=at(11, 10)),
+        Charge(case_id=cases[5].id, kind="rework", stage="workstation", level="workstation",
+               department_id=d["police"].id, scope_unit_id=u["W1"].id, recorded_at=at(11, 9)),
+        Charge(case_id=cases[8].id, kind="inaccurate_dispatch", stage="dispatch_accept", level="community",
+               org_unit_id=u["C3"].id, scope_unit_id=u["C3"].id, recorded_at=at(11, 8, 10)),
+        Charge(case_id=cases[8].id, kind="duty_late", stage="duty", level="community", department_id=d["fire"].id,
+               scope_unit_id=u["C3"].id, recorded_at=at(11, 10)),
     ])
     session.add_all([
         Dispatch(case=cases[5], department=depts["police"], level="workstation", org_unit=units["W1"],

@@ -97,9 +97,35 @@ def test_every_figure_is_plain_json_on_either_database(session):
 
 def test_overdues_are_those_recorded_in_the_period_by_level_and_department(session):
     t = compute_metrics(session, **NOVEMBER)["totals"]
-    assert t["overdue_total"] == 3
-    assert t["overdue_by_level"] == {"grid": 1, "community": 2, "workstation": 0, "subcentre": 0, "district": 0}
-    assert t["overdue_by_department"] == {"fire": 1}
+    assert t["overdue_total"] == 4  # 3 limits run out + fire's late report to duty
+    assert t["overdue_by_level"] == {"grid": 1, "community": 3, "workstation": 0, "subcentre": 0, "district": 0}
+    assert t["overdue_by_department"] == {"fire": 2}
+
+
+def test_charges_land_on_the_party_that_caused_them(session):
+    communities = by_key(compute_metrics(session, **NOVEMBER, group_by="org_unit", unit_level="community"))
+    departments = by_key(compute_metrics(session, **NOVEMBER, group_by="department"))
+    # C3 dispatched case 8 to the police, who returned it: an inaccurate dispatch by C3
+    assert communities["C3"]["charges_to_units"]["inaccurate_dispatch"] == 1
+    # fire was late to duty at C3's meeting: fire is charged, C3 is not
+    assert departments["fire"]["charges_to_departments"]["duty_late"] == 1
+    assert communities["C3"]["charges_to_units"]["duty_late"] == 0
+    # the police's own result on case 5 was rejected; fire's cases had no rework of its own
+    assert departments["police"]["charges_to_departments"]["rework"] == 1
+    assert departments["fire"]["charges_to_departments"]["rework"] == 0
+    assert communities["C1"]["charges_to_units"] == {"overdue": 2, "duty_late": 0, "rework": 1,
+                                                     "inaccurate_dispatch": 0}
+
+
+def test_a_withdrawn_charge_counts_in_no_figure(session, sessions):
+    from workflows.evaluation.models import Charge
+
+    with sessions() as other, other.begin():
+        for charge in other.query(Charge).filter_by(kind="overdue", stage="grid"):
+            charge.status = "withdrawn"
+    t = compute_metrics(session, **NOVEMBER)["totals"]
+    assert t["closed_on_time"] == 2  # case 2 is no longer late
+    assert t["overdue_by_level"]["grid"] == 0
 
 
 def test_department_handling_and_returned_rates(session):
@@ -154,8 +180,8 @@ def test_grouping_by_level_and_category(session):
     categories = by_key(compute_metrics(session, **NOVEMBER, group_by="category"))
     assert categories["fire_hazard"]["received"] == 2 and categories["fire_hazard"]["name"] == "消防安全隐患"
     assert categories["illegal_parking"]["received"] == 7
-    assert categories["illegal_parking"]["overdue_total"] == 2 and categories["fire_hazard"]["overdue_total"] == 1
-    assert levels["community"]["overdue_total"] == 2 and levels["grid"]["overdue_total"] == 1
+    assert categories["illegal_parking"]["overdue_total"] == 2 and categories["fire_hazard"]["overdue_total"] == 2
+    assert levels["community"]["overdue_total"] == 3 and levels["grid"]["overdue_total"] == 1
     assert categories["fire_hazard"]["dispatched"] == 3 and categories["fire_hazard"]["fund_spent_cents"] == 12_000
 
 
@@ -164,7 +190,7 @@ def test_grouping_by_department_scores_handling(session):
     police, fire = groups["police"], groups["fire"]
     assert (police["dispatched"], police["handled"], police["returned"], police["due_for_handling"]) == (3, 1, 1, 1)
     assert police["handling_rate"] == 1.0 and police["score"] == 90.0 and police["grade"] == "A"
-    assert (fire["dispatched"], fire["handling_rate"], fire["overdue_total"]) == (1, 0.0, 1)
+    assert (fire["dispatched"], fire["handling_rate"], fire["overdue_total"]) == (1, 0.0, 2)
     assert fire["score"] == 33.3 and fire["grade"] == "E"
     assert police["duty_on_time_rate"] == 1.0 and fire["duty_on_time_rate"] == 0.0
 

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import and_, case, exists, func, literal, literal_column, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from workflows.cases.models import Case, OverdueRecord, TimelineEntry
+from workflows.cases.models import Case, TimelineEntry
 from workflows.clock import LOCAL_TZ, now
 from workflows.coordination.models import Dispatch, FundSpend, Meeting, MeetingSummons
 from workflows.errors import InvalidInput
@@ -41,7 +41,7 @@ from workflows.evaluation.figures import (
     standard_figures,
 )
 from workflows.evaluation.figures import RATE_KEYS as STANDARD_RATE_KEYS
-from workflows.evaluation.models import EvaluationWeight
+from workflows.evaluation.models import CHARGE_KINDS, Charge, EvaluationWeight
 from workflows.org.models import LEVELS, Department, OrgUnit
 from workflows.reference.models import Category
 
@@ -229,6 +229,12 @@ def local_day(ctx: Context, column):
     return func.date(func.timezone(literal_column("'Asia/Shanghai'"), column))
 
 
+def late_at_a_level():
+    """The case ran late at a level: an active overdue charge of a level stage exists for it."""
+    return exists().where(Charge.case_id == Case.id, Charge.kind == "overdue", Charge.stage.in_(LEVELS),
+                          Charge.status == "active")
+
+
 def _count(condition):
     return func.sum(case((condition, 1), else_=0))
 
@@ -251,7 +257,7 @@ def _case_sums(ctx: Context):
     closed = Case.status == "closed"
     registered = Case.registered_at.is_not(None)
     past_due = and_(Case.status.in_(OPEN_STATUSES), Case.due_at <= ctx.as_of)
-    late = exists().where(OverdueRecord.case_id == Case.id, OverdueRecord.stage.in_(LEVELS))
+    late = late_at_a_level()
     limit = REGISTRATION_LIMIT.total_seconds()
     sums = [
         ("received", func.count()),
@@ -318,8 +324,7 @@ def collect_cases(ctx: Context, key=None) -> list[Row]:
                     _count(Case.due_at <= ctx.as_of),
                     _count(and_(Case.reworked_count > 0, or_(closed, Case.due_at <= ctx.as_of))),
                     _count(Case.self_closed.is_(True)),
-                    _count(and_(closed, exists().where(OverdueRecord.case_id == Case.id,
-                                                       OverdueRecord.stage.in_(LEVELS)))),
+                    _count(and_(closed, late_at_a_level())),
                     func.sum(case((closed, seconds_between(ctx, Case.created_at, Case.closed_at)), else_=0)),
                     func.count(Case.rating), func.coalesce(func.sum(Case.rating), 0))
              .where(cohort(ctx)).group_by(by, Case.status, Case.closed_level, registered))
@@ -398,7 +403,6 @@ def _dispatch_sums(ctx: Context):
         ("handled_on_time", _count(and_(handled, Dispatch.result_overdue.is_(False),
                                         Dispatch.accept_overdue.is_(False)))),
         ("dispatch_past_due", _count(past_due)),
-        ("dispatched_reworked", _count(Case.reworked_count > 0)),
     ]
 
 
@@ -429,29 +433,36 @@ def collect_fund(ctx: Context, key=None) -> list[Row]:
     return _run(ctx, query, key, ["fund_spent_cents"])
 
 
-def collect_overdues(ctx: Context, key=None) -> list[Row]:
-    """Overdues written in the period, by the charged unit (or ``key``); one label per level and department."""
-    charged = OverdueRecord.org_unit_id
-    by = charged if key is None else key
-    query = (select(by, OverdueRecord.level, OverdueRecord.department_id, func.count())
-             .where(OverdueRecord.recorded_at >= ctx.start, OverdueRecord.recorded_at < ctx.end,
-                    in_scope(ctx, charged)).group_by(by, OverdueRecord.level, OverdueRecord.department_id))
+def collect_charges(ctx: Context, key=None) -> list[Row]:
+    """Active charges recorded in the period (an upheld appeal withdraws one: it counts nowhere).
+
+    Each row's home is the charged unit, or for a department's charge the unit in whose area it
+    happened; its key (ungrouped) is the charged department. Sums: ``overdue_total`` and the
+    ``overdue_level``/``overdue_department`` breakdowns (overdue and late-to-duty charges), and
+    ``("charged", party, kind)`` with party ``unit`` or ``department``."""
+    home = func.coalesce(Charge.org_unit_id, Charge.scope_unit_id)
+    by = home if key is None else key
+    query = (select(by, Charge.kind, Charge.level, Charge.department_id, func.count())
+             .where(Charge.status == "active", Charge.recorded_at >= ctx.start, Charge.recorded_at < ctx.end,
+                    in_scope(ctx, home)).group_by(by, Charge.kind, Charge.level, Charge.department_id))
     if key is not None and key is Case.category_id:
-        query = query.join(Case, Case.id == OverdueRecord.case_id)
+        query = query.join(Case, Case.id == Charge.case_id)
     rows = []
-    for group, level, department, count in ctx.session.execute(query):
-        sums = Counter({"overdue_total": count})
-        if level:
-            sums[("overdue_level", level)] = count
-        if department:
-            sums[("overdue_department", department)] = count
+    for group, kind, level, department, count in ctx.session.execute(query):
+        sums = Counter({("charged", "department" if department else "unit", kind): count})
+        if kind in ("overdue", "duty_late"):
+            sums["overdue_total"] = count
+            if level:
+                sums[("overdue_level", level)] = count
+            if department:
+                sums[("overdue_department", department)] = count
         rows.append((group, None, sums) if key is not None else (department, group, sums))
     return rows
 
 
 def department_rows(ctx: Context, base: list[Row]) -> list[Row]:
-    """The department grouping: the base rows that carry a department (dispatches, summons, overdues
-    charged to a department) and the case figures of the cases dispatched to each."""
+    """The department grouping: the base rows that carry a department (dispatches, summons, charges
+    to a department) and the case figures of the cases dispatched to each."""
     return [row for row in base if row[0] is not None] + collect_case_departments(ctx)
 
 
@@ -460,15 +471,15 @@ def collect(ctx: Context, group_by: str | None = None) -> list[Row]:
     rows also carry their department as the key) or by the grouping's key."""
     if group_by in (None, "org_unit"):
         collectors = [(c, None) for c in (collect_cases, collect_governance, collect_dispatches, collect_duty,
-                                          collect_fund, collect_overdues)]
+                                          collect_fund, collect_charges)]
     elif group_by == "department":
         return department_rows(ctx, collect(ctx))
     else:
         key = CASE_KEYS[group_by]
-        overdue_key = OverdueRecord.level if group_by == "level" else Case.category_id
+        overdue_key = Charge.level if group_by == "level" else Case.category_id
         collectors = [(c, key) for c in (collect_cases, collect_governance, collect_dispatches, collect_duty,
                                          collect_fund)] \
-            + [(collect_overdues, overdue_key)]
+            + [(collect_charges, overdue_key)]
     rows: list[Row] = []
     for collector, key in collectors:
         rows += collector(ctx, key)
@@ -506,8 +517,9 @@ def figures(sums: Counter, names: dict[str, dict[int, str]]) -> dict[str, Any]:
         "rated": get("rated", 0),
         "avg_rating": round(s.get("rating_sum", 0) / get("rated", 0), 2) if get("rated", 0) else None,
         "fund_spent_cents": get("fund_spent_cents", 0),
+        "charges_to_units": {kind: int(s.get(("charged", "unit", kind), 0)) for kind in CHARGE_KINDS},
+        "charges_to_departments": {kind: int(s.get(("charged", "department", kind), 0)) for kind in CHARGE_KINDS},
     })
-    out["_dispatched_reworked"] = get("dispatched_reworked", 0)
     return out
 
 
@@ -580,7 +592,7 @@ def components(row: dict, subject: str, peak_volume: int) -> dict[str, float | N
     """The 0..1 parts of the composite score for one row."""
     if subject == "department":
         volume, closure, on_time = row["dispatched"], row["handling_rate"], row["handling_on_time_rate"]
-        rework = ratio(row["_dispatched_reworked"], row["dispatched"])
+        rework = ratio(min(row["charges_to_departments"]["rework"], row["dispatched"]), row["dispatched"])
     else:
         volume, closure, on_time, rework = row["reported"], row["closure_rate"], row["on_time_closure_rate"], \
             row["rework_rate"]
