@@ -298,12 +298,13 @@ def resolver_id(session: Session, case: Case) -> int | None:
 
 
 def latest_results(session: Session, case: Case) -> list[tuple[str, Department | None]]:
-    """The case's last result (kind and department of its newest ``resolved`` or ``result_reported``)."""
-    row = session.execute(select(TimelineEntry.kind, TimelineEntry.department_id)
-                          .where(TimelineEntry.case_id == case.id,
-                                 TimelineEntry.kind.in_(("resolved", "result_reported")))
-                          .order_by(TimelineEntry.id.desc()).limit(1)).first()
-    return [(row[0], session.get(Department, row[1]) if row[1] else None)] if row else []
+    """The case's result entries (``rework``, ``resolved``, ``result_reported``), newest first, with
+    the department of each (for charging a rework to whoever's result was rejected)."""
+    rows = session.execute(select(TimelineEntry.kind, TimelineEntry.department_id)
+                           .where(TimelineEntry.case_id == case.id,
+                                  TimelineEntry.kind.in_(("rework", "resolved", "result_reported")))
+                           .order_by(TimelineEntry.id.desc()).limit(20)).all()
+    return [(kind, session.get(Department, department) if department else None) for kind, department in rows]
 
 
 def _verify(step: Step, data: dict) -> dict:
@@ -316,9 +317,9 @@ def _verify(step: Step, data: dict) -> dict:
         case = step.case
         case.reworked_count, case.status, case.resolved_at = case.reworked_count + 1, "open", None
         handler = unit_for_level(step.session, case, case.level)
+        charge_rework(step.session, case, handler, latest_results(step.session, case))
         add_entry(step.session, case, "rework", actor=step.user, level=case.level, unit=handler,
                   note=data["comment"])
-        charge_rework(step.session, case, handler, latest_results(step.session, case))
         notify(step.session, user_ids_of(step.session, handler.code), "rework", case,
                f"退回重办：{case.number} {case.title}：{data['comment']}")
     return data

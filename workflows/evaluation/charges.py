@@ -5,8 +5,8 @@
 * a late or absent report to duty -> the absent department only (``duty_late``), never the
   convening unit;
 * the verifier sends a result back -> the department only when the rejected result was its own
-  (the latest result before the rework was a department's ``result_reported``), else the unit that
-  handled it (``rework``);
+  (it reported a result in the round the verifier rejected), else the unit that handled it
+  (``rework``); a department dispatched in an earlier round is never charged;
 * a department returns a dispatch as not its work -> the unit that dispatched it
   (``inaccurate_dispatch``).
 
@@ -50,13 +50,22 @@ def charge_overdue(session: Session, case: Any, stage: str, *, level: str | None
                          stage=stage)
 
 
-def charge_rework(session: Session, case: Any, handler_unit: Any, results: list[tuple[str, Any]]) -> Charge:
-    """A result sent back. ``results`` are the case's (timeline kind, department) of ``resolved`` and
-    ``result_reported`` entries, newest first: the department is charged only when the newest is its own."""
-    kind, department = results[0] if results else ("resolved", None)
-    own = department if kind == "result_reported" else None
-    return record_charge(session, case, "rework", level=case.level, unit=handler_unit, department=own,
-                         scope_unit=handler_unit, stage=case.level)
+def charge_rework(session: Session, case: Any, handler_unit: Any, results: list[tuple[str, Any]]) -> list[Charge]:
+    """A result sent back. ``results`` are the case's (timeline kind, department) of ``rework``,
+    ``resolved`` and ``result_reported`` entries, newest first (the rework being charged is not among
+    them yet). The departments whose results were reported in this round (since the previous rework)
+    are charged, each once; with none, the unit that handled the case."""
+    departments = {}
+    for kind, department in results:
+        if kind == "rework":
+            break
+        if kind == "result_reported" and department is not None:
+            departments.setdefault(department.id, department)
+    if not departments:
+        return [record_charge(session, case, "rework", level=case.level, unit=handler_unit,
+                              scope_unit=handler_unit, stage=case.level)]
+    return [record_charge(session, case, "rework", level=case.level, unit=handler_unit, department=department,
+                          scope_unit=handler_unit, stage=case.level) for department in departments.values()]
 
 
 def charge_returned_dispatch(session: Session, case: Any, dispatch: Any) -> Charge:

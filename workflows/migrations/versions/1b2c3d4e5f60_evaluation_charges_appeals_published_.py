@@ -15,7 +15,6 @@ from alembic import op
 
 import engine.storage.db
 
-
 revision = '1b2c3d4e5f60'
 down_revision = '0a6b4d3e8c14'
 branch_labels = None
