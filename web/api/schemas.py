@@ -307,3 +307,33 @@ METRICS = {
                                                                "additionalProperties": {"type": "number"}}},
     },
 }
+
+
+APPEAL_CREATE = {
+    "type": "object", "additionalProperties": False, "required": ["charge", "reason"],
+    "properties": {"charge": {"type": "integer", "description": "The charge's id (GET /cases/{number}/charges)."},
+                   "reason": {"type": "string", "minLength": 1, "maxLength": 2000}},
+}
+APPEAL_DECISION = {
+    "type": "object", "additionalProperties": False, "required": ["decision"],
+    "properties": {"decision": {"type": "string", "enum": ["upheld", "rejected"]},
+                   "note": {"type": "string", "maxLength": 2000, "description": "Required when rejecting."}},
+}
+APPEAL = {
+    "type": "object",
+    "required": ["id", "case", "charge", "kind", "party", "charge_status", "reason", "status", "filed_at"],
+    "properties": {
+        "id": {"type": "integer"}, "case": {"type": "string"}, "charge": {"type": "integer"},
+        "kind": {"type": "string"}, "stage": {"type": "string", "nullable": True},
+        "party": {"type": "string", "nullable": True}, "party_name": {"type": "string", "nullable": True},
+        "charge_status": {"type": "string", "enum": ["active", "withdrawn"]}, "reason": {"type": "string"},
+        "status": {"type": "string", "enum": ["pending", "upheld", "rejected"]}, "filed_at": DATE_TIME,
+        "decided_at": {**DATE_TIME, "nullable": True}, "note": {"type": "string", "nullable": True},
+    },
+}
+CHARGE = {
+    "type": "object", "required": ["id", "kind", "status", "recorded_at"],
+    "properties": {"id": {"type": "integer"}, "kind": {"type": "string"},
+                   "stage": {"type": "string", "nullable": True}, "level": {"type": "string", "nullable": True},
+                   "status": {"type": "string", "enum": ["active", "withdrawn"]}, "recorded_at": DATE_TIME},
+}
