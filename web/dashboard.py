@@ -74,6 +74,13 @@ TEXT = {
     "scope": ("范围", "Area"),
     "apply": ("查看", "Show"),
     "overdue_count": ("超期次数", "Overdues"),
+    "this_month_live": ("本月数据实时更新", "This month is live"),
+    "last_month": ("上月报告", "Last month's report"),
+    "published_v": ("已发布冻结 · 第{v}版", "published and frozen · version {v}"),
+    "not_published": ("未发布（实时）", "not published (live)"),
+    "publish": ("发布上月报告", "Publish last month"),
+    "reissue": ("重新发布", "Re-issue"),
+    "reason": ("重新发布原因", "Reason for re-issue"),
 }
 PERIOD_TEXT = {"today": ("今日", "Today"), "week": ("本周", "This week"), "month": ("本月", "This month"),
                "year": ("本年", "This year")}
@@ -166,6 +173,22 @@ def _download(content: bytes, filename: str, fmt: str) -> Response:
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.post("/dashboard/publish")
+@roles_required(*VIEWERS)
+def publish():
+    """Publish (freeze) last month's report for the viewer's area; a re-issue needs a reason."""
+    try:
+        stamp = board.publish_report(current_system(), current_user.username, _viewer_unit(),
+                                     request.form.get("unit") or None, request.form.get("month"),
+                                     request.form.get("reason"))
+    except DomainError as exc:
+        flash(error_text(exc), "error")
+    else:
+        flash(("月度考核报告已发布（第{v}版），数字已冻结", "Report published (version {v}); its figures are frozen")
+              [_lang()].format(v=stamp["version"]), "success")
+    return redirect(url_for("dashboard.index", unit=request.form.get("unit") or None))
 
 
 @bp.get("/exports/cases.<fmt>")

@@ -244,3 +244,22 @@ def test_the_period_and_update_time_are_shown_in_china_time_with_today_as_the_la
     assert len(data["generated_local"]) == 8
     html = as_("leader").get("/dashboard?period=week").get_data(as_text=True)
     assert f'{data["period"]["first_day"]} — {today.date().isoformat()}' in html and " UTC<" not in html
+
+
+def test_publishing_last_month_shows_the_frozen_state_and_a_reissue_needs_a_reason(as_, app):
+    client = as_("leader")
+    last = (month_start() - __import__("datetime").timedelta(days=1)).strftime("%Y-%m")
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert 'data-testid="report-live"' in page
+    response = client.post("/dashboard/publish", {"month": last}, token_from="/dashboard")
+    assert response.status_code == 302
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert 'data-testid="report-published"' in page and ("第1版" in page or "version 1" in page)
+    again = client.post("/dashboard/publish", {"month": last}, token_from="/dashboard", follow_redirects=True)
+    assert "needs a reason" in again.get_data(as_text=True) or "原因" in again.get_data(as_text=True)
+    client.post("/dashboard/publish", {"month": last, "reason": "补录结案"}, token_from="/dashboard")
+    csv_text = client.get(f"/exports/monthly-report.csv?month={last}").data.decode("utf-8-sig")
+    assert "已发布并冻结（第2版" in csv_text and "补录结案" in csv_text and "此前版本：第1版" in csv_text
+    this_month = client.post("/dashboard/publish", {"month": month_start().strftime("%Y-%m")},
+                             token_from="/dashboard", follow_redirects=True)
+    assert "has not ended" in this_month.get_data(as_text=True) or "尚未结束" in this_month.get_data(as_text=True)

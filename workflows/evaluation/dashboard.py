@@ -88,7 +88,19 @@ def dashboard_data(session: Session, *, scope_unit: Any = None, period: str = "m
         "per_day": per_day(ctx),
         "top_categories": top_categories(ctx),
         "red_black": red_black,
+        "reports": report_states(session, month_start, scope_unit),
     }
+
+
+def report_states(session: Session, month_start: datetime, scope_unit: Any) -> dict[str, Any]:
+    """This month (always live) and last month (published and frozen, with its version, or live)."""
+    from workflows.evaluation import reports
+
+    last = month_period((month_start - timedelta(days=1)).date())[0]
+    code = scope_unit if isinstance(scope_unit, str) or scope_unit is None else scope_unit.code
+    frozen = reports.latest(session, last, code)
+    return {"current": {"month": month_period(month_start.date())[0], "published": None},
+            "last": {"month": last, "published": reports.stamp(frozen) if frozen else None}}
 
 
 def live_counts(ctx: Context) -> dict[str, Any]:
@@ -210,3 +222,16 @@ def load_dashboard(system, *, viewer_unit: str | None, unit: str | None = None,
         data["choices"] = scope_choices(session, viewer_unit)
         data["periods"] = PERIODS
         return data
+
+
+def publish_report(system, actor: str, viewer_unit: str | None, unit: str | None, month: str | None,
+                   reason: str | None) -> dict:
+    """Publish ``month`` (default: last month) for the viewer's area, narrowed to ``unit`` within it."""
+    from workflows.evaluation import reports
+
+    with read_sessions(system)() as session:
+        scope = viewer_scope(session, viewer_unit, unit)
+    if not month:
+        first = now().astimezone(LOCAL_TZ).date().replace(day=1)
+        month = (first - timedelta(days=1)).strftime("%Y-%m")
+    return reports.publish_month(system, actor, month, scope, reason)

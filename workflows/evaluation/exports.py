@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, aliased
 from workflows.cases.models import CASE_STATUSES, Case
 from workflows.clock import LOCAL_TZ, now
 from workflows.errors import Forbidden, InvalidInput
+from workflows.evaluation import reports
 from workflows.evaluation.figures import STANDARD, label
 from workflows.evaluation.metrics import (
     OPEN_STATUSES,
@@ -39,6 +40,7 @@ from workflows.evaluation.metrics import (
     rank_red_black,
     resolve_period,
 )
+from workflows.evaluation.models import PublishedReport
 from workflows.org.models import LEVELS, OrgUnit
 from workflows.reads.sessions import read_sessions
 from workflows.reference.models import Category
@@ -267,8 +269,22 @@ def _save(book: Workbook) -> bytes:
 # --- the monthly evaluation report ----------------------------------------------------------
 
 def monthly_report_data(session: Session, month: Any, scope_unit: str | None = None) -> dict[str, Any]:
-    """The figures of the monthly report: totals, communities (ranked), departments, closures and overdues
-    by level, red/black list.
+    """The monthly report: the latest published version's frozen snapshot when the month was published
+    (``published``: version, time, reason, and the earlier ``versions``), else the live figures
+    (``published`` None)."""
+    label = month_period(month)[0]
+    frozen = reports.latest(session, label, scope_unit)
+    if frozen is None:
+        return {**live_report_data(session, label, scope_unit), "published": None}
+    earlier = [reports.stamp(row) for row in session.scalars(
+        select(PublishedReport).where(PublishedReport.month == label, PublishedReport.scope == frozen.scope,
+                                      PublishedReport.version < frozen.version).order_by(PublishedReport.version))]
+    return {**frozen.snapshot, "published": {**reports.stamp(frozen), "earlier": earlier}}
+
+
+def live_report_data(session: Session, month: Any, scope_unit: str | None = None) -> dict[str, Any]:
+    """The figures of the monthly report as they are now: totals, communities (ranked), departments,
+    closures and overdues by level, red/black list.
 
     Every number is what ``compute_metrics`` gives for the month (a ``YYYY-MM`` local month).
     """
@@ -286,6 +302,21 @@ def monthly_report_data(session: Session, month: Any, scope_unit: str | None = N
     return {"month": label, "period": communities["period"], "scope": communities["scope"], "totals": figures,
             "communities": community_rows, "departments": departments["groups"], "levels": levels,
             "red": ranked["red"], "black": ranked["black"], "weights": communities["weights"]}
+
+
+def _state(data: dict) -> str:
+    """The report's state: published and frozen (which version, when, why), or live."""
+    published = data.get("published")
+    if not published:
+        return "状态：实时数据（未发布，数字仍会变化）"
+    at = _local(datetime.fromisoformat(published["published_at"]))
+    line = f"状态：已发布并冻结（第{published['version']}版，{at} 发布）"
+    if published.get("reason"):
+        line += f"；重新发布原因：{published['reason']}"
+    if published.get("earlier"):
+        line += "；此前版本：" + "、".join(f"第{v['version']}版（{_local(datetime.fromisoformat(v['published_at']))}）"
+                                   for v in published["earlier"])
+    return line
 
 
 def _title(scope: dict | None) -> str:
@@ -325,7 +356,9 @@ def monthly_report_xlsx(session: Session, month: Any, scope_unit: str | None = N
     summary["A1"].font = TITLE_FONT
     _as_text(summary["A1"])
     as_of = _local(datetime.fromisoformat(data["period"]["as_of"]))
-    summary["A2"] = f"统计口径：{data['month']} 上报的工单，状态截至 {as_of}；应结案数 = 结案数 + 超期未结数"
+    summary["A2"] = (f"统计口径：{data['month']} 上报的工单，状态截至 {as_of}；"
+                     "应结案数 = 立案工单中已结案与超期未结之和（挂账除外）")
+    summary["A3"] = _state(data)
     _table(summary, 4, (("name", "指标", False), ("value", "数值", False)),
            [{"name": name, "value": data["totals"].get(key)} for key, name, _ in SUMMARY_FIGURES])
     for offset, (_key, _, rate) in enumerate(SUMMARY_FIGURES, 5):
@@ -360,6 +393,7 @@ def monthly_report_csv(session: Session, month: Any, scope_unit: str | None = No
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(_csv_row([f"{_title(data['scope'])}（{data['month']}）"]))
+    writer.writerow(_csv_row([_state(data)]))
     writer.writerow(["总体指标"])
     writer.writerow(["指标", "数值"])
     for key, name, rate in SUMMARY_FIGURES:
