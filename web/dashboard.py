@@ -79,6 +79,7 @@ TEXT = {
     "published_v": ("已发布冻结 · 第{v}版", "published and frozen · version {v}"),
     "not_published": ("未发布（实时）", "not published (live)"),
     "publish": ("发布上月报告", "Publish last month"),
+    "inspections": ("检查得分", "Inspection scores"),
     "reissue": ("重新发布", "Re-issue"),
     "reason": ("重新发布原因", "Reason for re-issue"),
 }
@@ -86,8 +87,14 @@ PERIOD_TEXT = {"today": ("今日", "Today"), "week": ("本周", "This week"), "m
                "year": ("本年", "This year")}
 LEVEL_TEXT = {"grid": ("网格", "Grid"), "community": ("社区", "Community"), "workstation": ("工作站", "Workstation"),
               "subcentre": ("分中心", "Sub-centre"), "district": ("区中心", "District")}
-COMPONENT_TEXT = {"volume": ("工作量", "Volume"), "closure": ("结案率", "Closure"), "on_time": ("按期率", "On time"),
-                  "no_rework": ("1 - 返工率", "1 - rework"), "satisfaction": ("满意度", "Satisfaction")}
+COMPONENT_TEXT = {"closure": ("结案率", "Closure"), "on_time": ("按期率", "On time"),
+                  "no_rework": ("1 - 返工率", "1 - rework"), "satisfaction": ("回访满意率", "Satisfaction"),
+                  "registration": ("按时立案率", "Registered on time"), "handling": ("办结率", "Handled"),
+                  "duty": ("报到按时率", "Duty on time"), "self_closed": ("自办结率", "Self-closed on the spot")}
+SUBJECT_TEXT = {"unit": ("社区及以上单位", "Communities and units"), "department": ("职能部门", "Departments"),
+                "grid": ("网格（网格长星级）", "Grid teams (leaders' stars)")}
+INSPECTION_TEXT = {"self_check": ("自查", "Self-check"), "monthly_inspection": ("月度检查", "Monthly inspection"),
+                   "third_party": ("第三方测评", "Third-party assessment"), "spot_check": ("随机抽查", "Spot check")}
 
 
 def _lang() -> int:
@@ -152,7 +159,8 @@ def weights():
     error = None
     if request.method == "POST":
         subject = request.form.get("subject", "")
-        values = {c: _percent(request.form.get(f"{subject}.{c}", "")) for c in metrics.COMPONENTS}
+        values = {c: _percent(request.form.get(f"{subject}.{c}", ""))
+                  for c in metrics.DEFAULT_WEIGHTS.get(subject, {})}
         try:
             metrics.set_weights(system, subject, values)
         except DomainError as exc:
@@ -162,7 +170,9 @@ def weights():
             return redirect(url_for("dashboard.weights"))
     current = metrics.all_weights(system)
     labels = {key: pair[_lang()] for key, pair in COMPONENT_TEXT.items()}
-    return render_template("dashboard/weights.html", weights=current, labels=labels, error=error, t=texts()), \
+    subjects = {key: pair[_lang()] for key, pair in SUBJECT_TEXT.items()}
+    return render_template("dashboard/weights.html", weights=current, labels=labels, subjects=subjects,
+                           error=error, t=texts()), \
         (422 if error else 200)
 
 
@@ -173,6 +183,27 @@ def _download(content: bytes, filename: str, fmt: str) -> Response:
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.route("/evaluation/inspections", methods=["GET", "POST"])
+@roles_required(*VIEWERS)
+def inspections():
+    """The centre enters the communities' inspection scores of a month (自查, 月度检查, 第三方测评, 随机抽查)."""
+    system = current_system()
+    month = request.values.get("month") or board.last_month()
+    error = None
+    if request.method == "POST":
+        try:
+            board.save_inspections(system, current_user.username, month, request.form)
+        except DomainError as exc:
+            error = error_text(exc)
+        else:
+            flash(("检查得分已保存", "Inspection scores saved")[_lang()], "success")
+            return redirect(url_for("dashboard.inspections", month=month))
+    rows = board.inspection_rows(system, _viewer_unit(), month)
+    kinds = {key: pair[_lang()] for key, pair in INSPECTION_TEXT.items()}
+    return render_template("dashboard/inspections.html", rows=rows, kinds=kinds, month=month, error=error,
+                           t=texts()), (422 if error else 200)
 
 
 @bp.post("/dashboard/publish")

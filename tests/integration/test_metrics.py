@@ -144,8 +144,9 @@ def test_report_to_duty_on_time_rate_counts_only_summons_already_due(session):
 
 def test_composite_score_uses_the_default_weights_and_grades(session):
     t = compute_metrics(session, **NOVEMBER)["totals"]
-    # 100 x (0.1 x volume 1 + 0.3 x closure 0.4 + 0.3 x on-time 0.2 + 0.3 x (1 - rework 0.4))
-    assert t["score"] == 46.0 and t["grade"] == "D"
+    # community formula, no volume part; satisfaction has no call-backs, so its 0.1 drops out:
+    # 100 x (0.3 x closure 0.4 + 0.3 x on-time 0.2 + 0.2 x (1 - rework 0.4) + 0.1 x registration 4/6) / 0.9
+    assert t["score"] == 40.7 and t["grade"] == "D"
 
 
 def test_a_scope_limits_every_figure_to_the_subtree(session):
@@ -189,9 +190,11 @@ def test_grouping_by_department_scores_handling(session):
     groups = by_key(compute_metrics(session, **NOVEMBER, group_by="department"))
     police, fire = groups["police"], groups["fire"]
     assert (police["dispatched"], police["handled"], police["returned"], police["due_for_handling"]) == (3, 1, 1, 1)
-    assert police["handling_rate"] == 1.0 and police["score"] == 90.0 and police["grade"] == "A"
+    # 100 x (0.3 x handling 1 + 0.3 x on time 1 + 0.2 x (1 - 1 own rework / 3 dispatched) + 0.2 x duty 1)
+    assert police["handling_rate"] == 1.0 and police["score"] == 93.3 and police["grade"] == "A"
     assert (fire["dispatched"], fire["handling_rate"], fire["overdue_total"]) == (1, 0.0, 2)
-    assert fire["score"] == 33.3 and fire["grade"] == "E"
+    # fire had no rework of its own: 100 x (0 + 0 + 0.2 x 1 + 0.2 x duty 0)
+    assert fire["score"] == 20.0 and fire["grade"] == "E"
     assert police["duty_on_time_rate"] == 1.0 and fire["duty_on_time_rate"] == 0.0
 
 
@@ -226,24 +229,33 @@ def test_admin_weights_change_the_score(session, sessions):
 
     system = FakeSystem()
     system.sessions = sessions
-    set_weights(system, "unit", {"volume": 0, "closure": 100, "on_time": 0, "no_rework": 0})
+    set_weights(system, "unit", {"closure": 100, "on_time": 0, "no_rework": 0, "registration": 0,
+                                 "satisfaction": 0})
     t = compute_metrics(session, **NOVEMBER)["totals"]
     assert t["score"] == 40.0 and t["grade"] == "D"
 
 
-def test_red_black_list_ranks_communities_by_score(session):
+def test_red_black_list_ranks_communities_by_score(session, monkeypatch):
     result = red_black_list(session, "2026-11", 1)
     scores = {row["key"]: row["score"] for row in result["ranked"]}
-    assert scores == {"C2": 65.0, "C1": 40.0, "C3": 35.0}
-    assert [r["key"] for r in result["red"]] == ["C2"]
-    assert [r["key"] for r in result["black"]] == ["C3"]
+    # C2: (0.3 + 0.3 + 0 + 0) / 0.9; C1: (0.15 + 0 + 0.1 + 0.1) / 0.9; C3: (0 + 0 + 0.2 + 0.1) / 0.9
+    assert scores == {"C2": 66.7, "C1": 38.9, "C3": 33.3}
+    assert result["red"] == [] and result["black"] == []  # no community has 3 cases due yet
+    monkeypatch.setattr("workflows.evaluation.metrics.MIN_CASES", 1)
+    result = red_black_list(session, "2026-11", 5)
+    assert result["red"] == []  # nobody reaches 90
+    assert [r["key"] for r in result["black"]] == ["C3", "C1"]  # worst first; C2 (66.7) is above 60
     assert result["month"] == "2026-11"
 
 
-def test_with_few_communities_each_list_takes_half_and_they_never_share_one(session):
-    result = red_black_list(session, "2026-11", 5)
-    assert [r["key"] for r in result["red"]] == ["C2"]
-    assert [r["key"] for r in result["black"]] == ["C3"]
+def test_wrong_weights_name_the_component(session, sessions):
+    class FakeSystem:
+        pass
+
+    system = FakeSystem()
+    system.sessions = sessions
+    with pytest.raises(InvalidInput, match="volume"):
+        set_weights(system, "unit", {"volume": 50})
 
 
 @pytest.mark.parametrize("kwargs, field", [

@@ -196,7 +196,7 @@ def test_the_monthly_report_csv_and_a_bad_month(as_):
 def test_an_admin_changes_the_score_weights_and_others_may_not(as_):
     admin = as_("admin")
     assert admin.get("/dashboard/weights").status_code == 200
-    values = {"subject": "unit", "unit.volume": "0", "unit.closure": "100", "unit.on_time": "0",
+    values = {"subject": "unit", "unit.registration": "0", "unit.closure": "100", "unit.on_time": "0",
               "unit.no_rework": "0", "unit.satisfaction": "0"}
     response = admin.post("/dashboard/weights", values, token_from="/dashboard/weights")
     assert response.status_code == 302
@@ -206,8 +206,9 @@ def test_an_admin_changes_the_score_weights_and_others_may_not(as_):
     bad = admin.post("/dashboard/weights", {**values, "unit.closure": "lots"}, token_from="/dashboard/weights")
     assert bad.status_code == 422 and "lots" in bad.get_data(as_text=True)
     assert as_("leader").get("/dashboard/weights").status_code == 403
-    admin.post("/dashboard/weights", {**values, "unit.volume": "10", "unit.closure": "30", "unit.on_time": "30",
-                                      "unit.no_rework": "30"}, token_from="/dashboard/weights")
+    admin.post("/dashboard/weights", {**values, "unit.registration": "10", "unit.closure": "30",
+                                      "unit.on_time": "30", "unit.no_rework": "20", "unit.satisfaction": "10"},
+               token_from="/dashboard/weights")
 
 
 def test_the_big_screen_speaks_english_when_asked(as_):
@@ -263,3 +264,28 @@ def test_publishing_last_month_shows_the_frozen_state_and_a_reissue_needs_a_reas
     this_month = client.post("/dashboard/publish", {"month": month_start().strftime("%Y-%m")},
                              token_from="/dashboard", follow_redirects=True)
     assert "has not ended" in this_month.get_data(as_text=True) or "尚未结束" in this_month.get_data(as_text=True)
+
+
+def test_the_centre_enters_inspection_scores_that_the_red_black_list_blends_in(as_, app):
+    from web.system import system_of
+    from workflows.evaluation.metrics import inspection_scores
+    from workflows.reads.sessions import read_sessions
+
+    client = as_("leader")
+    page = client.get("/evaluation/inspections?month=2026-10")
+    assert page.status_code == 200 and b'name="hq-c01.self_check"' in page.data
+    bad = client.post("/evaluation/inspections", {"month": "2026-10", "hq-c01.self_check": "120"},
+                      token_from="/evaluation/inspections")
+    assert bad.status_code == 422 and b"out of range" in bad.data
+    saved = client.post("/evaluation/inspections", {"month": "2026-10", "hq-c01.self_check": "80",
+                                                    "hq-c01.spot_check": "60"},
+                        token_from="/evaluation/inspections")
+    assert saved.status_code == 302
+    with read_sessions(system_of(app))() as session:
+        assert inspection_scores(session, "2026-10")["hq-c01"] == 70.0
+
+
+def test_the_weights_page_offers_each_subject_its_own_parts(as_):
+    page = as_("admin").get("/dashboard/weights").get_data(as_text=True)
+    assert 'name="unit.closure"' in page and 'name="department.duty"' in page and 'name="grid.self_closed"' in page
+    assert 'name="unit.volume"' not in page

@@ -36,6 +36,7 @@ from workflows.evaluation.metrics import (
     Tree,
     compute_many,
     home_unit,
+    inspection_scores,
     month_period,
     rank_red_black,
     resolve_period,
@@ -295,7 +296,7 @@ def live_report_data(session: Session, month: Any, scope_unit: str | None = None
     levels = [{"key": level, "name": LEVEL_NAMES[level], "closed": figures["closed_by_level"][level],
                "closed_share": figures["closed_share_by_level"][level], "overdue": figures["overdue_by_level"][level]}
               for level in LEVELS]
-    ranked = rank_red_black(communities["groups"], 5)
+    ranked = rank_red_black(communities["groups"], 5, inspection_scores(session, label))
     ranks = {row["key"]: row["rank"] for row in ranked["ranked"]}
     community_rows = sorted(({**g, "rank": ranks.get(g["key"])} for g in communities["groups"]),
                             key=lambda g: (g["rank"] is None, g["rank"] or 0, g["key"]))

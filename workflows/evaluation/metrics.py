@@ -41,17 +41,28 @@ from workflows.evaluation.figures import (
     standard_figures,
 )
 from workflows.evaluation.figures import RATE_KEYS as STANDARD_RATE_KEYS
-from workflows.evaluation.models import CHARGE_KINDS, Charge, EvaluationWeight
+from workflows.evaluation.models import CHARGE_KINDS, Charge, EvaluationWeight, InspectionScore
 from workflows.org.models import LEVELS, Department, OrgUnit
 from workflows.reference.models import Category
 
 OPEN_STATUSES = ("reported", "open", "resolved")
 GROUPINGS = ("org_unit", "level", "department", "category")
-SUBJECTS = ("unit", "department")
-COMPONENTS = ("volume", "closure", "on_time", "no_rework", "satisfaction")
-DEFAULT_WEIGHTS = {"volume": 0.10, "closure": 0.30, "on_time": 0.30, "no_rework": 0.30, "satisfaction": 0.0}
-"""The default department formula (PRODUCT.md); units use it too until an admin sets ``unit.*``."""
+DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
+    # communities (and any org unit above a grid): rates only, so more cases never raise the score
+    "unit": {"closure": 0.30, "on_time": 0.30, "no_rework": 0.20, "registration": 0.10, "satisfaction": 0.10},
+    # departments: their handling of what was dispatched to them and their report to duty
+    "department": {"handling": 0.30, "on_time": 0.30, "no_rework": 0.20, "duty": 0.20},
+    # grid teams: closure and on-time as communities, plus what they fix on the spot
+    "grid": {"closure": 0.30, "on_time": 0.30, "no_rework": 0.20, "self_closed": 0.20},
+}
+"""The documented default formulas. Each part is a rate in 0..1; the score is 100 x their weighted
+mean over the parts that have a value. No formula has a volume part for units: a community with 5
+cases all closed on time scores as high as one with 500."""
+SUBJECTS = tuple(DEFAULT_WEIGHTS)
+COMPONENTS = tuple(dict.fromkeys(c for weights in DEFAULT_WEIGHTS.values() for c in weights))
 GRADES = ((90.0, "A"), (75.0, "B"), (60.0, "C"), (40.0, "D"))
+STARS = ((90.0, 5), (75.0, 4), (60.0, 3), (40.0, 2))
+"""Grid leaders' star rating (星级评定) from their grid's score: 5 stars at 90, ... 1 star below 40."""
 
 RATE_KEYS = (*STANDARD_RATE_KEYS, "handling_rate", "returned_rate")
 
@@ -526,29 +537,25 @@ def figures(sums: Counter, names: dict[str, dict[int, str]]) -> dict[str, Any]:
 # --- weights, score and grade ---------------------------------------------------------------
 
 def get_weights(session: Session, subject: str = "department") -> dict[str, float]:
-    """The composite-score weights of ``subject`` (``unit`` or ``department``), defaults filled in.
+    """The score weights of ``subject`` (``unit``, ``department`` or ``grid``), defaults filled in.
 
-    Stored as rows ``<subject>.<component>`` in ``evaluation_weights``; units fall back to the
-    department formula for a component nobody set.
-    """
+    Stored as rows ``<subject>.<component>`` in ``evaluation_weights``."""
     if subject not in SUBJECTS:
         raise InvalidInput(f"unknown subject {subject!r}; use one of: {', '.join(SUBJECTS)}", field="subject")
     stored = dict(session.execute(select(EvaluationWeight.key, EvaluationWeight.weight)).all())
-    weights = {}
-    for component in COMPONENTS:
-        fallback = stored.get(f"department.{component}", DEFAULT_WEIGHTS[component])
-        weights[component] = float(stored.get(f"{subject}.{component}", fallback))
-    return weights
+    return {component: float(stored.get(f"{subject}.{component}", default))
+            for component, default in DEFAULT_WEIGHTS[subject].items()}
 
 
 def set_weights(system, subject: str, weights: dict[str, Any]) -> dict[str, float]:
     """Store new weights for ``subject``; each between 0 and 1 (or 0 and 100 as percentages), not all 0."""
     if subject not in SUBJECTS:
         raise InvalidInput(f"unknown subject {subject!r}; use one of: {', '.join(SUBJECTS)}", field="subject")
+    allowed = DEFAULT_WEIGHTS[subject]
     clean = {}
     for component, value in weights.items():
-        if component not in COMPONENTS:
-            raise InvalidInput(f"unknown weight {component!r}; use one of: {', '.join(COMPONENTS)}",
+        if component not in allowed:
+            raise InvalidInput(f"unknown weight {component!r} for {subject}; use one of: {', '.join(allowed)}",
                                field=component)
         try:
             number = float(value)
@@ -576,7 +583,7 @@ def set_weights(system, subject: str, weights: dict[str, Any]) -> dict[str, floa
 
 
 def all_weights(system) -> dict[str, dict[str, float]]:
-    """The weights of every subject (``unit``, ``department``), for the admin page."""
+    """The weights of every subject (``unit``, ``department``, ``grid``), for the admin page."""
     with system.sessions() as session:
         return {subject: get_weights(session, subject) for subject in SUBJECTS}
 
@@ -588,22 +595,31 @@ def grade(score: float | None) -> str | None:
     return next((letter for bound, letter in GRADES if score >= bound), "E")
 
 
-def components(row: dict, subject: str, peak_volume: int) -> dict[str, float | None]:
-    """The 0..1 parts of the composite score for one row."""
+def stars(score_value: float | None) -> int | None:
+    """A grid leader's star rating (1-5) from the grid's score; None without a score."""
+    if score_value is None:
+        return None
+    return next((n for bound, n in STARS if score_value >= bound), 1)
+
+
+def components(row: dict, subject: str) -> dict[str, float | None]:
+    """The 0..1 parts of ``subject``'s score for one row of figures (None: no value this period)."""
     if subject == "department":
-        volume, closure, on_time = row["dispatched"], row["handling_rate"], row["handling_on_time_rate"]
-        rework = ratio(min(row["charges_to_departments"]["rework"], row["dispatched"]), row["dispatched"])
-    else:
-        volume, closure, on_time, rework = row["reported"], row["closure_rate"], row["on_time_closure_rate"], \
-            row["rework_rate"]
-    return {"volume": (volume / peak_volume) if peak_volume else None, "closure": closure, "on_time": on_time,
-            "no_rework": None if rework is None else 1 - rework,
-            "satisfaction": None if row["avg_rating"] is None else (row["avg_rating"] - 1) / 4}
+        reworks = row["charges_to_departments"]["rework"]
+        rework = ratio(min(reworks, row["dispatched"]), row["dispatched"])
+        return {"handling": row["handling_rate"], "on_time": row["handling_on_time_rate"],
+                "no_rework": None if rework is None else 1 - rework, "duty": row["duty_on_time_rate"]}
+    parts = {"closure": row["closure_rate"], "on_time": row["on_time_closure_rate"],
+             "no_rework": None if row["rework_rate"] is None else 1 - row["rework_rate"],
+             "registration": row["registration_on_time_rate"], "satisfaction": row["satisfaction_rate"],
+             "self_closed": row["self_closed_rate"]}
+    return {k: parts[k] for k in DEFAULT_WEIGHTS[subject]}
 
 
 def score(parts: dict[str, float | None], weights: dict[str, float]) -> float | None:
     """100 x the weighted mean of the parts that have a value; None until something was due."""
-    if parts["closure"] is None:
+    anchor = parts.get("closure", parts.get("handling"))
+    if anchor is None:
         return None
     used = {k: w for k, w in weights.items() if w > 0 and parts.get(k) is not None}
     total = sum(used.values())
@@ -612,12 +628,13 @@ def score(parts: dict[str, float | None], weights: dict[str, float]) -> float | 
     return round(100 * sum(parts[k] * w for k, w in used.items()) / total, 1)
 
 
-def _score_rows(rows: list[dict], subject: str, weights: dict[str, float]) -> None:
-    volume_key = "dispatched" if subject == "department" else "reported"
-    peak = max((r[volume_key] for r in rows), default=0)
+def _score_rows(rows: list[dict], subject: str, weights: dict[str, dict[str, float]]) -> None:
     for row in rows:
-        row["score"] = score(components(row, subject, peak), weights)
+        own = "grid" if subject == "unit" and row.get("level") == "grid" else subject
+        row["score"] = score(components(row, own), weights[own])
         row["grade"] = grade(row["score"])
+        if own == "grid":
+            row["stars"] = stars(row["score"])
 
 
 # --- rolling up -----------------------------------------------------------------------------
@@ -749,7 +766,7 @@ def compute_many(session: Session, *, start: Any, end: Any, scope_unit: Any = No
         total.update(values)
     totals = figures(total, _names(session))
     weights = {subject: get_weights(session, subject) for subject in SUBJECTS}
-    _score_rows([totals], "unit", weights["unit"])
+    _score_rows([totals], "unit", weights)
     results = []
     for group_by, unit_level in groupings:
         groups: list[dict] = []
@@ -760,7 +777,7 @@ def compute_many(session: Session, *, start: Any, end: Any, scope_unit: Any = No
         elif group_by is not None:
             groups = _keyed_groups(ctx, group_by, collect(ctx, group_by))
         subject = "department" if group_by == "department" else "unit"
-        _score_rows(groups, subject, weights[subject])
+        _score_rows(groups, subject, weights)
         results.append({
             "period": {"from": ctx.start.isoformat(), "to": ctx.end.isoformat(), "as_of": ctx.as_of.isoformat()},
             "scope": {k: ctx.scope[k] for k in ("code", "name", "level")} if ctx.scope else None,
@@ -772,32 +789,72 @@ def compute_many(session: Session, *, start: Any, end: Any, scope_unit: Any = No
     return results
 
 
-def rank_red_black(groups: list[dict], n: int) -> dict[str, list[dict]]:
-    """Rank groups by score (then closure rate, then code); red = best n, black = worst n.
+RED_AT, BLACK_BELOW = 90.0, 60.0
+"""A community is on the red list from a final score of 90, on the black list below 60."""
+MIN_CASES = 3
+"""A community is listed only with at least this many cases due for closure in the month."""
+INSPECTION_WEIGHT = 0.3
+"""The share of the inspection scores (自查, 月度检查, 第三方测评, 随机抽查; their mean) in the final score."""
 
-    With fewer than 2n ranked groups each list takes half of them (the middle one of an odd
-    count is on neither), so a small scope still shows its worst community on the black list."""
-    ranked = sorted((dict(g) for g in groups if g["score"] is not None),
-                    key=lambda g: (-g["score"], -(g["closure_rate"] or 0), g["key"]))
+
+def inspection_scores(session: Session, month: str) -> dict[str, float]:
+    """The mean inspection score (0..100) of each community with scores entered for ``month``, by code."""
+    rows = session.execute(select(OrgUnit.code, func.avg(InspectionScore.score))
+                           .join(OrgUnit, OrgUnit.id == InspectionScore.org_unit_id)
+                           .where(InspectionScore.month == month).group_by(OrgUnit.code))
+    return {code: round(float(mean), 1) for code, mean in rows}
+
+
+def final_score(row: dict, inspection: float | None) -> float | None:
+    if row["score"] is None:
+        return None
+    if inspection is None:
+        return row["score"]
+    return round((1 - INSPECTION_WEIGHT) * row["score"] + INSPECTION_WEIGHT * inspection, 1)
+
+
+def _boundary(rows: list[dict], n: int) -> list[dict]:
+    """The first ``n`` rows, plus any tied with the n-th on the final score."""
+    if len(rows) <= n:
+        return rows
+    cut = rows[n - 1]["final_score"]
+    return [r for i, r in enumerate(rows) if i < n or r["final_score"] == cut]
+
+
+def rank_red_black(groups: list[dict], n: int, inspections: dict[str, float] | None = None) -> dict[str, list[dict]]:
+    """Rank communities by final score (case score blended with inspection scores); equal scores share a
+    rank. Red: final >= RED_AT and grade A, best first; black: final < BLACK_BELOW and never grade A, worst
+    first; each list at most ``n`` long plus ties at its end; a community with fewer than MIN_CASES cases
+    due for closure is ranked but never listed."""
+    inspections = inspections or {}
+    ranked = []
+    for group in groups:
+        row = dict(group, inspection=inspections.get(group["key"]))
+        row["final_score"] = final_score(row, row["inspection"])
+        row["final_grade"] = grade(row["final_score"])
+        if row["final_score"] is not None:
+            ranked.append(row)
+    ranked.sort(key=lambda g: (-g["final_score"], g["key"]))
     for position, row in enumerate(ranked, 1):
-        row["rank"] = position
-    size = min(n, len(ranked) // 2)
-    return {"ranked": ranked, "red": ranked[:size], "black": list(reversed(ranked))[:size]}
+        tied = position > 1 and ranked[position - 2]["final_score"] == row["final_score"]
+        row["rank"] = ranked[position - 2]["rank"] if tied else position
+        row["listed"] = row["due_for_closure"] >= MIN_CASES
+    red = [r for r in ranked if r["listed"] and r["final_score"] >= RED_AT and r["final_grade"] == "A"]
+    black = [r for r in reversed(ranked) if r["listed"] and r["final_score"] < BLACK_BELOW
+             and "A" not in (r["grade"], r["final_grade"])]
+    return {"ranked": ranked, "red": _boundary(red, n), "black": _boundary(black, n)}
 
 
 # --- red/black list -------------------------------------------------------------------------
 
 def red_black_list(session: Session, month: Any, n: int = 3, *, scope_unit: Any = None) -> dict[str, Any]:
-    """The monthly red/black list (红黑榜) of communities: the best ``n`` and the worst ``n`` by score.
-
-    Communities with nothing due in the month are not ranked. The lists never share a community:
-    with fewer than 2n ranked communities each takes half of them. Returns
-    ``month``, ``period``, ``ranked`` (every ranked community with ``rank``), ``red`` and ``black``
-    (worst first), each row with the figures of ``compute_metrics``.
-    """
+    """The monthly red/black list (红黑榜) of communities (see ``rank_red_black``), with the inspection
+    scores entered for the month. Returns ``month``, ``period``, ``ranked`` (every community with a score,
+    with ``rank``), ``red`` and ``black`` (worst first), each row with the figures of ``compute_metrics``."""
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise InvalidInput(f"n {n!r} must be a whole number of at least 1", field="n")
     label, start, end = month_period(month)
     result = compute_metrics(session, start=start, end=end, group_by="org_unit", scope_unit=scope_unit,
                              unit_level="community")
-    return {"month": label, "period": result["period"], **rank_red_black(result["groups"], n)}
+    return {"month": label, "period": result["period"],
+            **rank_red_black(result["groups"], n, inspection_scores(session, label))}
