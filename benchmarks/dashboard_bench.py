@@ -29,6 +29,7 @@ from sqlalchemy import insert, select
 from workflows.cases.models import Case, OverdueRecord
 from workflows.clock import LOCAL_TZ, now
 from workflows.coordination.models import Dispatch, FundBudget, FundSpend, Meeting, MeetingSummons
+from workflows.evaluation.models import Charge
 from workflows.org.models import LEVELS, Department, OrgUnit
 from workflows.reference.models import Category
 
@@ -96,8 +97,8 @@ class Generator:
         self.next_meeting = (session.scalar(select(Meeting.id).order_by(Meeting.id.desc()).limit(1)) or 0) + 1
 
     def chunk(self, first: int, size: int) -> dict[str, list[dict[str, Any]]]:
-        rows: dict[str, list[dict[str, Any]]] = {"cases": [], "overdue": [], "dispatches": [], "meetings": [],
-                                                 "summons": [], "spends": []}
+        rows: dict[str, list[dict[str, Any]]] = {name: [] for name in ("cases", "overdue", "charges", "dispatches",
+                                                                        "meetings", "summons", "spends")}
         span = (self.end - self.start).total_seconds()
         for index in range(first, first + size):
             created = self.start + timedelta(seconds=span * (index + self.rng.random()) / self.total)
@@ -138,9 +139,13 @@ class Generator:
         rows["cases"].append(case)
         if late and case["status"] in ("closed", "open"):
             charged = LEVELS[max(0, LEVELS.index(level) - 1)] if level != "grid" else "grid"
+            unit = self.up[grid].get(charged, self.district)
             rows["overdue"].append({"case_id": cid, "stage": charged, "level": charged,
-                                    "org_unit_id": self.up[grid].get(charged, self.district), "department_id": None,
+                                    "org_unit_id": unit, "department_id": None,
                                     "due_at": created + limit, "recorded_at": min(created + limit, self.end)})
+            rows["charges"].append({"case_id": cid, "kind": "overdue", "stage": charged, "level": charged,
+                                    "org_unit_id": unit, "department_id": None, "scope_unit_id": unit,
+                                    "recorded_at": min(created + limit, self.end), "status": "active", "note": None})
         if level in ("workstation", "subcentre", "district") or rng.random() < 0.05:
             self._dispatch(rows, case, department or rng.choice(self.departments))
         if level in ("subcentre", "district") and rng.random() < 0.1:
@@ -191,7 +196,8 @@ class Generator:
 
 def populate(system, total: int, *, progress: bool = True, seed: int = 7) -> dict[str, int]:
     """Insert ``total`` generated cases (and their rows) over the year before now, in chunks."""
-    tables = {"cases": Case.__table__, "overdue": OverdueRecord.__table__, "dispatches": Dispatch.__table__,
+    tables = {"cases": Case.__table__, "overdue": OverdueRecord.__table__, "charges": Charge.__table__,
+              "dispatches": Dispatch.__table__,
               "meetings": Meeting.__table__, "summons": MeetingSummons.__table__, "spends": FundSpend.__table__}
     counts = dict.fromkeys(tables, 0)
     with system.sessions() as session:

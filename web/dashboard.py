@@ -35,10 +35,11 @@ TEXT = {
     "received": ("受理数", "Received"),
     "due_for_closure": ("应结案数", "Due for closure"),
     "closure_rate": ("结案率", "Closure rate"),
-    "on_time_rate": ("按期结案率", "On-time closure"),
-    "self_closed_share": ("网格自办结", "Closed in the grid"),
+    "on_time_closure_rate": ("按期结案率", "On-time closure"),
+    "self_closed_rate": ("自办结率", "Self-closed on the spot"),
+    "grid_share": ("网格结案占比", "Closed in the grid"),
     "rework_rate": ("返工率", "Rework rate"),
-    "avg_rating": ("满意度", "Satisfaction"),
+    "avg_rating": ("平均评价（1-5分）", "Rating (1-5)"),
     "score": ("综合得分", "Score"),
     "by_level": ("在办工单层级分布", "Open cases by level"),
     "by_status": ("在办状态", "Open by status"),
@@ -59,7 +60,7 @@ TEXT = {
     "department": ("部门", "Department"),
     "dispatched": ("派遣", "Dispatched"),
     "handling_rate": ("办结率", "Handled"),
-    "on_time_handling_rate": ("按期办结", "On time"),
+    "handling_on_time_rate": ("按期处置率", "On time"),
     "grade": ("等级", "Grade"),
     "community": ("社区", "Community"),
     "updated": ("更新于", "Updated"),
@@ -73,13 +74,27 @@ TEXT = {
     "scope": ("范围", "Area"),
     "apply": ("查看", "Show"),
     "overdue_count": ("超期次数", "Overdues"),
+    "this_month_live": ("本月数据实时更新", "This month is live"),
+    "last_month": ("上月报告", "Last month's report"),
+    "published_v": ("已发布冻结 · 第{v}版", "published and frozen · version {v}"),
+    "not_published": ("未发布（实时）", "not published (live)"),
+    "publish": ("发布上月报告", "Publish last month"),
+    "inspections": ("检查得分", "Inspection scores"),
+    "reissue": ("重新发布", "Re-issue"),
+    "reason": ("重新发布原因", "Reason for re-issue"),
 }
 PERIOD_TEXT = {"today": ("今日", "Today"), "week": ("本周", "This week"), "month": ("本月", "This month"),
                "year": ("本年", "This year")}
 LEVEL_TEXT = {"grid": ("网格", "Grid"), "community": ("社区", "Community"), "workstation": ("工作站", "Workstation"),
               "subcentre": ("分中心", "Sub-centre"), "district": ("区中心", "District")}
-COMPONENT_TEXT = {"volume": ("工作量", "Volume"), "closure": ("结案率", "Closure"), "on_time": ("按期率", "On time"),
-                  "no_rework": ("1 - 返工率", "1 - rework"), "satisfaction": ("满意度", "Satisfaction")}
+COMPONENT_TEXT = {"closure": ("结案率", "Closure"), "on_time": ("按期率", "On time"),
+                  "no_rework": ("1 - 返工率", "1 - rework"), "satisfaction": ("回访满意率", "Satisfaction"),
+                  "registration": ("按时立案率", "Registered on time"), "handling": ("办结率", "Handled"),
+                  "duty": ("报到按时率", "Duty on time"), "self_closed": ("自办结率", "Self-closed on the spot")}
+SUBJECT_TEXT = {"unit": ("社区及以上单位", "Communities and units"), "department": ("职能部门", "Departments"),
+                "grid": ("网格（网格长星级）", "Grid teams (leaders' stars)")}
+INSPECTION_TEXT = {"self_check": ("自查", "Self-check"), "monthly_inspection": ("月度检查", "Monthly inspection"),
+                   "third_party": ("第三方测评", "Third-party assessment"), "spot_check": ("随机抽查", "Spot check")}
 
 
 def _lang() -> int:
@@ -144,7 +159,8 @@ def weights():
     error = None
     if request.method == "POST":
         subject = request.form.get("subject", "")
-        values = {c: _percent(request.form.get(f"{subject}.{c}", "")) for c in metrics.COMPONENTS}
+        values = {c: _percent(request.form.get(f"{subject}.{c}", ""))
+                  for c in metrics.DEFAULT_WEIGHTS.get(subject, {})}
         try:
             metrics.set_weights(system, subject, values)
         except DomainError as exc:
@@ -154,7 +170,9 @@ def weights():
             return redirect(url_for("dashboard.weights"))
     current = metrics.all_weights(system)
     labels = {key: pair[_lang()] for key, pair in COMPONENT_TEXT.items()}
-    return render_template("dashboard/weights.html", weights=current, labels=labels, error=error, t=texts()), \
+    subjects = {key: pair[_lang()] for key, pair in SUBJECT_TEXT.items()}
+    return render_template("dashboard/weights.html", weights=current, labels=labels, subjects=subjects,
+                           error=error, t=texts()), \
         (422 if error else 200)
 
 
@@ -165,6 +183,43 @@ def _download(content: bytes, filename: str, fmt: str) -> Response:
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.route("/evaluation/inspections", methods=["GET", "POST"])
+@roles_required(*VIEWERS)
+def inspections():
+    """The centre enters the communities' inspection scores of a month (自查, 月度检查, 第三方测评, 随机抽查)."""
+    system = current_system()
+    month = request.values.get("month") or board.last_month()
+    error = None
+    if request.method == "POST":
+        try:
+            board.save_inspections(system, current_user.username, month, request.form)
+        except DomainError as exc:
+            error = error_text(exc)
+        else:
+            flash(("检查得分已保存", "Inspection scores saved")[_lang()], "success")
+            return redirect(url_for("dashboard.inspections", month=month))
+    rows = board.inspection_rows(system, _viewer_unit(), month)
+    kinds = {key: pair[_lang()] for key, pair in INSPECTION_TEXT.items()}
+    return render_template("dashboard/inspections.html", rows=rows, kinds=kinds, month=month, error=error,
+                           t=texts()), (422 if error else 200)
+
+
+@bp.post("/dashboard/publish")
+@roles_required(*VIEWERS)
+def publish():
+    """Publish (freeze) last month's report for the viewer's area; a re-issue needs a reason."""
+    try:
+        stamp = board.publish_report(current_system(), current_user.username, _viewer_unit(),
+                                     request.form.get("unit") or None, request.form.get("month"),
+                                     request.form.get("reason"))
+    except DomainError as exc:
+        flash(error_text(exc), "error")
+    else:
+        flash(("月度考核报告已发布（第{v}版），数字已冻结", "Report published (version {v}); its figures are frozen")
+              [_lang()].format(v=stamp["version"]), "success")
+    return redirect(url_for("dashboard.index", unit=request.form.get("unit") or None))
 
 
 @bp.get("/exports/cases.<fmt>")

@@ -2,6 +2,8 @@
 
 Tree: district D > sub-centre S > workstations W1, W2 > communities C1, C2 (W1), C3 (W2) >
 grids G1a, G1b (C1), G2 (C2), G3 (C3). "Now" is 2026-11-21 12:00 in Suzhou; the period is November.
+Registered (立案): cases 2, 3, 5, 7, 8 and 10 (5 and 10 more than 2 h after the report); case 1 is an
+on-the-spot self-closed order, 4 waits for registration, 6 was rejected, 9 was reported in October.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from datetime import datetime
 from workflows.cases.models import Case, OverdueRecord
 from workflows.clock import LOCAL_TZ
 from workflows.coordination.models import Dispatch, FundBudget, FundSpend, Meeting, MeetingSummons
+from workflows.evaluation.models import Charge
 from workflows.org.models import Department, OrgUnit
 from workflows.reference.models import Category
 
@@ -63,17 +66,18 @@ def build(session) -> dict:
         1: new(1, "G1a", status="closed", created_at=at(11, 2, 8), closed_at=at(11, 2, 18), closed_level="grid",
                self_closed=True, rating=5),
         2: new(2, "G1a", status="closed", created_at=at(11, 3), closed_at=at(11, 6), closed_level="community",
-               level="community", rating=3),
+               level="community", rating=3, registered_at=at(11, 3, 10)),
         3: new(3, "G1b", created_at=at(11, 4), due_at=at(11, 20), reworked_count=1, registered_at=at(11, 4)),
         4: new(4, "G1b", created_at=at(11, 18), due_at=at(11, 25)),
         5: new(5, "G2", category=hazard, status="closed", created_at=at(11, 5), closed_at=at(11, 10),
-               closed_level="workstation", level="workstation", reworked_count=1, rating=4),
+               closed_level="workstation", level="workstation", reworked_count=1, rating=4,
+               registered_at=at(11, 5, 12)),
         6: new(6, "G2", status="rejected", created_at=at(11, 6)),
-        7: new(7, "G3", status="resolved", created_at=at(11, 7)),
+        7: new(7, "G3", status="resolved", created_at=at(11, 7), registered_at=at(11, 7, 10)),
         8: new(8, "G3", category=hazard, created_at=at(11, 8), due_at=at(11, 15), registered_at=at(11, 8),
                level="community"),
         9: new(9, "G3", status="closed", created_at=at(10, 20), closed_at=at(10, 22), closed_level="grid"),
-        10: new(10, None, created_at=at(11, 9), due_at=at(11, 12), level="workstation"),
+        10: new(10, None, created_at=at(11, 9), due_at=at(11, 12), level="workstation", registered_at=at(11, 9, 13)),
     }
     session.flush()
     session.add_all([
@@ -85,6 +89,25 @@ def build(session) -> dict:
                       department_id=depts["fire"].id, recorded_at=at(11, 16)),
         OverdueRecord(case_id=cases[9].id, stage="grid", level="grid", org_unit_id=units["G3"].id,
                       recorded_at=at(10, 21)),
+    ])
+    u, d = units, depts
+    session.add_all([  # the charges the hooks write with those records (and for reworks and returns)
+        Charge(case_id=cases[2].id, kind="overdue", stage="grid", level="grid", org_unit_id=u["G1a"].id,
+               scope_unit_id=u["G1a"].id, recorded_at=at(11, 4)),
+        Charge(case_id=cases[3].id, kind="overdue", stage="community", level="community", org_unit_id=u["C1"].id,
+               scope_unit_id=u["C1"].id, recorded_at=at(11, 19)),
+        Charge(case_id=cases[8].id, kind="overdue", stage="dispatch_result", level="community",
+               department_id=d["fire"].id, scope_unit_id=u["C3"].id, recorded_at=at(11, 16)),
+        Charge(case_id=cases[9].id, kind="overdue", stage="grid", level="grid", org_unit_id=u["G3"].id,
+               scope_unit_id=u["G3"].id, recorded_at=at(10, 21)),
+        Charge(case_id=cases[3].id, kind="rework", stage="grid", level="grid", org_unit_id=u["G1b"].id,
+               scope_unit_id=u["G1b"].id, recorded_at=at(11, 10)),
+        Charge(case_id=cases[5].id, kind="rework", stage="workstation", level="workstation",
+               department_id=d["police"].id, scope_unit_id=u["W1"].id, recorded_at=at(11, 9)),
+        Charge(case_id=cases[8].id, kind="inaccurate_dispatch", stage="dispatch_accept", level="community",
+               org_unit_id=u["C3"].id, scope_unit_id=u["C3"].id, recorded_at=at(11, 8, 10)),
+        Charge(case_id=cases[8].id, kind="duty_late", stage="duty", level="community", department_id=d["fire"].id,
+               scope_unit_id=u["C3"].id, recorded_at=at(11, 10)),
     ])
     session.add_all([
         Dispatch(case=cases[5], department=depts["police"], level="workstation", org_unit=units["W1"],

@@ -40,8 +40,9 @@ def test_the_month_figures_are_compute_metrics_and_the_red_black_list_is_this_mo
     expected = compute_metrics(session, start="2026-11-01", end="2026-11-21", group_by="department")
     assert data["metrics"] == expected["totals"]
     assert [g["key"] for g in data["departments"]] == ["police", "fire", "urban"]
-    assert [r["key"] for r in data["red_black"]["red"]] == ["C2"]
-    assert [r["key"] for r in data["red_black"]["black"]] == ["C3"]
+    # the list is this month's, by the thresholds: no community has the 3 cases due it needs to be listed
+    assert data["red_black"]["month"] == "2026-11" and data["red_black"]["red"] == data["red_black"]["black"] == []
+    assert [r["key"] for r in data["red_black"]["ranked"]] == ["C2", "C1", "C3"]
     assert data["top_categories"][0] == {"code": "illegal_parking", "name": "违章停车", "received": 7}
 
 

@@ -57,10 +57,11 @@ def test_grades_follow_the_bounds(value, letter):
 
 
 def test_the_score_is_the_weighted_mean_of_the_parts():
-    parts = {"volume": 1.0, "closure": 1.0, "on_time": 0.5, "no_rework": 1.0, "satisfaction": None}
-    assert score(parts, DEFAULT_WEIGHTS) == 85.0
+    parts = {"closure": 1.0, "on_time": 0.5, "no_rework": 1.0, "registration": 1.0, "satisfaction": None}
+    # (0.3 x 1 + 0.3 x 0.5 + 0.2 x 1 + 0.1 x 1) / 0.9 (satisfaction has no value and drops out)
+    assert score(parts, DEFAULT_WEIGHTS["unit"]) == 83.3
 
 
 def test_nothing_due_means_no_score():
-    parts = {"volume": 1.0, "closure": None, "on_time": None, "no_rework": None, "satisfaction": None}
-    assert score(parts, DEFAULT_WEIGHTS) is None
+    parts = {"closure": None, "on_time": None, "no_rework": None, "registration": 1.0, "satisfaction": None}
+    assert score(parts, DEFAULT_WEIGHTS["unit"]) is None

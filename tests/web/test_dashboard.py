@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 from tests.apps import make_app
 from tests.web.conftest import Client
 from workflows.clock import LOCAL_TZ, now
+from workflows.evaluation.figures import STANDARD
 from workflows.evaluation.metrics import compute_metrics
 
 PASSWORD = "password-1"
@@ -132,7 +133,8 @@ def test_the_cases_export_opens_in_openpyxl_with_chinese_headers_and_the_filtere
     book = load_workbook(io.BytesIO(response.data), read_only=True)
     rows = list(book["工单列表"].iter_rows(values_only=True))
     assert rows[0][:5] == ("工单编号", "标题", "类别", "来源", "状态")
-    assert len(rows) - 1 == metrics(app)["totals"]["closed"]
+    # every closed case, self-closed orders too (结案数 counts only registered ones)
+    assert len(rows) - 1 == sum(metrics(app)["totals"]["closed_by_level"].values())
     assert {row[4] for row in rows[1:]} == {"已结案"}
 
 
@@ -173,12 +175,11 @@ def test_the_monthly_report_holds_the_same_figures_as_the_page(as_, app):
     book = load_workbook(io.BytesIO(response.data))
     assert book.sheetnames == ["总体指标", "社区考核", "部门考核", "层级分布", "红黑榜"]
     summary = {row[0]: row[1] for row in book["总体指标"].iter_rows(min_row=5, values_only=True) if row[0]}
-    assert summary["应结案数"] == page["due_for_closure"]
-    assert summary["结案率"] == page["closure_rate"]
-    assert summary["按期结案率"] == page["on_time_rate"]
-    assert summary["网格自办结占比"] == page["self_closed_share"]
+    for figure in STANDARD:  # every standard figure, under its one Chinese name, as on the page
+        assert summary[figure.name] == page[figure.key], figure.key
     assert summary["综合得分"] == page["score"]
-    assert book["总体指标"]["B12"].number_format == "0.00%"
+    rate_row = 5 + [f.key for f in STANDARD].index("closure_rate")
+    assert book["总体指标"][f"B{rate_row}"].number_format == "0.00%"
     header = [cell.value for cell in book["社区考核"][1]]
     assert header[:3] == ["排名", "编码", "社区"] and book["社区考核"]["A1"].font.bold
 
@@ -195,7 +196,7 @@ def test_the_monthly_report_csv_and_a_bad_month(as_):
 def test_an_admin_changes_the_score_weights_and_others_may_not(as_):
     admin = as_("admin")
     assert admin.get("/dashboard/weights").status_code == 200
-    values = {"subject": "unit", "unit.volume": "0", "unit.closure": "100", "unit.on_time": "0",
+    values = {"subject": "unit", "unit.registration": "0", "unit.closure": "100", "unit.on_time": "0",
               "unit.no_rework": "0", "unit.satisfaction": "0"}
     response = admin.post("/dashboard/weights", values, token_from="/dashboard/weights")
     assert response.status_code == 302
@@ -205,8 +206,9 @@ def test_an_admin_changes_the_score_weights_and_others_may_not(as_):
     bad = admin.post("/dashboard/weights", {**values, "unit.closure": "lots"}, token_from="/dashboard/weights")
     assert bad.status_code == 422 and "lots" in bad.get_data(as_text=True)
     assert as_("leader").get("/dashboard/weights").status_code == 403
-    admin.post("/dashboard/weights", {**values, "unit.volume": "10", "unit.closure": "30", "unit.on_time": "30",
-                                      "unit.no_rework": "30"}, token_from="/dashboard/weights")
+    admin.post("/dashboard/weights", {**values, "unit.registration": "10", "unit.closure": "30",
+                                      "unit.on_time": "30", "unit.no_rework": "20", "unit.satisfaction": "10"},
+               token_from="/dashboard/weights")
 
 
 def test_the_big_screen_speaks_english_when_asked(as_):
@@ -243,3 +245,47 @@ def test_the_period_and_update_time_are_shown_in_china_time_with_today_as_the_la
     assert len(data["generated_local"]) == 8
     html = as_("leader").get("/dashboard?period=week").get_data(as_text=True)
     assert f'{data["period"]["first_day"]} — {today.date().isoformat()}' in html and " UTC<" not in html
+
+
+def test_publishing_last_month_shows_the_frozen_state_and_a_reissue_needs_a_reason(as_, app):
+    client = as_("leader")
+    last = (month_start() - __import__("datetime").timedelta(days=1)).strftime("%Y-%m")
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert 'data-testid="report-live"' in page
+    response = client.post("/dashboard/publish", {"month": last}, token_from="/dashboard")
+    assert response.status_code == 302
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert 'data-testid="report-published"' in page and ("第1版" in page or "version 1" in page)
+    again = client.post("/dashboard/publish", {"month": last}, token_from="/dashboard", follow_redirects=True)
+    assert "needs a reason" in again.get_data(as_text=True) or "原因" in again.get_data(as_text=True)
+    client.post("/dashboard/publish", {"month": last, "reason": "补录结案"}, token_from="/dashboard")
+    csv_text = client.get(f"/exports/monthly-report.csv?month={last}").data.decode("utf-8-sig")
+    assert "已发布并冻结（第2版" in csv_text and "补录结案" in csv_text and "此前版本：第1版" in csv_text
+    this_month = client.post("/dashboard/publish", {"month": month_start().strftime("%Y-%m")},
+                             token_from="/dashboard", follow_redirects=True)
+    assert "has not ended" in this_month.get_data(as_text=True) or "尚未结束" in this_month.get_data(as_text=True)
+
+
+def test_the_centre_enters_inspection_scores_that_the_red_black_list_blends_in(as_, app):
+    from web.system import system_of
+    from workflows.evaluation.metrics import inspection_scores
+    from workflows.reads.sessions import read_sessions
+
+    client = as_("leader")
+    page = client.get("/evaluation/inspections?month=2026-10")
+    assert page.status_code == 200 and b'name="hq-c01.self_check"' in page.data
+    bad = client.post("/evaluation/inspections", {"month": "2026-10", "hq-c01.self_check": "120"},
+                      token_from="/evaluation/inspections")
+    assert bad.status_code == 422 and b"out of range" in bad.data
+    saved = client.post("/evaluation/inspections", {"month": "2026-10", "hq-c01.self_check": "80",
+                                                    "hq-c01.spot_check": "60"},
+                        token_from="/evaluation/inspections")
+    assert saved.status_code == 302
+    with read_sessions(system_of(app))() as session:
+        assert inspection_scores(session, "2026-10")["hq-c01"] == 70.0
+
+
+def test_the_weights_page_offers_each_subject_its_own_parts(as_):
+    page = as_("admin").get("/dashboard/weights").get_data(as_text=True)
+    assert 'name="unit.closure"' in page and 'name="department.duty"' in page and 'name="grid.self_closed"' in page
+    assert 'name="unit.volume"' not in page

@@ -69,6 +69,7 @@ def _list(summary: str, item: str, params: list, description: str = "", errors: 
 
 def _paths() -> dict:
     task_id = _param("task_id", "path", {"type": "string"}, "The task id (from GET /tasks).")
+    number = _param("number", "path", {"type": "string"}, "The case number.")
     return {
         "/openapi.json": {"get": {
             "summary": "This document", "operationId": "openapi", "security": [],
@@ -210,6 +211,32 @@ def _paths() -> dict:
             "responses": {"200": _ok("The figures.", _ref("Metrics")), **_errors(400, 401, 403, 405, 422)},
         }},
         **coordination.paths(_ok, _ref, _errors, _param, _list, _json),
+        "/cases/{number}/charges": {"get": {
+            "summary": "The case's charges (扣分) that this user may see: the charged party's, or all for the "
+                       "registering centre", "operationId": "list_case_charges", "parameters": [number],
+            "responses": {"200": _ok("The charges.", {"type": "array", "items": _ref("Charge")}),
+                          **_errors(401, 404, 405)},
+        }},
+        "/cases/{number}/appeals": {"post": {
+            "summary": "Appeal (申诉) a charge of the case, by the charged unit or department",
+            "operationId": "file_appeal", "parameters": [number],
+            "requestBody": {"required": True, "content": _json(_ref("AppealCreate"))},
+            "responses": {"201": _ok("The appeal, pending.", _ref("Appeal")),
+                          **_errors(400, 401, 403, 404, 405, 409, 413, 415, 422)},
+        }},
+        "/appeals": {"get": {
+            "summary": "The pending appeals this user's centre decides", "operationId": "list_appeals",
+            "responses": {"200": _ok("The appeals.", {"type": "array", "items": _ref("Appeal")}),
+                          **_errors(401, 405)},
+        }},
+        "/appeals/{appeal_id}/decision": {"post": {
+            "summary": "Uphold (the charge is withdrawn from every figure) or reject an appeal",
+            "operationId": "decide_appeal",
+            "parameters": [_param("appeal_id", "path", {"type": "integer"}, "The appeal id.", required=True)],
+            "requestBody": {"required": True, "content": _json(_ref("AppealDecision"))},
+            "responses": {"200": _ok("The decided appeal.", _ref("Appeal")),
+                          **_errors(400, 401, 403, 404, 405, 409, 413, 415, 422)},
+        }},
         "/tokens/current": {"delete": {
             "summary": "Revoke the token of this request", "operationId": "revoke_current_token",
             "responses": {"204": {"description": "Revoked: the token no longer works."}, **_errors(401, 405)},
@@ -235,6 +262,10 @@ def _components() -> dict:
         "Deployed": schemas.DEPLOYED,
         "Error": schemas.ERROR,
         "Metrics": schemas.METRICS,
+        "AppealCreate": schemas.APPEAL_CREATE,
+        "AppealDecision": schemas.APPEAL_DECISION,
+        "Appeal": schemas.APPEAL,
+        "Charge": schemas.CHARGE,
         **items,
         **{f"{name}Page": schemas.page_of(_ref(name)) for name in items},
         **coordination.COMPONENTS,

@@ -7,6 +7,9 @@ They are written in the JSON Schema subset that OpenAPI 3.0 understands (``nulla
 from __future__ import annotations
 
 from workflows.cases.models import CASE_SOURCES, CASE_STATUSES, TIMELINE_KINDS
+from workflows.evaluation.figures import BY_KEY
+from workflows.evaluation.figures import COUNT_KEYS as STANDARD_COUNT_KEYS
+from workflows.evaluation.figures import RATE_KEYS as STANDARD_RATE_KEYS
 from workflows.org.models import LEVELS
 
 DATE_TIME = {"type": "string", "format": "date-time"}
@@ -266,24 +269,25 @@ def page_of(item: dict) -> dict:
 RATE = {"type": "number", "nullable": True, "minimum": 0, "maximum": 1}
 FIGURES = {
     "type": "object",
-    "description": "Counts, and rates in 0..1 (null when nothing is due). See workflows/evaluation/metrics.py.",
-    "required": ["received", "closed", "due_for_closure", "closure_rate", "on_time_rate", "rework_rate",
-                 "self_closed_share", "overdue_by_level", "overdue_by_department"],
+    "description": "The standard figures (workflows/evaluation/figures.py, one definition each) and their "
+                   "detail: counts, and rates in 0..1 (null when the denominator is 0).",
+    "required": [*STANDARD_COUNT_KEYS, *STANDARD_RATE_KEYS, "overdue_by_level", "overdue_by_department"],
     "properties": {
+        **{name: {"type": "integer", "description": BY_KEY[name].name + ": " + BY_KEY[name].formula}
+           for name in STANDARD_COUNT_KEYS},
+        **{name: {**RATE, "description": BY_KEY[name].name + ": " + BY_KEY[name].formula}
+           for name in STANDARD_RATE_KEYS},
         **{name: {"type": "integer"} for name in (
-            "received", "registered", "rejected", "merged", "open", "closed", "closed_on_time", "open_past_due",
-            "due_for_closure", "reworked", "self_closed", "self_closed_on_spot", "overdue_total", "dispatched",
-            "accepted", "returned", "handled", "handled_on_time", "due_for_handling", "duty_summoned", "duty_due",
-            "duty_on_time", "rated", "fund_spent_cents")},
-        **{name: RATE for name in (
-            "closure_rate", "on_time_rate", "rework_rate", "self_closed_share", "handling_rate",
-            "on_time_handling_rate", "returned_rate", "duty_on_time_rate")},
+            "received", "rejected", "merged", "open", "open_past_due", "overdue_total", "accepted", "returned",
+            "handled", "due_for_handling", "duty_summoned", "duty_due", "duty_on_time", "rated",
+            "fund_spent_cents")},
+        **{name: RATE for name in ("handling_rate", "returned_rate")},
         "closed_by_level": {"type": "object", "additionalProperties": {"type": "integer"}},
         "closed_share_by_level": {"type": "object", "additionalProperties": RATE},
         "overdue_by_level": {"type": "object", "additionalProperties": {"type": "integer"}},
         "overdue_by_department": {"type": "object", "additionalProperties": {"type": "integer"}},
         "avg_handling_hours": {"type": "number", "nullable": True},
-        "avg_rating": {"type": "number", "nullable": True},
+        "avg_rating": {"type": "number", "nullable": True, "minimum": 1, "maximum": 5},
         "score": {"type": "number", "nullable": True},
         "grade": {"type": "string", "nullable": True, "enum": ["A", "B", "C", "D", "E", None]},
     },
@@ -306,4 +310,34 @@ METRICS = {
         "weights": {"type": "object", "additionalProperties": {"type": "object",
                                                                "additionalProperties": {"type": "number"}}},
     },
+}
+
+
+APPEAL_CREATE = {
+    "type": "object", "additionalProperties": False, "required": ["charge", "reason"],
+    "properties": {"charge": {"type": "integer", "description": "The charge's id (GET /cases/{number}/charges)."},
+                   "reason": {"type": "string", "minLength": 1, "maxLength": 2000}},
+}
+APPEAL_DECISION = {
+    "type": "object", "additionalProperties": False, "required": ["decision"],
+    "properties": {"decision": {"type": "string", "enum": ["upheld", "rejected"]},
+                   "note": {"type": "string", "maxLength": 2000, "description": "Required when rejecting."}},
+}
+APPEAL = {
+    "type": "object",
+    "required": ["id", "case", "charge", "kind", "party", "charge_status", "reason", "status", "filed_at"],
+    "properties": {
+        "id": {"type": "integer"}, "case": {"type": "string"}, "charge": {"type": "integer"},
+        "kind": {"type": "string"}, "stage": {"type": "string", "nullable": True},
+        "party": {"type": "string", "nullable": True}, "party_name": {"type": "string", "nullable": True},
+        "charge_status": {"type": "string", "enum": ["active", "withdrawn"]}, "reason": {"type": "string"},
+        "status": {"type": "string", "enum": ["pending", "upheld", "rejected"]}, "filed_at": DATE_TIME,
+        "decided_at": {**DATE_TIME, "nullable": True}, "note": {"type": "string", "nullable": True},
+    },
+}
+CHARGE = {
+    "type": "object", "required": ["id", "kind", "status", "recorded_at"],
+    "properties": {"id": {"type": "integer"}, "kind": {"type": "string"},
+                   "stage": {"type": "string", "nullable": True}, "level": {"type": "string", "nullable": True},
+                   "status": {"type": "string", "enum": ["active", "withdrawn"]}, "recorded_at": DATE_TIME},
 }

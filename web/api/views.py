@@ -7,6 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from workflows.cases.decisions import claim, complete_task
 from workflows.cases.reporting import report_case
+from workflows.evaluation import appeals
 from workflows.people.tokens import revoke_token_id
 from workflows.reads import queries
 
@@ -252,6 +253,36 @@ def limit_body_size():
         if isinstance(value, str) and "\x00" in value:
             raise ApiError(400, f"{name} contains a NUL character; remove it",
                            details=[{"field": name, "message": "contains a NUL character"}])
+
+
+# --- appeals (申诉) ---------------------------------------------------------------------------
+
+@bp.get("/cases/<number>/charges")
+@authenticated
+def list_case_charges(number: str):
+    return json_response(appeals.case_charges(system(), actor(), number))
+
+
+@bp.post("/cases/<number>/appeals")
+@authenticated
+def file_appeal(number: str):
+    body = json_object()
+    check_schema(body, schemas.APPEAL_CREATE)
+    return json_response(appeals.file_appeal(system(), actor(), number, body["charge"], body["reason"]), 201)
+
+
+@bp.get("/appeals")
+@authenticated
+def list_appeals():
+    return json_response(appeals.pending_appeals(system(), actor()))
+
+
+@bp.post("/appeals/<int:appeal_id>/decision")
+@authenticated
+def decide_appeal(appeal_id: int):
+    body = json_object()
+    check_schema(body, schemas.APPEAL_DECISION)
+    return json_response(appeals.decide_appeal(system(), actor(), appeal_id, body["decision"], body.get("note")))
 
 
 # --- metrics --------------------------------------------------------------------------------

@@ -28,8 +28,9 @@ from workflows.clock import now
 from workflows.coordination import meetings
 from workflows.coordination.models import Dispatch
 from workflows.errors import Conflict, Forbidden, NotFound
+from workflows.evaluation.charges import charge_returned_dispatch, charge_rework
 from workflows.org.lookups import get_department, get_unit, is_within
-from workflows.org.models import OrgUnit, level_above
+from workflows.org.models import Department, OrgUnit, level_above
 from workflows.people.lookups import get_user
 from workflows.people.models import User
 
@@ -308,6 +309,16 @@ def resolver_id(session: Session, case: Case) -> int | None:
                           .order_by(TimelineEntry.id.desc()).limit(1))
 
 
+def latest_results(session: Session, case: Case) -> list[tuple[str, Department | None]]:
+    """The case's result entries (``rework``, ``resolved``, ``result_reported``), newest first, with
+    the department of each (for charging a rework to whoever's result was rejected)."""
+    rows = session.execute(select(TimelineEntry.kind, TimelineEntry.department_id)
+                           .where(TimelineEntry.case_id == case.id,
+                                  TimelineEntry.kind.in_(("rework", "resolved", "result_reported")))
+                           .order_by(TimelineEntry.id.desc()).limit(20)).all()
+    return [(kind, session.get(Department, department) if department else None) for kind, department in rows]
+
+
 def _verify(step: Step, data: dict) -> dict:
     decision = _choice(data, ("approve", "rework"), step)
     if resolver_id(step.session, step.case) == step.user.id:
@@ -318,6 +329,7 @@ def _verify(step: Step, data: dict) -> dict:
         case = step.case
         case.reopen()
         handler = unit_for_level(step.session, case, case.level)
+        charge_rework(step.session, case, handler, latest_results(step.session, case))
         add_entry(step.session, case, "rework", actor=step.user, level=case.level, unit=handler,
                   note=data["comment"])
         notify(step.session, user_ids_of(step.session, handler.code), "rework", case,
@@ -344,6 +356,7 @@ def _dept_accept(step: Step, data: dict) -> dict:
         return data
     data["reason"] = require_text(data.get("reason"), "reason", "why this is not your department's work")
     dispatch.returned_at, dispatch.return_reason = now(), data["reason"]
+    charge_returned_dispatch(step.session, step.case, dispatch)
     add_entry(step.session, step.case, "returned", actor=step.user, level=dispatch.level,
               department=dispatch.department, note=data["reason"])
     notify(step.session, user_ids_of(step.session, dispatch.org_unit.code), "returned_dispatch", step.case,

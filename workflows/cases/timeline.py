@@ -12,6 +12,7 @@ from workflows.cases.lookups import CASE_IDS, NEW_CASES, remember_case
 from workflows.cases.models import Case, OverdueRecord, TimelineEntry
 from workflows.clock import now
 from workflows.errors import InvalidInput
+from workflows.evaluation.charges import charge_overdue
 from workflows.messaging.outbox import queue_for_users
 from workflows.org.models import LEVELS, Department, OrgUnit
 from workflows.people.models import Notification, User
@@ -115,6 +116,7 @@ def record_overdue(session: Session, case: Case, stage: str, *, level: str | Non
     session.add(OverdueRecord(case_id=case.id, stage=stage, level=level, org_unit_id=unit.id if unit else None,
                               department_id=department.id if department else None, due_at=due_at,
                               recorded_at=now()))
+    charge_overdue(session, case, stage, level=level, unit=unit, department=department)
 
 
 def case_by_number(session: Session, number: str | None) -> Case | None:

@@ -24,6 +24,7 @@ from workflows.evaluation.metrics import (
     compute_metrics,
     home_unit,
     in_scope,
+    inspection_scores,
     local_day,
     make_context,
     month_period,
@@ -68,7 +69,7 @@ def dashboard_data(session: Session, *, scope_unit: Any = None, period: str = "m
         result, communities = compute_many(session, start=start, end=end, scope_unit=scope_unit,
                                            groupings=[("department", None), ("org_unit", "community")])
         red_black = {"month": month, "period": communities["period"],
-                     **rank_red_black(communities["groups"], RED_BLACK_SIZE)}
+                     **rank_red_black(communities["groups"], RED_BLACK_SIZE, inspection_scores(session, month))}
     else:
         result = compute_metrics(session, start=start, end=end, group_by="department", scope_unit=scope_unit)
         red_black = red_black_list(session, month_start.date(), RED_BLACK_SIZE, scope_unit=scope_unit)
@@ -88,7 +89,19 @@ def dashboard_data(session: Session, *, scope_unit: Any = None, period: str = "m
         "per_day": per_day(ctx),
         "top_categories": top_categories(ctx),
         "red_black": red_black,
+        "reports": report_states(session, month_start, scope_unit),
     }
+
+
+def report_states(session: Session, month_start: datetime, scope_unit: Any) -> dict[str, Any]:
+    """This month (always live) and last month (published and frozen, with its version, or live)."""
+    from workflows.evaluation import reports
+
+    last = month_period((month_start - timedelta(days=1)).date())[0]
+    code = scope_unit if isinstance(scope_unit, str) or scope_unit is None else scope_unit.code
+    frozen = reports.latest(session, last, code)
+    return {"current": {"month": month_period(month_start.date())[0], "published": None},
+            "last": {"month": last, "published": reports.stamp(frozen) if frozen else None}}
 
 
 def live_counts(ctx: Context) -> dict[str, Any]:
@@ -210,3 +223,48 @@ def load_dashboard(system, *, viewer_unit: str | None, unit: str | None = None,
         data["choices"] = scope_choices(session, viewer_unit)
         data["periods"] = PERIODS
         return data
+
+
+def publish_report(system, actor: str, viewer_unit: str | None, unit: str | None, month: str | None,
+                   reason: str | None) -> dict:
+    """Publish ``month`` (default: last month) for the viewer's area, narrowed to ``unit`` within it."""
+    from workflows.evaluation import reports
+
+    with read_sessions(system)() as session:
+        scope = viewer_scope(session, viewer_unit, unit)
+    if not month:
+        first = now().astimezone(LOCAL_TZ).date().replace(day=1)
+        month = (first - timedelta(days=1)).strftime("%Y-%m")
+    return reports.publish_month(system, actor, month, scope, reason)
+
+
+def last_month() -> str:
+    first = now().astimezone(LOCAL_TZ).date().replace(day=1)
+    return (first - timedelta(days=1)).strftime("%Y-%m")
+
+
+def inspection_rows(system, viewer_unit: str | None, month: str) -> list[dict]:
+    """The communities of the viewer's area with their inspection scores of ``month``."""
+    from workflows.evaluation.inspections import scores_for
+
+    with read_sessions(system)() as session:
+        tree = Tree.load(session)
+        scope = tree.subtree(tree.by_code(viewer_unit)["id"]) if viewer_unit else set(tree.units)
+        communities = [u for u in tree.units.values() if u["level"] == "community" and u["id"] in scope]
+    communities.sort(key=lambda u: u["code"])
+    scores = scores_for(system, month, [u["code"] for u in communities])
+    return [{"code": u["code"], "name": u["name"], "scores": scores.get(u["code"], {})} for u in communities]
+
+
+def save_inspections(system, actor: str, month: str, form) -> int:
+    """Store every filled ``<community>.<kind>`` field of the inspections form; returns how many."""
+    from workflows.evaluation.inspections import set_inspection_score
+
+    saved = 0
+    for name, value in form.items():
+        if "." not in name or not str(value).strip():
+            continue
+        community, kind = name.rsplit(".", 1)
+        set_inspection_score(system, actor, month, community, kind, value)
+        saved += 1
+    return saved

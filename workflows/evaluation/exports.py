@@ -29,15 +29,19 @@ from sqlalchemy.orm import Session, aliased
 from workflows.cases.models import CASE_STATUSES, Case
 from workflows.clock import LOCAL_TZ, now
 from workflows.errors import Forbidden, InvalidInput
+from workflows.evaluation import reports
+from workflows.evaluation.figures import STANDARD, label
 from workflows.evaluation.metrics import (
     OPEN_STATUSES,
     Tree,
     compute_many,
     home_unit,
+    inspection_scores,
     month_period,
     rank_red_black,
     resolve_period,
 )
+from workflows.evaluation.models import PublishedReport
 from workflows.org.models import LEVELS, OrgUnit
 from workflows.reads.sessions import read_sessions
 from workflows.reference.models import Category
@@ -61,33 +65,28 @@ HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
 TITLE_FONT = Font(bold=True, size=14)
 PERCENT = "0.00%"
 
-# (key, Chinese name, is a rate)
+# (key, Chinese name, is a rate): the standard figures come from the registry (one definition each).
+STANDARD_COLUMNS = tuple((f.key, f.name, f.rate) for f in STANDARD)
 SUMMARY_FIGURES = (
-    ("received", "受理数", False), ("registered", "立案数", False), ("rejected", "不予受理数", False),
-    ("closed", "结案数", False), ("closed_on_time", "按期结案数", False), ("open_past_due", "超期未结数", False),
-    ("due_for_closure", "应结案数", False), ("closure_rate", "结案率", True), ("on_time_rate", "按期结案率", True),
-    ("rework_rate", "返工率", True), ("self_closed_share", "网格自办结占比", True),
-    ("overdue_total", "超期次数", False), ("dispatched", "派遣数", False), ("handling_rate", "部门办结率", True),
-    ("on_time_handling_rate", "部门按期办结率", True), ("returned_rate", "派遣退回率", True),
-    ("duty_on_time_rate", "报到按时率", True), ("avg_handling_hours", "平均办理时长（小时）", False),
-    ("avg_rating", "平均满意度", False), ("fund_spent_cents", "民生小事经费支出（分）", False),
-    ("score", "综合得分", False), ("grade", "等级", False),
+    *STANDARD_COLUMNS, ("rejected", "不予受理数", False), ("open_past_due", "超期未结数", False),
+    ("overdue_total", "超期次数", False), ("handling_rate", "部门办结率", True), ("returned_rate", "派遣退回率", True),
+    ("avg_handling_hours", "平均办理时长（小时）", False), ("avg_rating", "平均满意度（1-5分）", False),
+    ("fund_spent_cents", "民生小事经费支出（分）", False), ("score", "综合得分", False), ("grade", "等级", False),
 )
 UNIT_COLUMNS = (
-    ("rank", "排名", False), ("key", "编码", False), ("name", "社区", False), ("received", "受理数", False),
-    ("due_for_closure", "应结案数", False), ("closed", "结案数", False), ("closed_on_time", "按期结案数", False),
-    ("open_past_due", "超期未结数", False), ("closure_rate", "结案率", True), ("on_time_rate", "按期结案率", True),
-    ("rework_rate", "返工率", True), ("self_closed_share", "网格自办结占比", True),
-    ("overdue_total", "超期次数", False), ("avg_rating", "平均满意度", False), ("score", "综合得分", False),
-    ("grade", "等级", False),
+    ("rank", "排名", False), ("key", "编码", False), ("name", "社区", False), *STANDARD_COLUMNS,
+    ("open_past_due", "超期未结数", False), ("overdue_total", "超期次数", False),
+    ("avg_rating", "平均满意度（1-5分）", False), ("score", "综合得分", False), ("grade", "等级", False),
 )
 DEPARTMENT_COLUMNS = (
-    ("key", "编码", False), ("name", "部门", False), ("dispatched", "派遣数", False), ("accepted", "签收数", False),
-    ("returned", "退回数", False), ("handled", "办结数", False), ("handled_on_time", "按期办结数", False),
+    ("key", "编码", False), ("name", "部门", False), ("dispatched", label("dispatched"), False),
+    ("dispatched_accurately", label("dispatched_accurately"), False), ("accepted", "签收数", False),
+    ("returned", "退回数", False), ("handled", "办结数", False), ("handled_on_time", label("handled_on_time"), False),
     ("due_for_handling", "应办结数", False), ("handling_rate", "办结率", True),
-    ("on_time_handling_rate", "按期办结率", True), ("returned_rate", "退回率", True),
-    ("duty_on_time_rate", "报到按时率", True), ("overdue_total", "超期次数", False), ("score", "综合得分", False),
-    ("grade", "等级", False),
+    ("handling_on_time_rate", label("handling_on_time_rate"), True),
+    ("dispatch_accuracy_rate", label("dispatch_accuracy_rate"), True),
+    ("duty_on_time_rate", label("duty_on_time_rate"), True), ("overdue_total", "超期次数", False),
+    ("score", "综合得分", False), ("grade", "等级", False),
 )
 LEVEL_COLUMNS = (
     ("name", "层级", False), ("closed", "在本级结案数", False), ("closed_share", "结案占比", True),
@@ -271,8 +270,22 @@ def _save(book: Workbook) -> bytes:
 # --- the monthly evaluation report ----------------------------------------------------------
 
 def monthly_report_data(session: Session, month: Any, scope_unit: str | None = None) -> dict[str, Any]:
-    """The figures of the monthly report: totals, communities (ranked), departments, closures and overdues
-    by level, red/black list.
+    """The monthly report: the latest published version's frozen snapshot when the month was published
+    (``published``: version, time, reason, and the earlier ``versions``), else the live figures
+    (``published`` None)."""
+    label = month_period(month)[0]
+    frozen = reports.latest(session, label, scope_unit)
+    if frozen is None:
+        return {**live_report_data(session, label, scope_unit), "published": None}
+    earlier = [reports.stamp(row) for row in session.scalars(
+        select(PublishedReport).where(PublishedReport.month == label, PublishedReport.scope == frozen.scope,
+                                      PublishedReport.version < frozen.version).order_by(PublishedReport.version))]
+    return {**frozen.snapshot, "published": {**reports.stamp(frozen), "earlier": earlier}}
+
+
+def live_report_data(session: Session, month: Any, scope_unit: str | None = None) -> dict[str, Any]:
+    """The figures of the monthly report as they are now: totals, communities (ranked), departments,
+    closures and overdues by level, red/black list.
 
     Every number is what ``compute_metrics`` gives for the month (a ``YYYY-MM`` local month).
     """
@@ -283,13 +296,28 @@ def monthly_report_data(session: Session, month: Any, scope_unit: str | None = N
     levels = [{"key": level, "name": LEVEL_NAMES[level], "closed": figures["closed_by_level"][level],
                "closed_share": figures["closed_share_by_level"][level], "overdue": figures["overdue_by_level"][level]}
               for level in LEVELS]
-    ranked = rank_red_black(communities["groups"], 5)
+    ranked = rank_red_black(communities["groups"], 5, inspection_scores(session, label))
     ranks = {row["key"]: row["rank"] for row in ranked["ranked"]}
     community_rows = sorted(({**g, "rank": ranks.get(g["key"])} for g in communities["groups"]),
                             key=lambda g: (g["rank"] is None, g["rank"] or 0, g["key"]))
     return {"month": label, "period": communities["period"], "scope": communities["scope"], "totals": figures,
             "communities": community_rows, "departments": departments["groups"], "levels": levels,
             "red": ranked["red"], "black": ranked["black"], "weights": communities["weights"]}
+
+
+def _state(data: dict) -> str:
+    """The report's state: published and frozen (which version, when, why), or live."""
+    published = data.get("published")
+    if not published:
+        return "状态：实时数据（未发布，数字仍会变化）"
+    at = _local(datetime.fromisoformat(published["published_at"]))
+    line = f"状态：已发布并冻结（第{published['version']}版，{at} 发布）"
+    if published.get("reason"):
+        line += f"；重新发布原因：{published['reason']}"
+    if published.get("earlier"):
+        line += "；此前版本：" + "、".join(f"第{v['version']}版（{_local(datetime.fromisoformat(v['published_at']))}）"
+                                   for v in published["earlier"])
+    return line
 
 
 def _title(scope: dict | None) -> str:
@@ -329,7 +357,9 @@ def monthly_report_xlsx(session: Session, month: Any, scope_unit: str | None = N
     summary["A1"].font = TITLE_FONT
     _as_text(summary["A1"])
     as_of = _local(datetime.fromisoformat(data["period"]["as_of"]))
-    summary["A2"] = f"统计口径：{data['month']} 上报的工单，状态截至 {as_of}；应结案数 = 结案数 + 超期未结数"
+    summary["A2"] = (f"统计口径：{data['month']} 上报的工单，状态截至 {as_of}；"
+                     "应结案数 = 立案工单中已结案与超期未结之和（挂账除外）")
+    summary["A3"] = _state(data)
     _table(summary, 4, (("name", "指标", False), ("value", "数值", False)),
            [{"name": name, "value": data["totals"].get(key)} for key, name, _ in SUMMARY_FIGURES])
     for offset, (_key, _, rate) in enumerate(SUMMARY_FIGURES, 5):
@@ -364,6 +394,7 @@ def monthly_report_csv(session: Session, month: Any, scope_unit: str | None = No
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(_csv_row([f"{_title(data['scope'])}（{data['month']}）"]))
+    writer.writerow(_csv_row([_state(data)]))
     writer.writerow(["总体指标"])
     writer.writerow(["指标", "数值"])
     for key, name, rate in SUMMARY_FIGURES:

@@ -28,24 +28,43 @@ from typing import Any
 from sqlalchemy import and_, case, exists, func, literal, literal_column, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from workflows.cases.models import Case, OverdueRecord
+from workflows.cases.models import Case, TimelineEntry
 from workflows.clock import LOCAL_TZ, now
 from workflows.coordination.models import Dispatch, FundSpend, Meeting, MeetingSummons
 from workflows.errors import InvalidInput
-from workflows.evaluation.models import EvaluationWeight
+from workflows.evaluation.figures import (
+    CALLBACK_KIND,
+    EXTENSION_KIND,
+    REGISTRATION_LIMIT,
+    SUSPENDED_KIND,
+    ratio,
+    standard_figures,
+)
+from workflows.evaluation.figures import RATE_KEYS as STANDARD_RATE_KEYS
+from workflows.evaluation.models import CHARGE_KINDS, Charge, EvaluationWeight, InspectionScore
 from workflows.org.models import LEVELS, Department, OrgUnit
 from workflows.reference.models import Category
 
 OPEN_STATUSES = ("reported", "open", "resolved")
 GROUPINGS = ("org_unit", "level", "department", "category")
-SUBJECTS = ("unit", "department")
-COMPONENTS = ("volume", "closure", "on_time", "no_rework", "satisfaction")
-DEFAULT_WEIGHTS = {"volume": 0.10, "closure": 0.30, "on_time": 0.30, "no_rework": 0.30, "satisfaction": 0.0}
-"""The default department formula (PRODUCT.md); units use it too until an admin sets ``unit.*``."""
+DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
+    # communities (and any org unit above a grid): rates only, so more cases never raise the score
+    "unit": {"closure": 0.30, "on_time": 0.30, "no_rework": 0.20, "registration": 0.10, "satisfaction": 0.10},
+    # departments: their handling of what was dispatched to them and their report to duty
+    "department": {"handling": 0.30, "on_time": 0.30, "no_rework": 0.20, "duty": 0.20},
+    # grid teams: closure and on-time as communities, plus what they fix on the spot
+    "grid": {"closure": 0.30, "on_time": 0.30, "no_rework": 0.20, "self_closed": 0.20},
+}
+"""The documented default formulas. Each part is a rate in 0..1; the score is 100 x their weighted
+mean over the parts that have a value. No formula has a volume part for units: a community with 5
+cases all closed on time scores as high as one with 500."""
+SUBJECTS = tuple(DEFAULT_WEIGHTS)
+COMPONENTS = tuple(dict.fromkeys(c for weights in DEFAULT_WEIGHTS.values() for c in weights))
 GRADES = ((90.0, "A"), (75.0, "B"), (60.0, "C"), (40.0, "D"))
+STARS = ((90.0, 5), (75.0, 4), (60.0, 3), (40.0, 2))
+"""Grid leaders' star rating (星级评定) from their grid's score: 5 stars at 90, ... 1 star below 40."""
 
-RATE_KEYS = ("closure_rate", "on_time_rate", "rework_rate", "self_closed_share", "handling_rate",
-             "on_time_handling_rate", "returned_rate", "duty_on_time_rate")
+RATE_KEYS = (*STANDARD_RATE_KEYS, "handling_rate", "returned_rate")
 
 
 # --- period ---------------------------------------------------------------------------------
@@ -221,6 +240,12 @@ def local_day(ctx: Context, column):
     return func.date(func.timezone(literal_column("'Asia/Shanghai'"), column))
 
 
+def late_at_a_level():
+    """The case ran late at a level: an active overdue charge of a level stage exists for it."""
+    return exists().where(Charge.case_id == Case.id, Charge.kind == "overdue", Charge.stage.in_(LEVELS),
+                          Charge.status == "active")
+
+
 def _count(condition):
     return func.sum(case((condition, 1), else_=0))
 
@@ -237,31 +262,34 @@ Row = tuple[Any, Any, Counter]
 CASE_KEYS = {"level": Case.level, "category": Case.category_id}
 
 
-def _case_sums(ctx: Context, with_lateness: bool = False):
-    """The case columns every figure needs, as (label, SQL aggregate).
-
-    Lateness of closed cases (``closed_late``) is checked per row when ``with_lateness`` asks for it.
-    """
+def _case_sums(ctx: Context):
+    """The case columns every figure needs, as (label, SQL aggregate), for the department grouping
+    (the cases dispatched to each department), with the same raw labels as ``collect_cases``."""
     closed = Case.status == "closed"
+    registered = Case.registered_at.is_not(None)
     past_due = and_(Case.status.in_(OPEN_STATUSES), Case.due_at <= ctx.as_of)
+    late = late_at_a_level()
+    limit = REGISTRATION_LIMIT.total_seconds()
     sums = [
         ("received", func.count()),
-        ("registered", _count(Case.registered_at.is_not(None))),
+        ("registered_all", _count(registered)),
+        ("registered_on_time", _count(and_(registered,
+                                           seconds_between(ctx, Case.created_at, Case.registered_at) <= limit))),
         ("rejected", _count(Case.status == "rejected")),
         ("merged", _count(Case.status == "merged")),
         ("open", _count(Case.status.in_(OPEN_STATUSES))),
-        ("closed", _count(closed)),
+        ("all_closed", _count(closed)),
+        ("reg_closed", _count(and_(closed, registered))),
+        ("reg_closed_late", _count(and_(closed, registered, late))),
         ("open_past_due", _count(past_due)),
-        ("reworked", _count(and_(Case.reworked_count > 0, or_(closed, past_due)))),
+        ("reg_past_due", _count(and_(past_due, registered))),
+        ("reg_reworked", _count(and_(registered, Case.reworked_count > 0, or_(closed, past_due)))),
         ("self_closed_on_spot", _count(and_(closed, Case.self_closed.is_(True)))),
         ("handling_seconds", func.sum(case((closed, seconds_between(ctx, Case.created_at, Case.closed_at)),
                                            else_=0))),
         ("rated", func.count(Case.rating)),
         ("rating_sum", func.coalesce(func.sum(Case.rating), 0)),
     ]
-    if with_lateness:
-        late = exists().where(OverdueRecord.case_id == Case.id, OverdueRecord.stage.in_(LEVELS))
-        sums.append(("closed_late", _count(and_(closed, late))))
     sums += [(f"closed_at_{level}", _count(and_(closed, Case.closed_level == level))) for level in LEVELS]
     return sums
 
@@ -294,36 +322,71 @@ def _run(ctx: Context, query, key, labels: list[str], department: bool = False) 
 
 
 def collect_cases(ctx: Context, key=None) -> list[Row]:
-    """The cohort's case figures. Status and closing level are grouped on in SQL (a few more groups,
-    far fewer expressions per row); the per-status counts are sorted out here. A closed case is late
-    when an overdue record of a level stage exists for it (an index probe per closed case)."""
+    """The cohort's case figures. Status, closing level and whether the case was registered are
+    grouped on in SQL (a few more groups, far fewer expressions per row); the per-status counts are
+    sorted out here. A closed case is late when an overdue record of a level stage exists for it
+    (an index probe per closed case). Only registered cases count towards 结案数 and 应结案数."""
     closed = Case.closed_at.is_not(None)
+    registered = Case.registered_at.is_not(None)
     by = home_unit() if key is None else key
-    query = (select(by, Case.status, Case.closed_level, func.count(),
-                    _count(Case.registered_at.is_not(None)),
+    limit = REGISTRATION_LIMIT.total_seconds()
+    query = (select(by, Case.status, Case.closed_level, registered, func.count(),
+                    _count(and_(registered, seconds_between(ctx, Case.created_at, Case.registered_at) <= limit)),
                     _count(Case.due_at <= ctx.as_of),
                     _count(and_(Case.reworked_count > 0, or_(closed, Case.due_at <= ctx.as_of))),
                     _count(Case.self_closed.is_(True)),
-                    _count(and_(closed, exists().where(OverdueRecord.case_id == Case.id,
-                                                       OverdueRecord.stage.in_(LEVELS)))),
+                    _count(and_(closed, late_at_a_level())),
                     func.sum(case((closed, seconds_between(ctx, Case.created_at, Case.closed_at)), else_=0)),
                     func.count(Case.rating), func.coalesce(func.sum(Case.rating), 0))
-             .where(cohort(ctx)).group_by(by, Case.status, Case.closed_level))
+             .where(cohort(ctx)).group_by(by, Case.status, Case.closed_level, registered))
     merged: dict[Any, Counter] = {}
-    for group, status, closed_level, n, registered, due, reworked, on_spot, late, seconds, rated, rating in \
-            ctx.session.execute(query):
+    for group, status, closed_level, was_registered, n, on_time, due, reworked, on_spot, late, seconds, rated, \
+            rating in ctx.session.execute(query):
         sums = merged.setdefault(group, Counter())
-        sums.update({"received": n, "registered": registered or 0, "rated": rated or 0,
-                     "rating_sum": rating or 0})
+        sums.update({"received": n, "rated": rated or 0, "rating_sum": rating or 0})
+        if was_registered:
+            sums.update({"registered_all": n, "registered_on_time": on_time or 0})
         if status in OPEN_STATUSES:
-            sums.update({"open": n, "open_past_due": due or 0, "reworked": reworked or 0})
+            sums.update({"open": n, "open_past_due": due or 0})
+            if was_registered:
+                sums.update({"reg_past_due": due or 0, "reg_reworked": reworked or 0})
         elif status == "closed":
-            sums.update({"closed": n, "reworked": reworked or 0, "self_closed_on_spot": on_spot or 0,
-                         "closed_late": late or 0,
+            sums.update({"all_closed": n, "self_closed_on_spot": on_spot or 0,
                          "handling_seconds": float(seconds or 0), f"closed_at_{closed_level}": n})
+            if was_registered:
+                sums.update({"reg_closed": n, "reg_closed_late": late or 0, "reg_reworked": reworked or 0})
         elif status in ("rejected", "merged"):
             sums[status] += n
     return [(group, None, sums) if key is not None else (None, group, sums) for group, sums in merged.items()]
+
+
+def collect_governance(ctx: Context, key=None) -> list[Row]:
+    """Extensions, suspensions and call-backs from the timeline (kinds ``extension_granted``,
+    ``suspended``, ``callback``), each case once per kind. Until the governance issue writes those
+    entries every count is 0; they count from the day they are written."""
+    entry = TimelineEntry
+    registered_open = and_(Case.registered_at.is_not(None), Case.status.in_(OPEN_STATUSES))
+    by = home_unit() if key is None else key
+    query = (select(by, entry.kind,
+                    func.count(func.distinct(entry.case_id)),
+                    func.count(func.distinct(case((registered_open, entry.case_id)))),
+                    func.count(func.distinct(case((and_(registered_open, Case.due_at <= ctx.as_of),
+                                                   entry.case_id)))),
+                    func.count(func.distinct(case((entry.data["satisfied"].as_boolean().is_(True),
+                                                   entry.case_id)))))
+             .select_from(entry).join(Case, Case.id == entry.case_id)
+             .where(entry.kind.in_((EXTENSION_KIND, SUSPENDED_KIND, CALLBACK_KIND)), cohort(ctx))
+             .group_by(by, entry.kind))
+    rows = []
+    for group, kind, cases, open_cases, open_past_due, happy in ctx.session.execute(query):
+        if kind == EXTENSION_KIND:
+            sums = Counter({"extended": cases})
+        elif kind == SUSPENDED_KIND:
+            sums = Counter({"suspended": open_cases, "suspended_past_due": open_past_due})
+        else:
+            sums = Counter({"callbacks": cases, "satisfied": happy})
+        rows.append((group, None, sums) if key is not None else (None, group, sums))
+    return rows
 
 
 def collect_case_departments(ctx: Context) -> list[Row]:
@@ -332,7 +395,7 @@ def collect_case_departments(ctx: Context) -> list[Row]:
     later = aliased(Dispatch)
     latest = ~exists().where(later.case_id == Dispatch.case_id, later.department_id == Dispatch.department_id,
                              later.id > Dispatch.id)
-    sums = _case_sums(ctx, with_lateness=True)
+    sums = _case_sums(ctx)
     query = (select(Dispatch.department_id, *[expr for _, expr in sums]).select_from(Dispatch)
              .join(Case, Case.id == Dispatch.case_id).where(cohort(ctx), latest).group_by(Dispatch.department_id))
     return _run(ctx, query, Dispatch.department_id, [label for label, _ in sums])
@@ -351,7 +414,6 @@ def _dispatch_sums(ctx: Context):
         ("handled_on_time", _count(and_(handled, Dispatch.result_overdue.is_(False),
                                         Dispatch.accept_overdue.is_(False)))),
         ("dispatch_past_due", _count(past_due)),
-        ("dispatched_reworked", _count(Case.reworked_count > 0)),
     ]
 
 
@@ -382,29 +444,36 @@ def collect_fund(ctx: Context, key=None) -> list[Row]:
     return _run(ctx, query, key, ["fund_spent_cents"])
 
 
-def collect_overdues(ctx: Context, key=None) -> list[Row]:
-    """Overdues written in the period, by the charged unit (or ``key``); one label per level and department."""
-    charged = OverdueRecord.org_unit_id
-    by = charged if key is None else key
-    query = (select(by, OverdueRecord.level, OverdueRecord.department_id, func.count())
-             .where(OverdueRecord.recorded_at >= ctx.start, OverdueRecord.recorded_at < ctx.end,
-                    in_scope(ctx, charged)).group_by(by, OverdueRecord.level, OverdueRecord.department_id))
+def collect_charges(ctx: Context, key=None) -> list[Row]:
+    """Active charges recorded in the period (an upheld appeal withdraws one: it counts nowhere).
+
+    Each row's home is the charged unit, or for a department's charge the unit in whose area it
+    happened; its key (ungrouped) is the charged department. Sums: ``overdue_total`` and the
+    ``overdue_level``/``overdue_department`` breakdowns (overdue and late-to-duty charges), and
+    ``("charged", party, kind)`` with party ``unit`` or ``department``."""
+    home = func.coalesce(Charge.org_unit_id, Charge.scope_unit_id)
+    by = home if key is None else key
+    query = (select(by, Charge.kind, Charge.level, Charge.department_id, func.count())
+             .where(Charge.status == "active", Charge.recorded_at >= ctx.start, Charge.recorded_at < ctx.end,
+                    in_scope(ctx, home)).group_by(by, Charge.kind, Charge.level, Charge.department_id))
     if key is not None and key is Case.category_id:
-        query = query.join(Case, Case.id == OverdueRecord.case_id)
+        query = query.join(Case, Case.id == Charge.case_id)
     rows = []
-    for group, level, department, count in ctx.session.execute(query):
-        sums = Counter({"overdue_total": count})
-        if level:
-            sums[("overdue_level", level)] = count
-        if department:
-            sums[("overdue_department", department)] = count
+    for group, kind, level, department, count in ctx.session.execute(query):
+        sums = Counter({("charged", "department" if department else "unit", kind): count})
+        if kind in ("overdue", "duty_late"):
+            sums["overdue_total"] = count
+            if level:
+                sums[("overdue_level", level)] = count
+            if department:
+                sums[("overdue_department", department)] = count
         rows.append((group, None, sums) if key is not None else (department, group, sums))
     return rows
 
 
 def department_rows(ctx: Context, base: list[Row]) -> list[Row]:
-    """The department grouping: the base rows that carry a department (dispatches, summons, overdues
-    charged to a department) and the case figures of the cases dispatched to each."""
+    """The department grouping: the base rows that carry a department (dispatches, summons, charges
+    to a department) and the case figures of the cases dispatched to each."""
     return [row for row in base if row[0] is not None] + collect_case_departments(ctx)
 
 
@@ -412,15 +481,16 @@ def collect(ctx: Context, group_by: str | None = None) -> list[Row]:
     """Every raw sum the figures need: by home unit (ungrouped, org_unit; dispatch, summons and overdue
     rows also carry their department as the key) or by the grouping's key."""
     if group_by in (None, "org_unit"):
-        collectors = [(c, None) for c in (collect_cases, collect_dispatches, collect_duty, collect_fund,
-                                          collect_overdues)]
+        collectors = [(c, None) for c in (collect_cases, collect_governance, collect_dispatches, collect_duty,
+                                          collect_fund, collect_charges)]
     elif group_by == "department":
         return department_rows(ctx, collect(ctx))
     else:
         key = CASE_KEYS[group_by]
-        overdue_key = OverdueRecord.level if group_by == "level" else Case.category_id
-        collectors = [(c, key) for c in (collect_cases, collect_dispatches, collect_duty, collect_fund)] \
-            + [(collect_overdues, overdue_key)]
+        overdue_key = Charge.level if group_by == "level" else Case.category_id
+        collectors = [(c, key) for c in (collect_cases, collect_governance, collect_dispatches, collect_duty,
+                                         collect_fund)] \
+            + [(collect_charges, overdue_key)]
     rows: list[Row] = []
     for collector, key in collectors:
         rows += collector(ctx, key)
@@ -429,79 +499,63 @@ def collect(ctx: Context, group_by: str | None = None) -> list[Row]:
 
 # --- figures --------------------------------------------------------------------------------
 
-def ratio(numerator: float, denominator: float) -> float | None:
-    return round(numerator / denominator, 4) if denominator else None
-
-
 def figures(sums: Counter, names: dict[str, dict[int, str]]) -> dict[str, Any]:
-    """The evaluation figures from raw sums (``names`` maps department ids to codes)."""
+    """The evaluation figures from raw sums (``names`` maps department ids to codes): the standard
+    figures of ``workflows.evaluation.figures.STANDARD`` plus the supporting detail."""
     s = {k: v for k, v in sums.items()}
     n = {k: int(v) for k, v in s.items() if isinstance(k, str) and k not in ("handling_seconds",)}
     get = n.get
-    due = get("closed", 0) + get("open_past_due", 0)
     due_for_handling = get("handled", 0) + get("dispatch_past_due", 0)
-    closed = get("closed", 0)
-    n["closed_on_time"] = closed - get("closed_late", 0)
-    out: dict[str, Any] = {
-        "received": get("received", 0), "registered": get("registered", 0), "rejected": get("rejected", 0),
-        "merged": get("merged", 0), "open": get("open", 0), "closed": closed,
-        "closed_on_time": get("closed_on_time", 0), "open_past_due": get("open_past_due", 0),
-        "due_for_closure": due, "reworked": get("reworked", 0),
-        "closure_rate": ratio(closed, due), "on_time_rate": ratio(get("closed_on_time", 0), due),
-        "rework_rate": ratio(get("reworked", 0), due),
-        "self_closed": get("closed_at_grid", 0), "self_closed_share": ratio(get("closed_at_grid", 0), closed),
-        "self_closed_on_spot": get("self_closed_on_spot", 0),
+    all_closed = get("all_closed", 0)
+    out: dict[str, Any] = standard_figures(s)
+    out.update({
+        "received": get("received", 0), "rejected": get("rejected", 0), "merged": get("merged", 0),
+        "open": get("open", 0), "open_past_due": get("open_past_due", 0),
         "closed_by_level": {level: get(f"closed_at_{level}", 0) for level in LEVELS},
-        "closed_share_by_level": {level: ratio(get(f"closed_at_{level}", 0), closed) for level in LEVELS},
+        "closed_share_by_level": {level: ratio(get(f"closed_at_{level}", 0), all_closed) for level in LEVELS},
         "overdue_total": get("overdue_total", 0),
         "overdue_by_level": {level: int(s.get(("overdue_level", level), 0)) for level in LEVELS},
         "overdue_by_department": {
             code: int(s.get(("overdue_department", did), 0)) for did, code in names["departments"].items()
             if s.get(("overdue_department", did))},
-        "dispatched": get("dispatched", 0), "accepted": get("accepted", 0), "returned": get("returned", 0),
-        "handled": get("handled", 0), "handled_on_time": get("handled_on_time", 0),
-        "due_for_handling": due_for_handling,
+        "accepted": get("accepted", 0), "returned": get("returned", 0),
+        "handled": get("handled", 0), "due_for_handling": due_for_handling,
         "handling_rate": ratio(get("handled", 0), due_for_handling),
-        "on_time_handling_rate": ratio(get("handled_on_time", 0), due_for_handling),
         "returned_rate": ratio(get("returned", 0), get("dispatched", 0)),
         "duty_summoned": get("duty_summoned", 0), "duty_due": get("duty_due", 0),
         "duty_on_time": get("duty_on_time", 0),
-        "duty_on_time_rate": ratio(get("duty_on_time", 0), get("duty_due", 0)),
-        "avg_handling_hours": round(s.get("handling_seconds", 0) / closed / 3600, 2) if closed else None,
+        "avg_handling_hours": round(s.get("handling_seconds", 0) / all_closed / 3600, 2) if all_closed else None,
         "rated": get("rated", 0),
         "avg_rating": round(s.get("rating_sum", 0) / get("rated", 0), 2) if get("rated", 0) else None,
         "fund_spent_cents": get("fund_spent_cents", 0),
-    }
-    out["_dispatched_reworked"] = get("dispatched_reworked", 0)
+        "charges_to_units": {kind: int(s.get(("charged", "unit", kind), 0)) for kind in CHARGE_KINDS},
+        "charges_to_departments": {kind: int(s.get(("charged", "department", kind), 0)) for kind in CHARGE_KINDS},
+    })
     return out
 
 
 # --- weights, score and grade ---------------------------------------------------------------
 
 def get_weights(session: Session, subject: str = "department") -> dict[str, float]:
-    """The composite-score weights of ``subject`` (``unit`` or ``department``), defaults filled in.
+    """The score weights of ``subject`` (``unit``, ``department`` or ``grid``), defaults filled in.
 
-    Stored as rows ``<subject>.<component>`` in ``evaluation_weights``; units fall back to the
-    department formula for a component nobody set.
-    """
+    Stored as rows ``<subject>.<component>`` in ``evaluation_weights``."""
     if subject not in SUBJECTS:
         raise InvalidInput(f"unknown subject {subject!r}; use one of: {', '.join(SUBJECTS)}", field="subject")
     stored = dict(session.execute(select(EvaluationWeight.key, EvaluationWeight.weight)).all())
-    weights = {}
-    for component in COMPONENTS:
-        fallback = stored.get(f"department.{component}", DEFAULT_WEIGHTS[component])
-        weights[component] = float(stored.get(f"{subject}.{component}", fallback))
-    return weights
+    return {component: float(stored.get(f"{subject}.{component}", default))
+            for component, default in DEFAULT_WEIGHTS[subject].items()}
 
 
 def set_weights(system, subject: str, weights: dict[str, Any]) -> dict[str, float]:
     """Store new weights for ``subject``; each between 0 and 1 (or 0 and 100 as percentages), not all 0."""
     if subject not in SUBJECTS:
         raise InvalidInput(f"unknown subject {subject!r}; use one of: {', '.join(SUBJECTS)}", field="subject")
+    allowed = DEFAULT_WEIGHTS[subject]
     clean = {}
     for component, value in weights.items():
-        if component not in COMPONENTS:
-            raise InvalidInput(f"unknown weight {component!r}; use one of: {', '.join(COMPONENTS)}",
+        if component not in allowed:
+            raise InvalidInput(f"unknown weight {component!r} for {subject}; use one of: {', '.join(allowed)}",
                                field=component)
         try:
             number = float(value)
@@ -529,7 +583,7 @@ def set_weights(system, subject: str, weights: dict[str, Any]) -> dict[str, floa
 
 
 def all_weights(system) -> dict[str, dict[str, float]]:
-    """The weights of every subject (``unit``, ``department``), for the admin page."""
+    """The weights of every subject (``unit``, ``department``, ``grid``), for the admin page."""
     with system.reads() as session:
         return {subject: get_weights(session, subject) for subject in SUBJECTS}
 
@@ -541,22 +595,31 @@ def grade(score: float | None) -> str | None:
     return next((letter for bound, letter in GRADES if score >= bound), "E")
 
 
-def components(row: dict, subject: str, peak_volume: int) -> dict[str, float | None]:
-    """The 0..1 parts of the composite score for one row."""
+def stars(score_value: float | None) -> int | None:
+    """A grid leader's star rating (1-5) from the grid's score; None without a score."""
+    if score_value is None:
+        return None
+    return next((n for bound, n in STARS if score_value >= bound), 1)
+
+
+def components(row: dict, subject: str) -> dict[str, float | None]:
+    """The 0..1 parts of ``subject``'s score for one row of figures (None: no value this period)."""
     if subject == "department":
-        volume, closure, on_time = row["dispatched"], row["handling_rate"], row["on_time_handling_rate"]
-        rework = ratio(row["_dispatched_reworked"], row["dispatched"])
-    else:
-        volume, closure, on_time, rework = row["received"], row["closure_rate"], row["on_time_rate"], \
-            row["rework_rate"]
-    return {"volume": (volume / peak_volume) if peak_volume else None, "closure": closure, "on_time": on_time,
-            "no_rework": None if rework is None else 1 - rework,
-            "satisfaction": None if row["avg_rating"] is None else (row["avg_rating"] - 1) / 4}
+        reworks = row["charges_to_departments"]["rework"]
+        rework = ratio(min(reworks, row["dispatched"]), row["dispatched"])
+        return {"handling": row["handling_rate"], "on_time": row["handling_on_time_rate"],
+                "no_rework": None if rework is None else 1 - rework, "duty": row["duty_on_time_rate"]}
+    parts = {"closure": row["closure_rate"], "on_time": row["on_time_closure_rate"],
+             "no_rework": None if row["rework_rate"] is None else 1 - row["rework_rate"],
+             "registration": row["registration_on_time_rate"], "satisfaction": row["satisfaction_rate"],
+             "self_closed": row["self_closed_rate"]}
+    return {k: parts[k] for k in DEFAULT_WEIGHTS[subject]}
 
 
 def score(parts: dict[str, float | None], weights: dict[str, float]) -> float | None:
     """100 x the weighted mean of the parts that have a value; None until something was due."""
-    if parts["closure"] is None:
+    anchor = parts.get("closure", parts.get("handling"))
+    if anchor is None:
         return None
     used = {k: w for k, w in weights.items() if w > 0 and parts.get(k) is not None}
     total = sum(used.values())
@@ -565,12 +628,13 @@ def score(parts: dict[str, float | None], weights: dict[str, float]) -> float | 
     return round(100 * sum(parts[k] * w for k, w in used.items()) / total, 1)
 
 
-def _score_rows(rows: list[dict], subject: str, weights: dict[str, float]) -> None:
-    volume_key = "dispatched" if subject == "department" else "received"
-    peak = max((r[volume_key] for r in rows), default=0)
+def _score_rows(rows: list[dict], subject: str, weights: dict[str, dict[str, float]]) -> None:
     for row in rows:
-        row["score"] = score(components(row, subject, peak), weights)
+        own = "grid" if subject == "unit" and row.get("level") == "grid" else subject
+        row["score"] = score(components(row, own), weights[own])
         row["grade"] = grade(row["score"])
+        if own == "grid":
+            row["stars"] = stars(row["score"])
 
 
 # --- rolling up -----------------------------------------------------------------------------
@@ -702,7 +766,7 @@ def compute_many(session: Session, *, start: Any, end: Any, scope_unit: Any = No
         total.update(values)
     totals = figures(total, _names(session))
     weights = {subject: get_weights(session, subject) for subject in SUBJECTS}
-    _score_rows([totals], "unit", weights["unit"])
+    _score_rows([totals], "unit", weights)
     results = []
     for group_by, unit_level in groupings:
         groups: list[dict] = []
@@ -713,7 +777,7 @@ def compute_many(session: Session, *, start: Any, end: Any, scope_unit: Any = No
         elif group_by is not None:
             groups = _keyed_groups(ctx, group_by, collect(ctx, group_by))
         subject = "department" if group_by == "department" else "unit"
-        _score_rows(groups, subject, weights[subject])
+        _score_rows(groups, subject, weights)
         results.append({
             "period": {"from": ctx.start.isoformat(), "to": ctx.end.isoformat(), "as_of": ctx.as_of.isoformat()},
             "scope": {k: ctx.scope[k] for k in ("code", "name", "level")} if ctx.scope else None,
@@ -725,32 +789,72 @@ def compute_many(session: Session, *, start: Any, end: Any, scope_unit: Any = No
     return results
 
 
-def rank_red_black(groups: list[dict], n: int) -> dict[str, list[dict]]:
-    """Rank groups by score (then closure rate, then code); red = best n, black = worst n.
+RED_AT, BLACK_BELOW = 90.0, 60.0
+"""A community is on the red list from a final score of 90, on the black list below 60."""
+MIN_CASES = 3
+"""A community is listed only with at least this many cases due for closure in the month."""
+INSPECTION_WEIGHT = 0.3
+"""The share of the inspection scores (自查, 月度检查, 第三方测评, 随机抽查; their mean) in the final score."""
 
-    With fewer than 2n ranked groups each list takes half of them (the middle one of an odd
-    count is on neither), so a small scope still shows its worst community on the black list."""
-    ranked = sorted((dict(g) for g in groups if g["score"] is not None),
-                    key=lambda g: (-g["score"], -(g["closure_rate"] or 0), g["key"]))
+
+def inspection_scores(session: Session, month: str) -> dict[str, float]:
+    """The mean inspection score (0..100) of each community with scores entered for ``month``, by code."""
+    rows = session.execute(select(OrgUnit.code, func.avg(InspectionScore.score))
+                           .join(OrgUnit, OrgUnit.id == InspectionScore.org_unit_id)
+                           .where(InspectionScore.month == month).group_by(OrgUnit.code))
+    return {code: round(float(mean), 1) for code, mean in rows}
+
+
+def final_score(row: dict, inspection: float | None) -> float | None:
+    if row["score"] is None:
+        return None
+    if inspection is None:
+        return row["score"]
+    return round((1 - INSPECTION_WEIGHT) * row["score"] + INSPECTION_WEIGHT * inspection, 1)
+
+
+def _boundary(rows: list[dict], n: int) -> list[dict]:
+    """The first ``n`` rows, plus any tied with the n-th on the final score."""
+    if len(rows) <= n:
+        return rows
+    cut = rows[n - 1]["final_score"]
+    return [r for i, r in enumerate(rows) if i < n or r["final_score"] == cut]
+
+
+def rank_red_black(groups: list[dict], n: int, inspections: dict[str, float] | None = None) -> dict[str, list[dict]]:
+    """Rank communities by final score (case score blended with inspection scores); equal scores share a
+    rank. Red: final >= RED_AT and grade A, best first; black: final < BLACK_BELOW and never grade A, worst
+    first; each list at most ``n`` long plus ties at its end; a community with fewer than MIN_CASES cases
+    due for closure is ranked but never listed."""
+    inspections = inspections or {}
+    ranked = []
+    for group in groups:
+        row = dict(group, inspection=inspections.get(group["key"]))
+        row["final_score"] = final_score(row, row["inspection"])
+        row["final_grade"] = grade(row["final_score"])
+        if row["final_score"] is not None:
+            ranked.append(row)
+    ranked.sort(key=lambda g: (-g["final_score"], g["key"]))
     for position, row in enumerate(ranked, 1):
-        row["rank"] = position
-    size = min(n, len(ranked) // 2)
-    return {"ranked": ranked, "red": ranked[:size], "black": list(reversed(ranked))[:size]}
+        tied = position > 1 and ranked[position - 2]["final_score"] == row["final_score"]
+        row["rank"] = ranked[position - 2]["rank"] if tied else position
+        row["listed"] = row["due_for_closure"] >= MIN_CASES
+    red = [r for r in ranked if r["listed"] and r["final_score"] >= RED_AT and r["final_grade"] == "A"]
+    black = [r for r in reversed(ranked) if r["listed"] and r["final_score"] < BLACK_BELOW
+             and "A" not in (r["grade"], r["final_grade"])]
+    return {"ranked": ranked, "red": _boundary(red, n), "black": _boundary(black, n)}
 
 
 # --- red/black list -------------------------------------------------------------------------
 
 def red_black_list(session: Session, month: Any, n: int = 3, *, scope_unit: Any = None) -> dict[str, Any]:
-    """The monthly red/black list (红黑榜) of communities: the best ``n`` and the worst ``n`` by score.
-
-    Communities with nothing due in the month are not ranked. The lists never share a community:
-    with fewer than 2n ranked communities each takes half of them. Returns
-    ``month``, ``period``, ``ranked`` (every ranked community with ``rank``), ``red`` and ``black``
-    (worst first), each row with the figures of ``compute_metrics``.
-    """
+    """The monthly red/black list (红黑榜) of communities (see ``rank_red_black``), with the inspection
+    scores entered for the month. Returns ``month``, ``period``, ``ranked`` (every community with a score,
+    with ``rank``), ``red`` and ``black`` (worst first), each row with the figures of ``compute_metrics``."""
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise InvalidInput(f"n {n!r} must be a whole number of at least 1", field="n")
     label, start, end = month_period(month)
     result = compute_metrics(session, start=start, end=end, group_by="org_unit", scope_unit=scope_unit,
                              unit_level="community")
-    return {"month": label, "period": result["period"], **rank_red_black(result["groups"], n)}
+    return {"month": label, "period": result["period"],
+            **rank_red_black(result["groups"], n, inspection_scores(session, label))}

@@ -101,7 +101,7 @@
       cell(tr, row.name);
       cell(tr, String(row.dispatched), "r");
       cell(tr, pct(row.handling_rate), "r");
-      cell(tr, pct(row.on_time_handling_rate), "r");
+      cell(tr, pct(row.handling_on_time_rate), "r");
       cell(tr, show(row.score), "r");
       var badge = document.createElement("span");
       badge.className = "grade grade-" + (row.grade || "none");
@@ -168,7 +168,7 @@
     if (closed) {
       closed.setOption({
         animationDuration: 600, tooltip: { trigger: "item", formatter: "{b}: {c} ({d}%)" },
-        title: { text: pct(data.metrics.self_closed_share), subtext: T.self_closed_share, left: "center", top: "38%",
+        title: { text: pct(data.metrics.closed_share_by_level.grid), subtext: T.grid_share, left: "center", top: "38%",
                  textStyle: { color: "#ffc94d", fontSize: 26, fontWeight: 700 }, subtextStyle: { color: "#a9bedf", fontSize: 13 } },
         series: [{ type: "pie", radius: ["48%", "72%"], center: ["50%", "50%"], avoidLabelOverlap: true,
                    label: { color: "#dce7f7", fontSize: 14, formatter: "{b}\n{d}%" },
