@@ -11,6 +11,7 @@ from workflows.cases.task_forms import complete_with_photos
 from workflows.errors import Conflict, DomainError, Forbidden, NotFound
 from workflows.org.models import LEVELS
 from workflows.reads import pages
+from workflows.reads.tasks import SORTS
 
 from .auth import roles_required
 from .forms import build_form, check_form, domain_error_field, parse_form
@@ -25,8 +26,11 @@ ACTING_ROLES = ("coordinator", "grid_worker", "department", "admin")
 def _filters() -> dict:
     args = request.args
     level = args.get("level") or None
+    sort = args.get("sort") or "due"
     return {"level": level if level in LEVELS else None, "category": (args.get("category") or None),
-            "overdue": args.get("overdue") == "1", "mine": args.get("mine") == "1"}
+            "overdue": args.get("overdue") == "1", "mine": args.get("mine") == "1",
+            "q": (args.get("q") or "").strip()[:100] or None, "below": args.get("below") == "1",
+            "sort": sort if sort in SORTS else "due"}
 
 
 @bp.get("")
@@ -35,7 +39,8 @@ def index():
     system = current_system()
     filters = _filters()
     data = pages.inbox(system, current_user.id, filters)
-    return render_template("inbox/index.html", items=data["items"], filters=filters, levels=LEVELS,
+    return render_template("inbox/index.html", items=data["items"], filters=filters, levels=data["levels"],
+                           sorts=data["sorts"], may_look_below=data["may_look_below"],
                            categories=pages.categories(system))
 
 
