@@ -87,8 +87,17 @@ def inbox(system, actor, filters: dict | None = None) -> dict:
         items = [_inbox_item(task, moment) for task in tasks]
         _add_case_details(session, items)
         _add_claimant_names(session, items)
+        _add_unit_names(session, items)
         return {"items": items, "total": total, "levels": levels_seen(user), "sorts": SORTS,
                 "may_look_below": may_look_below(user)}
+
+
+def _add_unit_names(session: Session, items: list[dict]) -> None:
+    codes = {i["org_unit"] for i in items if i["org_unit"]}
+    names = dict(session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.code.in_(codes))).all()) \
+        if codes else {}
+    for item in items:
+        item["org_unit_name"] = names.get(item["org_unit"]) or item["org_unit"]
 
 
 def _add_claimant_names(session: Session, items: list[dict]) -> None:
