@@ -30,6 +30,7 @@ from workflows.org import geo
 from workflows.org.gridindex import grid_index
 from workflows.org.lookups import get_unit
 from workflows.org.models import OrgUnit
+from workflows.people.actor import Actor
 from workflows.people.lookups import get_user
 from workflows.people.models import User
 from workflows.reads.sessions import read_sessions
@@ -207,11 +208,11 @@ _CATEGORY = Prepared(select(Category.id, Category.code, Category.time_limit, Cat
 
 
 def _reporting_user(session: Session, actor) -> Row | None:
-    """Who reports (a username, user id or User; None for the public), as ``get_user`` finds them."""
+    """Who reports (an Actor, username, user id or User; None for the public), as ``get_user`` finds them."""
     if actor is None:
         return None
-    if isinstance(actor, User | int):
-        found = _USER_BY_ID.run(session, {"id": actor.id if isinstance(actor, User) else actor}).first()
+    if isinstance(actor, User | Actor | int):
+        found = _USER_BY_ID.run(session, {"id": actor if isinstance(actor, int) else actor.id}).first()
     else:
         found = _USER_BY_NAME.run(session, {"username": actor}).first() if isinstance(actor, str) else None
     if found is None or not found.active:

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from engine.prepared import Prepared, adopt, flushed
 from workflows.errors import NotFound
+from workflows.people.actor import Actor
 from workflows.people.models import User
 
 _USER_ROW = Prepared(select(User.__table__).where(User.__table__.c.username == bindparam("username")))
@@ -16,7 +17,9 @@ _USER_ROW_BY_ID = Prepared(select(User.__table__).where(User.__table__.c.id == b
 
 
 def get_user(session: Session, actor) -> User:
-    """The acting user, given a username, a user id or a User (re-read in this session)."""
+    """The acting user, given an Actor, a username, a user id or a User (re-read in this session)."""
+    if isinstance(actor, Actor):
+        actor = actor.id
     if isinstance(actor, User):
         user = session.get(User, actor.id)
     elif isinstance(actor, int):
