@@ -59,7 +59,7 @@ def create_case():
 @authenticated
 def list_cases():
     filters = {"status": query_text("status"), "level": query_text("level"), "org_unit": query_text("org_unit"),
-               "overdue": query_bool("overdue")}
+               "overdue": query_bool("overdue"), "q": query_text("q")}
     return json_response(queries.list_cases(system(), actor(), filters, page()))
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import OpenTask, TaskQuery, instance_summary, open_task, open_tasks, version_by_id
@@ -22,10 +22,10 @@ from workflows.coordination.meetings import meeting_view
 from workflows.coordination.models import FundSpend, Meeting
 from workflows.errors import Forbidden, NotFound
 from workflows.org.models import LEVELS, Department, OrgUnit
-from workflows.org.tree import ancestors, subtree_ids, units_under
+from workflows.org.tree import ancestors, units_under
 from workflows.people.lookups import get_user
 from workflows.people.models import User
-from workflows.reads.queries import case_scope, may_read_case
+from workflows.reads.queries import case_query, count_of, may_read_case
 from workflows.reads.tasks import SORTS, TaskFilters, find_tasks, levels_seen, may_look_below
 from workflows.reference.models import Category
 
@@ -293,30 +293,16 @@ def attachment_file(system, actor, number: str, attachment_id: int) -> dict:
 # --- lists ----------------------------------------------------------------------------------
 
 def case_list(system, actor, filters: dict, page: int = 1, per_page: int = 30) -> dict:
-    """Cases the actor may read, newest first, filtered by ``status``, ``q`` (number or title),
-    ``open`` (any open status)."""
+    """Cases the actor may read, newest first (``workflows.reads.queries.case_query``), filtered by
+    ``status`` (``open``: any open status), ``q`` (number, title or address), ``org_unit``, ``grid_only``."""
     with system.sessions() as session:
         user = get_user(session, actor)
-        query = select(Case)
-        scope = case_scope(user)
-        if scope is not None:
-            query = query.where(scope)
-        status = filters.get("status")
-        if status == "open":
-            query = query.where(Case.status.in_(OPEN_STATUSES))
-        elif status:
-            query = query.where(Case.status == status)
-        if filters.get("q"):
-            text = str(filters["q"]).strip()[:100]
-            query = query.where((Case.number == text) | Case.title.contains(text, autoescape=True))
-        if filters.get("grid_only") and user.org_unit_id is not None:
-            query = query.where(Case.grid_id == user.org_unit_id)
         place = _place_filter(session, filters.get("org_unit"))
-        if place is not None:
-            query = query.where(Case.grid_id.in_(subtree_ids(place.id)))
-        total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-        rows = session.scalars(query.order_by(Case.created_at.desc(), Case.id.desc())
-                               .offset((page - 1) * per_page).limit(per_page))
+        query = case_query(session, user, {"status": filters.get("status"), "q": filters.get("q"),
+                                           "grid_only": filters.get("grid_only"),
+                                           "org_unit": place.code if place is not None else None})
+        total = count_of(session, query)
+        rows = session.scalars(query.offset((page - 1) * per_page).limit(per_page))
         items = []
         for case in rows:
             item = case_item(case)

@@ -128,13 +128,17 @@ def _their_scope(user: User) -> str:
     return "your scope"
 
 
-def parse_case_filters(session: Session, filters: dict) -> list[ColumnElement[bool]]:
-    """Conditions for the list filters ``status``, ``level``, ``org_unit`` (and below), ``overdue``."""
+def parse_case_filters(session: Session, filters: dict, user: User | None = None) -> list[ColumnElement[bool]]:
+    """Conditions for the list filters ``status`` (one status, or ``open`` for any open one), ``level``,
+    ``org_unit`` (cases held by or located in it and the units below), ``overdue``, ``q`` (the number,
+    or a part of the title or address) and ``grid_only`` (the user's own grid)."""
     conditions = []
     status = filters.get("status")
-    if status is not None:
+    if status == "open":
+        conditions.append(Case.status.in_(OPEN_STATUSES))
+    elif status is not None:
         if status not in CASE_STATUSES:
-            raise InvalidInput(f"unknown status {status!r}; use one of: {', '.join(CASE_STATUSES)}",
+            raise InvalidInput(f"unknown status {status!r}; use one of: open, {', '.join(CASE_STATUSES)}",
                                field="status")
         conditions.append(Case.status == status)
     if filters.get("level") is not None:
@@ -149,21 +153,33 @@ def parse_case_filters(session: Session, filters: dict) -> list[ColumnElement[bo
         conditions.append(Case.due_at <= now())
     elif overdue is False:
         conditions.append(or_(Case.due_at.is_(None), Case.due_at > now(), Case.status.not_in(OPEN_STATUSES)))
+    if filters.get("q"):
+        text = str(filters["q"]).strip()[:100]
+        conditions.append(or_(Case.number == text, Case.title.contains(text, autoescape=True),
+                              Case.address.contains(text, autoescape=True)))
+    if filters.get("grid_only") and user is not None and user.org_unit_id is not None:
+        conditions.append(Case.grid_id == user.org_unit_id)
     return conditions
+
+
+def case_query(session: Session, user: User, filters: dict):
+    """The one case list: the cases ``user`` may read that ``filters`` keep, newest first (the API's
+    ``GET /cases`` and the staff's case list both page this)."""
+    query = select(Case).options(*CASE_LOADS)
+    scope = case_scope(user)
+    if scope is not None:
+        query = query.where(scope)
+    return query.where(*parse_case_filters(session, filters, user)).order_by(Case.created_at.desc(), Case.id.desc())
+
+
+def count_of(session: Session, query) -> int:
+    return session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
 
 
 def list_cases(system, actor, filters: dict, page: Page) -> dict:
     """The cases ``actor`` may read, newest first, filtered and paged."""
     with read_sessions(system)() as session:
-        user = get_user(session, actor)
-        query = select(Case).options(*CASE_LOADS)
-        scope = case_scope(user)
-        if scope is not None:
-            query = query.where(scope)
-        for condition in parse_case_filters(session, filters):
-            query = query.where(condition)
-        query = query.order_by(Case.created_at.desc(), Case.id.desc())
-        return _paged(session, query, page, case_item)
+        return _paged(session, case_query(session, get_user(session, actor), filters), page, case_item)
 
 
 def get_case_detail(system, actor, number: str) -> dict:

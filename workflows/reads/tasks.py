@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from engine import OpenTask, TaskQuery, count_open_tasks, open_tasks
 from workflows.cases.models import Case
-from workflows.errors import Forbidden, InvalidInput
+from workflows.errors import InvalidInput
 from workflows.org.lookups import get_department, get_unit
 from workflows.org.models import LEVELS, OrgUnit
 from workflows.org.tree import codes_under
@@ -69,8 +69,8 @@ def _scope(session: Session, user: User, below: bool) -> dict:
             return {"org_units": []}
         if below:
             if not may_look_below(user):
-                raise Forbidden(f"{user.username} ({user.role}) has no units below to look into",
-                                field="below")
+                raise InvalidInput(f"below: {user.username} ({user.role}) has no units below to look into; "
+                                   "leave 'below' out", field="below")
             return {"org_units": codes_under(session, unit, include_self=False)}
         return {"org_units": [unit.code]}
     return {"org_units": []}
