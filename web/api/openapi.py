@@ -90,8 +90,7 @@ def _paths() -> dict:
                 },
             },
             **_list("Cases the caller may read, newest first", "Case", [
-                _param("status", "query", {"type": "string", "enum": ["open", *CASE_STATUSES]},
-                       "Only this status (`open`: any open status)."),
+                _param("status", "query", {"type": "string", "enum": list(CASE_STATUSES)}, "Only this status."),
                 _param("q", "query", {"type": "string"}, "The case number, or a part of the title or address."),
                 _param("level", "query", {"type": "string", "enum": list(LEVELS)}, "Only cases at this level."),
                 _param("org_unit", "query", {"type": "string"}, "Only cases held by or reported in this unit "

@@ -298,7 +298,9 @@ def case_list(system, actor, filters: dict, page: int = 1, per_page: int = 30) -
     with system.sessions() as session:
         user = get_user(session, actor)
         place = _place_filter(session, filters.get("org_unit"))
-        query = case_query(session, user, {"status": filters.get("status"), "q": filters.get("q"),
+        status = filters.get("status")
+        query = case_query(session, user, {"status": None if status == "open" else status,
+                                           "open_only": status == "open", "q": filters.get("q"),
                                            "grid_only": filters.get("grid_only"),
                                            "org_unit": place.code if place is not None else None})
         total = count_of(session, query)

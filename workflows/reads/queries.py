@@ -129,18 +129,18 @@ def _their_scope(user: User) -> str:
 
 
 def parse_case_filters(session: Session, filters: dict, user: User | None = None) -> list[ColumnElement[bool]]:
-    """Conditions for the list filters ``status`` (one status, or ``open`` for any open one), ``level``,
+    """Conditions for the list filters ``status``, ``open_only`` (any open status), ``level``,
     ``org_unit`` (cases held by or located in it and the units below), ``overdue``, ``q`` (the number,
     or a part of the title or address) and ``grid_only`` (the user's own grid)."""
     conditions = []
     status = filters.get("status")
-    if status == "open":
-        conditions.append(Case.status.in_(OPEN_STATUSES))
-    elif status is not None:
+    if status is not None:
         if status not in CASE_STATUSES:
-            raise InvalidInput(f"unknown status {status!r}; use one of: open, {', '.join(CASE_STATUSES)}",
+            raise InvalidInput(f"unknown status {status!r}; use one of: {', '.join(CASE_STATUSES)}",
                                field="status")
         conditions.append(Case.status == status)
+    if filters.get("open_only"):
+        conditions.append(Case.status.in_(OPEN_STATUSES))
     if filters.get("level") is not None:
         conditions.append(Case.level == check_level(filters["level"]))
     if filters.get("org_unit") is not None:
