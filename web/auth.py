@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from workflows.people import accounts, profiles
+from workflows.people.actor import Actor
 
 from .extensions import limiter, limits_off, login_manager
 from .i18n import LANGUAGES, label
@@ -43,6 +44,13 @@ class Staff:
 
     def get_id(self) -> str:
         return str(self.id)
+
+    @property
+    def actor(self) -> Actor:
+        """Who acts, for the use cases (resolved once, when the session's user is loaded)."""
+        return Actor(id=self.id, username=self.username, role=self.role, org_unit=self.org_unit,
+                     department=self.department, display_name=self.display_name,
+                     org_unit_level=self.org_unit_level)
 
     @property
     def unit_label(self) -> str:

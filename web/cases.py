@@ -33,7 +33,7 @@ def index():
     query = (request.args.get("q") or "").strip()[:100]
     page = _page_number()
     place = (request.args.get("org_unit") or "").strip()[:100]
-    data = pages.case_list(current_system(), current_user.id,
+    data = pages.case_list(current_system(), current_user.actor,
                            {"status": None if status == "all" else status, "q": query, "org_unit": place}, page=page)
     return render_template("cases/index.html", data=data, status=status, q=query, statuses=STATUS_FILTERS)
 
@@ -66,7 +66,7 @@ def new():
                     system, title=values["title"], description=values["description"], category=values["category"],
                     source=values["source"], grid=values["grid"] or None, address=values["address"] or None,
                     reporter={k: v for k, v in (("name", values["name"]), ("phone", values["phone"])) if v} or None,
-                    actor=current_user.id, photos=photos)
+                    actor=current_user.actor, photos=photos)
             except InvalidInput as error:
                 errors[{"lat": "grid", "photos": "photo"}.get(error.field or "", error.field or "")] = error_text(error)
             else:
@@ -102,14 +102,14 @@ def _check_intake(values: dict) -> dict:
 @bp.get("/<number>")
 @login_required
 def detail(number: str):
-    view = pages.case_page(current_system(), current_user.id, number)
+    view = pages.case_page(current_system(), current_user.actor, number)
     return render_template("cases/detail.html", case=view, fund_error=None, fund_values={}, **case_context(number))
 
 
 @bp.get("/<number>/attachments/<int:attachment_id>")
 @login_required
 def attachment(number: str, attachment_id: int):
-    found = pages.attachment_file(current_system(), current_user.id, number, attachment_id)
+    found = pages.attachment_file(current_system(), current_user.actor, number, attachment_id)
     if not found["path"].exists():
         abort(404, description=_("The photo file is missing on the server."))
     response = send_file(found["path"], mimetype=found["content_type"], download_name=found["filename"],
@@ -134,7 +134,7 @@ def spend(number: str):
         error = _("Amount %(value)s is not a sum of money; write yuan like 1200 or 86.50.", value=amount_text or "—")
     else:
         try:
-            result = fund.spend_fund(system, current_user.id, number, cents, purpose, payee, receipt)
+            result = fund.spend_fund(system, current_user.actor, number, cents, purpose, payee, receipt)
         except DomainError as exc:
             if exc.code == "forbidden":
                 raise
@@ -146,7 +146,7 @@ def spend(number: str):
                   _("¥%(amount)s proposed: above the threshold, it waits for the station chief.",
                     amount=f"{cents / 100:.2f}"), "success")
             return redirect(url_for("cases.detail", number=number) + "#fund")
-    view = pages.case_page(system, current_user.id, number)
+    view = pages.case_page(system, current_user.actor, number)
     return render_template("cases/detail.html", case=view, fund_error=error,
                            fund_values={"amount": amount_text, "purpose": purpose, "payee": payee},
                            **case_context(number)), 422

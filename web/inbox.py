@@ -11,6 +11,7 @@ from workflows.cases.task_forms import complete_with_photos
 from workflows.errors import Conflict, DomainError, Forbidden, NotFound
 from workflows.org.models import LEVELS
 from workflows.reads import pages
+from workflows.reads.tasks import SORTS
 
 from .auth import roles_required
 from .forms import build_form, check_form, domain_error_field, parse_form
@@ -25,8 +26,11 @@ ACTING_ROLES = ("coordinator", "grid_worker", "department", "admin")
 def _filters() -> dict:
     args = request.args
     level = args.get("level") or None
+    sort = args.get("sort") or "due"
     return {"level": level if level in LEVELS else None, "category": (args.get("category") or None),
-            "overdue": args.get("overdue") == "1", "mine": args.get("mine") == "1"}
+            "overdue": args.get("overdue") == "1", "mine": args.get("mine") == "1",
+            "q": (args.get("q") or "").strip()[:100] or None, "below": args.get("below") == "1",
+            "sort": sort if sort in SORTS else "due"}
 
 
 @bp.get("")
@@ -34,8 +38,9 @@ def _filters() -> dict:
 def index():
     system = current_system()
     filters = _filters()
-    data = pages.inbox(system, current_user.id, filters)
-    return render_template("inbox/index.html", items=data["items"], filters=filters, levels=LEVELS,
+    data = pages.inbox(system, current_user.actor, filters)
+    return render_template("inbox/index.html", items=data["items"], filters=filters, levels=data["levels"],
+                           sorts=data["sorts"], may_look_below=data["may_look_below"],
                            categories=pages.categories(system))
 
 
@@ -43,7 +48,7 @@ def index():
 @roles_required(*ACTING_ROLES)
 def claim(task_id: str):
     target = _back(task_id)
-    decisions.claim(current_system(), current_user.id, task_id)
+    decisions.claim(current_system(), current_user.actor, task_id)
     flash(_("You claimed the task; colleagues see that you are on it."), "success")
     return redirect(target)
 
@@ -52,7 +57,7 @@ def claim(task_id: str):
 @roles_required(*ACTING_ROLES)
 def unclaim(task_id: str):
     target = _back(task_id)
-    decisions.unclaim(current_system(), current_user.id, task_id)
+    decisions.unclaim(current_system(), current_user.actor, task_id)
     flash(_("You released the task."), "success")
     return redirect(target)
 
@@ -64,7 +69,7 @@ def _back(task_id: str) -> str:
 def _task_page(task_id: str) -> dict | None:
     """The task page's data, or None (with a message) when the task is no longer open."""
     try:
-        return pages.task_page(current_system(), current_user.id, task_id)
+        return pages.task_page(current_system(), current_user.actor, task_id)
     except (NotFound, Conflict):
         flash(_("Task %(id)s is no longer open: someone completed it or the case moved on.", id=task_id[:40]),
               "warning")
@@ -106,7 +111,7 @@ def complete(task_id: str):
         errors["photos"] = _("This task takes no photos.")
     if not errors:
         try:
-            complete_with_photos(system, current_user.id, task_id, data,
+            complete_with_photos(system, current_user.actor, task_id, data,
                                  [(f.filename, f.read()) for f in photos])
         except (Forbidden, NotFound):
             raise

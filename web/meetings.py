@@ -17,5 +17,5 @@ bp = Blueprint("meetings", __name__, url_prefix="/meetings")
 @bp.get("/<int:meeting_id>")
 @login_required
 def detail(meeting_id: int):
-    view = pages.meeting_page(current_system(), current_user.id, meeting_id)
+    view = pages.meeting_page(current_system(), current_user.actor, meeting_id)
     return render_template("meetings/detail.html", m=view)

@@ -21,7 +21,7 @@ bp = Blueprint("patrol", __name__, url_prefix="/patrol")
 
 def _page(values: dict, errors: dict, status: int = 200):
     system = current_system()
-    grid_cases = pages.case_list(system, current_user.id, {"status": "open", "grid_only": True}, per_page=50)
+    grid_cases = pages.case_list(system, current_user.actor, {"status": "open", "grid_only": True}, per_page=50)
     return render_template("patrol/index.html", values=values, errors=errors,
                            categories=pages.categories(system), grid_cases=grid_cases), status
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from engine import errors as eerr
+import engine as eerr
 from workflows.errors import Conflict, DomainError, InvalidInput, NotFound
 
 

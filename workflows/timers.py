@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from engine.sweeper import SweepReport, sweep
+from engine import SweepReport, sweep
 from workflows.errors import DomainError
 from workflows.messaging.worker import deliver_due
 

@@ -41,6 +41,7 @@ from ..specs.specs import SERIALIZER_VERSION, SpecCache, dump_state, load_state
 from ..storage import store
 from ..storage.models import EngineEvent, HumanTask, ProcessInstance, ProcessVersion
 from ..storage.store import InstanceRow
+from ..storage.views import InstanceSummary, OpenTask, instance_summary, task_of
 from .compaction import compact
 from .timers import due_time, next_due, now, timer_definitions
 
@@ -229,7 +230,7 @@ class Runtime:
         error, ready, before = self._apply(row, reply, events)
         return PendingStep(task_id, sent, actor, base, row, None, events, error, before, ready)
 
-    def claim(self, session: Session, task_id: str, actor: str) -> HumanTask:
+    def claim(self, session: Session, task_id: str, actor: str) -> OpenTask:
         """Claim an open task for ``actor``: one conditional UPDATE, so of two claimers exactly one
         wins on every database (the other waits for the winner's row lock and then matches nothing)."""
         task = self._projected(session, task_id)
@@ -248,19 +249,27 @@ class Runtime:
             raise Conflict(f"task {task_id} is already claimed by {holder.claimed_by}", reason="task_claimed",
                            params={"holder": holder.claimed_by})
         session.refresh(task, ["claimed_by"])  # the session's object as the UPDATE left it
-        return task
+        return task_of(task)
 
-    def unclaim(self, session: Session, task_id: str, actor: str, force: bool = False) -> HumanTask:
+    def unclaim(self, session: Session, task_id: str, actor: str, force: bool = False) -> OpenTask:
         task = self._projected(session, task_id)
         if task.claimed_by not in (None, actor) and not force:
             raise Conflict(f"task {task_id} is claimed by {task.claimed_by}, not by {actor}", reason="task_claimed",
                            params={"holder": task.claimed_by})
         task.claimed_by = None
         session.flush()
-        return task
+        return task_of(task)
 
-    def task(self, session: Session, task_id: str) -> HumanTask:
-        return self._projected(session, task_id)
+    def task(self, session: Session, task_id: str) -> OpenTask:
+        """The open task ``task_id`` (pending changes of the session included)."""
+        return task_of(self._projected(session, task_id))
+
+    def instance_summary(self, session: Session, instance_id: int) -> InstanceSummary:
+        """The instance without its state (version, status, elements visited)."""
+        found = instance_summary(session, instance_id)
+        if found is None:
+            raise NotFound(f"process instance {instance_id} does not exist")
+        return found
 
     def task_data(self, session: Session, task_id: str) -> dict:
         """The data a READY task sees (read-only copy)."""

@@ -144,3 +144,23 @@ def test_a_meeting_shows_summoned_departments_and_is_hidden_from_others(api: Api
     assert api.get(f"/api/v1/meetings/{meeting_id}", "dept-fire").status_code == 403
     assert api.get(f"/api/v1/meetings/{meeting_id}", "coord-c04").status_code == 200
     assert api.get("/api/v1/meetings/99999").status_code == 404
+
+
+def test_the_task_list_searches_sorts_and_looks_below_like_the_inbox(api: Api):
+    first = api.report(title="路灯不亮", address="虎丘路 88 号")
+    second = api.report(title="井盖松动")
+    assert [t["case_number"] for t in api.get("/api/v1/tasks?q=路灯", "gw").get_json()["items"]] == [first]
+    assert [t["case_number"] for t in api.get("/api/v1/tasks?q=虎丘路 88", "gw").get_json()["items"]] == [first]
+    newest = api.get("/api/v1/tasks?sort=newest", "gw").get_json()["items"]
+    assert [t["case_number"] for t in newest] == [second, first]
+    assert api.get("/api/v1/tasks", "coord-ws2").get_json()["total"] == 0
+    below = api.get("/api/v1/tasks?below=true", "coord-ws2").get_json()
+    assert {t["case_number"] for t in below["items"]} == {first, second}
+
+
+def test_the_task_list_refuses_a_level_the_caller_does_not_see_and_an_unknown_sort(api: Api):
+    refused = api.get("/api/v1/tasks?level=district", "gw")
+    assert refused.status_code == 422 and "district" in refused.get_json()["error"]["message"]
+    assert api.get("/api/v1/tasks?level=grid", "gw").status_code == 200
+    assert api.get("/api/v1/tasks?sort=oldest", "gw").status_code == 422
+    assert api.get("/api/v1/tasks?below=true", "gw").status_code == 422

@@ -92,6 +92,7 @@ def _paths() -> dict:
             },
             **_list("Cases the caller may read, newest first", "Case", [
                 _param("status", "query", {"type": "string", "enum": list(CASE_STATUSES)}, "Only this status."),
+                _param("q", "query", {"type": "string"}, "The case number, or a part of the title or address."),
                 _param("level", "query", {"type": "string", "enum": list(LEVELS)}, "Only cases at this level."),
                 _param("org_unit", "query", {"type": "string"}, "Only cases held by or reported in this unit "
                        "or any unit below it."),
@@ -128,6 +129,14 @@ def _paths() -> dict:
             _param("department", "query", {"type": "string"}, "Only tasks of this department."),
             _param("claimed_by", "query", {"type": "string"}, "Only tasks claimed by this username."),
             OVERDUE,
+            _param("level", "query", {"type": "string", "enum": list(LEVELS)},
+                   "Only tasks of cases at this level (a level the caller sees: theirs and below)."),
+            _param("category", "query", {"type": "string"}, "Only tasks of cases of this category code."),
+            _param("q", "query", {"type": "string"}, "Search the case number, title or address."),
+            _param("below", "query", {"type": "boolean"},
+                   "Coordinators: the tasks waiting in the units below theirs instead of their own."),
+            _param("sort", "query", {"type": "string", "enum": ["due", "newest", "level"]},
+                   "Order: soonest due (default), newest, or highest level first."),
         ]),
         "/tasks/{task_id}": {"get": {
             "summary": "One open task with its form (JSON Schema)", "operationId": "get_task",

@@ -19,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from web.system import current_system
 from workflows.errors import DomainError
+from workflows.people.actor import Actor
 from workflows.people.tokens import Principal, principal_for_token
 
 JSON_LIMIT = 1024 * 1024
@@ -249,8 +250,9 @@ def authenticated(view: Callable) -> Callable:
     return wrapper
 
 
-def actor() -> str:
-    return g.principal.username
+def actor() -> Actor:
+    """Who acts: resolved once from the bearer token (``authenticate``)."""
+    return g.principal.actor
 
 
 def system():

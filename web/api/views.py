@@ -60,7 +60,7 @@ def create_case():
 @authenticated
 def list_cases():
     filters = {"status": query_text("status"), "level": query_text("level"), "org_unit": query_text("org_unit"),
-               "overdue": query_bool("overdue")}
+               "overdue": query_bool("overdue"), "q": query_text("q")}
     return json_response(queries.list_cases(system(), actor(), filters, page()))
 
 
@@ -90,7 +90,8 @@ def upload_photos(number: str):
 def list_tasks():
     filters = {"case_number": query_text("case_number"), "org_unit": query_text("org_unit"),
                "department": query_text("department"), "claimed_by": query_text("claimed_by"),
-               "overdue": query_bool("overdue")}
+               "overdue": query_bool("overdue"), "level": query_text("level"), "category": query_text("category"),
+               "q": query_text("q"), "below": query_bool("below"), "sort": query_text("sort")}
     return json_response(queries.list_tasks(system(), actor(), filters, page()))
 
 

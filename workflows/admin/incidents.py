@@ -6,8 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from engine import incidents as engine_incidents
-from engine.storage.models import ProcessInstance, ProcessVersion
+import engine
 from workflows.admin import audit
 from workflows.checks import engine_errors
 
@@ -27,19 +26,13 @@ class IncidentView:
 def list_incidents(system) -> list[IncidentView]:
     """The open incidents, newest first."""
     with system.reads() as session:
-        found = engine_incidents.open_incidents(session)
-        views = []
-        for incident in found:
-            row = session.get(ProcessInstance, incident.instance_id)
-            version = session.get(ProcessVersion, row.process_version_id)
-            views.append(IncidentView(incident.id, incident.instance_id, row.business_key, version.process_id,
-                                      incident.kind, incident.element_id, incident.message, incident.at))
-        return views
+        return [IncidentView(i.id, i.instance_id, i.business_key, i.process_id, i.kind, i.element_id, i.message,
+                             i.at) for i in engine.open_incidents(session)]
 
 
 def retry_incident(system, actor: str | None, incident_id: int) -> str:
     """Resolve the incident and put its instance back to work; the instance's new status."""
     with system.sessions() as session, session.begin(), engine_errors():
-        row = engine_incidents.retry(session, system.runtime, incident_id, actor=actor)
+        row = engine.retry_incident(session, system.runtime, incident_id, actor=actor)
         audit.record(session, actor, "incident.retry", str(incident_id), instance=row.id, status=row.status)
         return row.status

@@ -8,14 +8,11 @@ and reversible for the cases it moved.
 
 from __future__ import annotations
 
-from collections import Counter
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, defer
-
-from engine.errors import DeployError
-from engine.specs import definitions, migration, validation
-from engine.storage.models import ProcessInstance, ProcessVersion
+import engine
+from engine import DeployError, VersionView
 from workflows.admin import audit, drafts
 from workflows.cases.models import Case
 from workflows.cases.timeline import add_entry, worded
@@ -29,32 +26,21 @@ RUNNING = ("running", "waiting", "error", "suspended")
 def list_processes(system) -> list[dict]:
     """Every process id with its versions (newest first), the active one and the cases on each."""
     with system.reads() as session:
-        counts = _instance_counts(session)
+        counts = engine.instance_counts(session)
         grouped: dict[str, list[dict]] = {}
-        query = select(ProcessVersion).options(defer(ProcessVersion.spec_json)) \
-            .order_by(ProcessVersion.process_id, ProcessVersion.version.desc())
-        for row in session.scalars(query):
-            grouped.setdefault(row.process_id, []).append(_version_item(row, counts.get(row.id, Counter())))
+        for row in engine.versions(session):
+            grouped.setdefault(row.process_id, []).append(_version_item(row, counts.get(row.id, {})))
         return [{"process_id": pid, "name": versions[0]["name"], "versions": versions,
                  "active": next((v["version"] for v in versions if v["active"]), None),
                  "running": sum(v["running"] for v in versions)}
                 for pid, versions in grouped.items()]
 
 
-def _instance_counts(session: Session) -> dict[int, Counter]:
-    rows = session.execute(select(ProcessInstance.process_version_id, ProcessInstance.status, func.count())
-                           .group_by(ProcessInstance.process_version_id, ProcessInstance.status))
-    counts: dict[int, Counter] = {}
-    for version_id, status, n in rows:
-        counts.setdefault(version_id, Counter())[status] = n
-    return counts
-
-
-def _version_item(row: ProcessVersion, counts: Counter) -> dict:
+def _version_item(row: VersionView, counts: dict[str, int]) -> dict:
     return {"id": row.id, "process_id": row.process_id, "version": row.version, "name": row.name or row.process_id,
             "active": bool(row.active), "deployed_by": row.deployed_by, "deployed_at": row.deployed_at,
-            "files": sorted(row.files), "running": sum(counts[s] for s in RUNNING),
-            "completed": counts["completed"]}
+            "files": sorted(row.files), "running": sum(counts.get(s, 0) for s in RUNNING),
+            "completed": counts.get("completed", 0)}
 
 
 def process_versions(system, process_id: str) -> dict:
@@ -68,8 +54,7 @@ def process_versions(system, process_id: str) -> dict:
 def version_files(system, process_id: str, version: int | None = None) -> dict:
     """The files of one version (the active one when ``version`` is None), with its main diagram."""
     with system.reads() as session, engine_errors():
-        row = definitions.get_version(session, process_id, _number(version)) if version is not None \
-            else definitions.active_version(session, process_id)
+        row = engine.version_view(session, process_id, _number(version) if version is not None else None)
         return {"process_id": row.process_id, "version": row.version, "active": bool(row.active),
                 "files": dict(row.files), "main": main_file(row.files, row.process_id)}
 
@@ -87,8 +72,7 @@ def main_file(files: dict[str, str], process_id: str | None) -> str | None:
     diagrams = sorted(n for n in files if n.lower().endswith((".bpmn", ".dmn")))
     for name in diagrams:
         if name.lower().endswith(".bpmn"):
-            root, _ = validation.parse_xml(name, files[name])
-            if root is not None and process_id in validation.process_ids(root):
+            if process_id in engine.bpmn_process_ids(name, files[name]):
                 return name
     return diagrams[0] if diagrams else None
 
@@ -103,8 +87,8 @@ def _number(version) -> int:
 def activate_version(system, actor: str, process_id: str, version) -> dict:
     """Make ``version`` the one new cases use; running cases stay where they are."""
     with system.sessions() as session, session.begin(), engine_errors():
-        previous = definitions.active_version(session, process_id).version
-        row = definitions.activate(session, process_id, _number(version))
+        previous = engine.version_view(session, process_id).version
+        row = engine.activate_version(session, process_id, _number(version))
         audit.record(session, actor, "process.activate", process_id, version=row.version,
                            previous=previous)
         return {"process_id": process_id, "version": row.version, "previous": previous}
@@ -116,7 +100,7 @@ def validate_files(system, files) -> list[dict]:
     files = drafts.check_files(files)
     with system.reads() as session:
         try:
-            return [p.as_dict() for p in definitions.validate_files(session, files)]
+            return [p.as_dict() for p in engine.validate_files(session, files)]
         except DeployError as exc:
             return [p.as_dict() for p in exc.problems]
 
@@ -126,7 +110,7 @@ def deploy_files(system, actor: str, files, draft_id=None) -> dict:
     files = drafts.check_files(files)
     with system.sessions() as session, session.begin():
         try:
-            infos = definitions.deploy(session, files, actor)
+            infos = engine.deploy(session, files, actor)
         except DeployError as exc:
             return {"deployed": False, "problems": [p.as_dict() for p in exc.problems], "versions": []}
         versions = [{"process_id": i.process_id, "version": i.version, "created": i.created} for i in infos]
@@ -146,7 +130,7 @@ def _case_numbers(session: Session, instance_ids) -> dict[int, str]:
 
 def preview_migration(system, process_id: str, from_version, to_version) -> dict:
     with system.reads() as session, engine_errors():
-        plan = migration.preview(session, system.runtime, process_id, _number(from_version), _number(to_version))
+        plan = engine.preview_migration(session, system.runtime, process_id, _number(from_version), _number(to_version))
         numbers = _case_numbers(session, [c.instance_id for c in plan.checks])
         items = [{**c.as_dict(), "case_number": numbers.get(c.instance_id) or c.business_key}
                  for c in plan.checks]
@@ -160,7 +144,7 @@ def migrate_cases(system, actor: str, process_id: str, from_version, to_version,
     """Move every movable case of ``from_version`` (or of ``instance_ids``) in one transaction."""
     ids = None if instance_ids is None else [_instance_id(i) for i in instance_ids]
     with system.sessions() as session, session.begin(), engine_errors():
-        result = migration.migrate(session, system.runtime, process_id, _number(from_version),
+        result = engine.migrate_instances(session, system.runtime, process_id, _number(from_version),
                                    _number(to_version), ids, actor=actor)
         note = worded("migrated", process=process_id, from_version=result.from_version,
                       to_version=result.to_version)
@@ -186,8 +170,8 @@ def _instance_id(value) -> int:
 def reverse_migration(system, actor: str, batch: str) -> dict:
     """Put the cases a migration moved back on their old version."""
     with system.sessions() as session, session.begin(), engine_errors():
-        info = migration.batch_info(session, batch)
-        result = migration.reverse(session, system.runtime, batch, actor=actor)
+        info = engine.migration_batch(session, batch)
+        result = engine.reverse_migration(session, system.runtime, batch, actor=actor)
         note = worded("migration_reversed", batch=batch, process=info.process_id, version=info.from_version)
         _log_cases(session, result.restored, note, {"batch": batch, "reversed": True,
                                                     "to_version": info.from_version})
@@ -209,7 +193,7 @@ def _log_cases(session: Session, instance_ids, note: dict, data: dict) -> None:
 def migration_batches(system, process_id: str | None = None) -> list[dict]:
     with system.reads() as session:
         out = []
-        for b in migration.batches(session, process_id):
+        for b in engine.migration_batches(session, process_id):
             numbers = _case_numbers(session, b.instances)
             out.append({"batch": b.batch, "process_id": b.process_id, "from_version": b.from_version,
                         "to_version": b.to_version, "at": b.at, "actor": b.actor,

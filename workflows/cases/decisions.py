@@ -11,12 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import PendingStep
-from engine.errors import EngineError
-from engine.storage.models import HumanTask, ProcessInstance
+from engine import EngineError, OpenTask, PendingStep, TaskQuery, open_tasks
 from workflows.cases.attachments import check_photo_refs
 from workflows.cases.hooks import open_dispatch
 from workflows.cases.lookups import get_case
@@ -50,7 +48,7 @@ class Step:
     session: Session
     system: object
     user: User
-    task: HumanTask
+    task: OpenTask
     case: Case
 
     @property
@@ -78,7 +76,7 @@ class Step:
 
 # --- authorisation ----------------------------------------------------------------------------
 
-def may_act(user: User, task: HumanTask) -> bool:
+def may_act(user: User, task: OpenTask) -> bool:
     if user.role == "admin":
         return True
     if user.role == "department":
@@ -89,7 +87,7 @@ def may_act(user: User, task: HumanTask) -> bool:
     return False
 
 
-def check_may_act(user: User, task: HumanTask) -> None:
+def check_may_act(user: User, task: OpenTask) -> None:
     if may_act(user, task):
         return
     holder = f"department {task.department}" if task.department and not task.org_unit else f"unit {task.org_unit}"
@@ -104,7 +102,7 @@ def check_may_act(user: User, task: HumanTask) -> None:
                             "holder": task.department if task.department and not task.org_unit else task.org_unit})
 
 
-def _open_task(session: Session, system, task_id: str) -> HumanTask:
+def _open_task(session: Session, system, task_id: str) -> OpenTask:
     with engine_errors():
         return system.runtime.task(session, task_id)
 
@@ -131,7 +129,7 @@ _NOT_AHEAD = {("handle", "assign_down"), ("resolution", None)}
 data as sent would never be used."""
 
 
-def _run_ahead(reads: Session, system, user: User, task: HumanTask, data) -> PendingStep | None:
+def _run_ahead(reads: Session, system, user: User, task: OpenTask, data) -> PendingStep | None:
     """The engine step for ``data`` as sent, run before the write transaction, which uses it when the
     decision did not change the data and nobody moved the case meanwhile. Anything the runtime
     refuses here is refused again, in order with the decision's own checks, in the transaction."""
@@ -149,7 +147,7 @@ def complete_in(session: Session, system, actor, task_id: str, data: dict) -> di
     return case_with_tasks(session, _complete(session, system, actor, task_id, data))
 
 
-def _actor_and_task(session: Session, system, actor, task_id: str) -> tuple[User, HumanTask]:
+def _actor_and_task(session: Session, system, actor, task_id: str) -> tuple[User, OpenTask]:
     """The acting user and the open task, if they may act on it (the runtime checks once more, as
     it completes the task, that it is still open and not claimed by someone else)."""
     user = get_user(session, actor)
@@ -159,7 +157,7 @@ def _actor_and_task(session: Session, system, actor, task_id: str) -> tuple[User
 
 
 def _complete(session: Session, system, actor, task_id: str, data: dict, guess: PendingStep | None = None,
-              checked: tuple[User, HumanTask] | None = None) -> str:
+              checked: tuple[User, OpenTask] | None = None) -> str:
     """``checked``: the user and the task as a read session found them. The write transaction takes
     the task over instead of reading it again (a task is never reassigned in place, and the runtime
     checks, as it completes it, that it is still open and unclaimed by others); the user is read
@@ -471,27 +469,25 @@ def unclaim(system, actor, task_id: str) -> dict:
             return task_item(system.runtime.unclaim(session, task_id, user.username, force=user.role == "admin"))
 
 
-def visible_tasks(session: Session, user: User, filters: dict | None = None) -> list[HumanTask]:
+def visible_tasks(session: Session, user: User, filters: dict | None = None) -> list[OpenTask]:
     """The inbox: open tasks of the user's unit or department (all for admins and leaders), due first."""
     filters = filters or {}
-    query = select(HumanTask)
+    units = departments = None
     if user.role in ("coordinator", "grid_worker"):
-        query = query.where(HumanTask.org_unit == (user.org_unit.code if user.org_unit else None))
+        units = [user.org_unit.code] if user.org_unit else []
     elif user.role == "department":
-        query = query.where(HumanTask.department == (user.department.code if user.department else None))
-    if filters.get("case_number"):
-        query = query.where(HumanTask.business_key == filters["case_number"])
+        departments = [user.department.code] if user.department else []
     if filters.get("org_unit"):
-        query = query.where(HumanTask.org_unit == filters["org_unit"])
+        units = [c for c in (units if units is not None else [filters["org_unit"]]) if c == filters["org_unit"]]
     if filters.get("department"):
-        query = query.where(HumanTask.department == filters["department"])
-    if filters.get("overdue"):
-        query = query.where(or_(HumanTask.overdue_at.is_not(None), HumanTask.due_at <= now()))
-    if filters.get("claimed_by"):
-        query = query.where(HumanTask.claimed_by == filters["claimed_by"])
-    tasks = session.scalars(query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at))
+        departments = [c for c in (departments if departments is not None else [filters["department"]])
+                       if c == filters["department"]]
     kind = filters.get("task_kind")
-    return [t for t in tasks if kind is None or (t.properties or {}).get("task_kind") == kind]
+    tasks = open_tasks(session, TaskQuery(org_units=units, departments=departments,
+                                          business_key=filters.get("case_number") or None,
+                                          claimed_by=filters.get("claimed_by") or None,
+                                          overdue=True if filters.get("overdue") else None))
+    return [t for t in tasks if kind is None or t.properties.get("task_kind") == kind]
 
 
 def task_view(system, actor, task_id: str) -> dict:
@@ -500,7 +496,7 @@ def task_view(system, actor, task_id: str) -> dict:
         user = get_user(session, actor)
         task = _open_task(session, system, task_id)
         check_may_act(user, task)
-        version_id = session.get(ProcessInstance, task.instance_id).process_version_id
         with engine_errors():
+            version_id = system.runtime.instance_summary(session, task.instance_id).process_version_id
             form = system.runtime.form_schema(session, version_id, task.form_schema)
         return {**task_item(task), "form": form}

@@ -15,8 +15,7 @@ from datetime import UTC
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import Assignment, InstanceRow, StepEvent, TaskView
-from engine.storage.models import HumanTask
+from engine import Assignment, InstanceRow, OpenTask, StepEvent, TaskQuery, TaskView, open_tasks
 from workflows.cases.models import Case
 from workflows.cases.timeline import (
     add_entry,
@@ -141,12 +140,11 @@ def _timer_fired(session: Session, case: Case, event: StepEvent, events: list[St
         handler(session, case, event)
 
 
-def _host_tasks(session: Session, case: Case, event: StepEvent) -> list[HumanTask]:
+def _host_tasks(session: Session, case: Case, event: StepEvent) -> list[OpenTask]:
     host = event.data.get("host")
     if not host or case.instance_id is None:
         return []
-    return list(session.scalars(select(HumanTask).where(HumanTask.instance_id == case.instance_id,
-                                                        HumanTask.element_id == host)))
+    return open_tasks(session, TaskQuery(instance_id=case.instance_id, element_id=host), order="oldest")
 
 
 def _reminded(session: Session, case: Case, event: StepEvent) -> None:

@@ -14,8 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Row, Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine import PendingStart
-from engine.storage.models import HumanTask
+from engine import OpenTask, PendingStart, TaskQuery, open_tasks
 from workflows.cases import query_codes
 from workflows.cases.attachments import check_photo, check_photo_count, photo_limit, store_photo
 from workflows.cases.lookups import get_case
@@ -30,6 +29,7 @@ from workflows.org import geo
 from workflows.org.gridindex import grid_index
 from workflows.org.lookups import get_unit
 from workflows.org.models import OrgUnit
+from workflows.people.actor import Actor
 from workflows.people.lookups import get_user
 from workflows.people.models import User
 from workflows.reference.lookups import get_category
@@ -198,11 +198,11 @@ _CATEGORY = (select(Category.id, Category.code, Category.time_limit, Category.pa
 
 
 def _reporting_user(session: Session, actor) -> Row | None:
-    """Who reports (a username, user id or User; None for the public), as ``get_user`` finds them."""
+    """Who reports (an Actor, username, user id or User; None for the public), as ``get_user`` finds them."""
     if actor is None:
         return None
-    if isinstance(actor, User | int):
-        found = session.execute(_USER_BY_ID, {"id": actor.id if isinstance(actor, User) else actor}).first()
+    if isinstance(actor, User | Actor | int):
+        found = session.execute(_USER_BY_ID, {"id": actor if isinstance(actor, int) else actor.id}).first()
     else:
         found = session.execute(_USER_BY_NAME, {"username": actor}).first() if isinstance(actor, str) else None
     if found is None or not found.active:
@@ -351,7 +351,7 @@ def timeline_item(entry, public: bool = False) -> dict:
     return item
 
 
-def task_item(task: HumanTask) -> dict:
+def task_item(task: OpenTask) -> dict:
     context = task.context or {}
     overdue = task.overdue_at is not None or (task.due_at is not None and task.due_at <= now())
     return {"id": task.id, "name": task.name, "title": context.get("title"), "task_kind": context.get("task_kind"),
@@ -383,8 +383,6 @@ _CASE_SUMMARY = (
     .outerjoin(_GRIDS, _GRIDS.c.id == _CASES.c.grid_id)
     .outerjoin(_MERGED, _MERGED.c.id == _CASES.c.merged_into_id)
     .where(_CASES.c.number == bindparam("number")))
-_OPEN_TASKS = (select(HumanTask.__table__).where(HumanTask.business_key == bindparam("number"))
-               .order_by(HumanTask.created_at, HumanTask.id))
 _ITEM_KEYS = ("number", "title", "description", "category", "source", "status", "level", "org_unit", "grid", "lat",
               "lon", "address", "due_at", "created_at", "closed_at", "closed_level", "rating", "self_closed",
               "reworked_count", "merged_into")
@@ -399,13 +397,13 @@ def case_with_tasks(session: Session, number: str) -> dict:
     row = session.execute(_CASE_SUMMARY, {"number": number}).first()
     if row is None:
         get_case(session, number)  # says that it does not exist
-    tasks = [task_item(task) for task in session.execute(_OPEN_TASKS, {"number": number})]
+    tasks = [task_item(task) for task in open_tasks(session, TaskQuery(business_key=number), order="oldest")]
     return {**{key: getattr(row, key) for key in _ITEM_KEYS}, "open_tasks": tasks}
 
 
-def open_tasks(session: Session, case: Case) -> list[HumanTask]:
-    return list(session.scalars(select(HumanTask).where(HumanTask.business_key == case.number)
-                                .order_by(HumanTask.created_at, HumanTask.id)))
+def case_tasks(session: Session, case: Case) -> list[OpenTask]:
+    """The open tasks of ``case``, oldest first."""
+    return open_tasks(session, TaskQuery(business_key=case.number), order="oldest")
 
 
 def case_view(session: Session, user: User | None, number: str) -> dict:
@@ -417,7 +415,7 @@ def case_view(session: Session, user: User | None, number: str) -> dict:
     view["reporter"] = {"name": case.reporter_name if full else _mask_name(case.reporter_name),
                         "phone": case.reporter_phone if full else mask_phone(case.reporter_phone)}
     view["timeline"] = [timeline_item(e) for e in case.timeline]
-    view["open_tasks"] = [task_item(t) for t in open_tasks(session, case)]
+    view["open_tasks"] = [task_item(t) for t in case_tasks(session, case)]
     view["attachments"] = [{"id": a.id, "ref": a.stored_name, "filename": a.filename, "purpose": a.purpose,
                             "content_type": a.content_type} for a in case.attachments]
     view["dispatches"] = [{"department": d.department.code, "level": d.level, "accepted_at": d.accepted_at,

@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.storage.models import HumanTask
+from engine import OpenTask, TaskQuery, open_tasks
 from workflows.cases.decisions import complete_task, may_act, resolver_id
 from workflows.cases.models import Case, TimelineEntry
 from workflows.cases.query_codes import demo_code
@@ -73,13 +73,12 @@ def _play(system, number: str, step: dict, notes: list[str]) -> bool:
     return True
 
 
-def _open_tasks(system, number: str) -> list[HumanTask]:
+def _open_tasks(system, number: str) -> list[OpenTask]:
     with system.sessions() as session:
-        return list(session.scalars(select(HumanTask).where(HumanTask.business_key == number)
-                                    .order_by(HumanTask.created_at, HumanTask.id)))
+        return open_tasks(session, TaskQuery(business_key=number), order="oldest")
 
 
-def _matches(task: HumanTask, step: dict) -> bool:
+def _matches(task: OpenTask, step: dict) -> bool:
     context = task.context or {}
     if context.get("task_kind") != step["task"]:
         return False
@@ -92,7 +91,7 @@ def _matches(task: HumanTask, step: dict) -> bool:
     return not step.get("department") or task.department == step["department"]
 
 
-def _find_task(system, number: str, step: dict) -> HumanTask | None:
+def _find_task(system, number: str, step: dict) -> OpenTask | None:
     found = [t for t in _open_tasks(system, number) if _matches(t, step)]
     found.sort(key=lambda t: (t.context or {}).get("action_id") or 0)
     return found[0] if found else None
@@ -109,7 +108,7 @@ def _register_first(system, number: str) -> bool:
     return True
 
 
-def _acting_user(system, task: HumanTask, step: dict, number: str, notes: list[str]) -> str:
+def _acting_user(system, task: OpenTask, step: dict, number: str, notes: list[str]) -> str:
     with system.sessions() as session:
         named = session.scalar(select(User).where(User.username == step.get("user")))
         excluded = resolver_id(session, session.scalar(select(Case).where(Case.number == number))) \
@@ -122,7 +121,7 @@ def _acting_user(system, task: HumanTask, step: dict, number: str, notes: list[s
     return chosen
 
 
-def _first_able(session: Session, task: HumanTask, excluded: int | None) -> str:
+def _first_able(session: Session, task: OpenTask, excluded: int | None) -> str:
     for user in users_of(session, task.org_unit, task.department):
         if user.id != excluded and may_act(user, task):
             return user.username

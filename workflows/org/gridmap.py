@@ -23,7 +23,7 @@ from workflows.clock import now
 from workflows.evaluation.dashboard import viewer_scope
 from workflows.org.geo import EARTH_RADIUS_M, haversine_m, point_in_polygon, polygon_centroid
 from workflows.org.models import OrgUnit
-from workflows.reads.queries import subtree_ids
+from workflows.org.tree import subtree_ids
 from workflows.reads.sessions import read_sessions
 from workflows.reference.models import Category
 

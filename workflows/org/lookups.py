@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from workflows.checks import invalid
 from workflows.org.models import LEVELS, Department, OrgUnit
+from workflows.org.tree import is_within  # noqa: F401  (the one tree walk; kept importable here)
 
 # built once: a statement made per call costs its construction and cache key every time
 _UNIT_BY_CODE = select(OrgUnit).where(OrgUnit.code == bindparam("code"))
@@ -37,14 +38,3 @@ def check_level(level: str, field: str = "level") -> str:
     if level not in LEVELS:
         raise invalid(f"unknown level {level!r}; use one of: {', '.join(LEVELS)}", field=field)
     return level
-
-
-def is_within(unit: OrgUnit, ancestor: OrgUnit) -> bool:
-    """True when ``unit`` is ``ancestor`` or lies below it."""
-    current, seen = unit, set()
-    while current is not None and current.id not in seen:
-        if current.id == ancestor.id:
-            return True
-        seen.add(current.id)
-        current = current.parent
-    return False

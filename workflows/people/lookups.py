@@ -6,11 +6,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows.errors import NotFound
+from workflows.people.actor import Actor
 from workflows.people.models import User
 
 
 def get_user(session: Session, actor) -> User:
-    """The acting user, given a username, a user id or a User (re-read in this session)."""
+    """The acting user, given an Actor, a username, a user id or a User (re-read in this session)."""
+    if isinstance(actor, Actor):
+        actor = actor.id
     if isinstance(actor, User):
         user = session.get(User, actor.id)
     elif isinstance(actor, int):

@@ -19,6 +19,7 @@ from workflows.clock import now
 from workflows.errors import InvalidInput, NotFound
 from workflows.org.models import Department, OrgUnit
 from workflows.people.accounts import loaded
+from workflows.people.actor import Actor
 from workflows.people.lookups import get_user
 from workflows.people.models import ApiToken, User
 from workflows.reads.sessions import read_sessions
@@ -36,6 +37,11 @@ class Principal:
     org_unit: str | None
     department: str | None
     token_id: int
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(id=self.user_id, username=self.username, role=self.role, org_unit=self.org_unit,
+                     department=self.department)
 
 
 def digest(token: str) -> str:

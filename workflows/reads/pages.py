@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.storage.models import HumanTask, ProcessInstance, ProcessVersion
+from engine import OpenTask, TaskQuery, instance_summary, open_task, open_tasks, version_by_id
 from workflows.cases.decisions import check_may_act, resolver_id
 from workflows.cases.lookups import get_case
 from workflows.cases.models import Attachment, Case
@@ -22,10 +22,12 @@ from workflows.coordination.meetings import meeting_view
 from workflows.coordination.models import FundSpend, Meeting
 from workflows.errors import Forbidden, NotFound
 from workflows.org.models import LEVELS, Department, OrgUnit
+from workflows.org.tree import ancestors, units_under
 from workflows.people.lookups import get_user
 from workflows.people.models import User
 from workflows.reads.evidence import task_evidence
-from workflows.reads.queries import case_scope, may_read_case, subtree_ids, task_scope
+from workflows.reads.queries import case_query, count_of, may_read_case
+from workflows.reads.tasks import SORTS, TaskFilters, find_tasks, levels_seen, may_look_below
 from workflows.reference.models import Category
 
 # --- reference data for forms ---------------------------------------------------------------
@@ -58,43 +60,58 @@ def units_below(session: Session, code: str | None) -> list[OrgUnit]:
     unit = session.scalar(select(OrgUnit).where(OrgUnit.code == code)) if code else None
     if unit is None:
         return []
-    rows = session.scalars(select(OrgUnit).where(OrgUnit.id.in_(subtree_ids(unit.id)), OrgUnit.id != unit.id))
-    return sorted(rows, key=lambda u: (-LEVELS.index(u.level), u.code))
+    return sorted(units_under(session, unit), key=lambda u: (-LEVELS.index(u.level), u.code))
 
 
 # --- inbox ----------------------------------------------------------------------------------
 
+INBOX_LIMIT = 2000
+
+
 def inbox(system, actor, filters: dict | None = None) -> dict:
-    """The tasks ``actor`` may act on, due first, with the case's title and category, and which
-    filters narrowed them: ``level``, ``category``, ``overdue`` (bool), ``mine`` (claimed by me)."""
+    """The tasks ``actor`` may act on with the case's title and category (the list of
+    ``workflows.reads.tasks``): filters ``level`` (one the actor sees), ``category``, ``overdue``,
+    ``mine`` (claimed by me), ``q`` (number, title or address), ``below`` (supervisors: the work
+    waiting in the units below theirs), ``sort`` (due, newest, level). Also says which levels the
+    actor may filter by and whether they may look below; claims carry the claimant's name."""
     filters = filters or {}
     with system.reads() as session:
         user = get_user(session, actor)
         if user.role == "leader":
             raise Forbidden(f"{user.username} is a leader: leaders watch cases on the dashboard and have no inbox")
-        query = select(HumanTask)
-        scope = task_scope(user)
-        if scope is not None:
-            query = query.where(scope)
-        if filters.get("mine"):
-            query = query.where(HumanTask.claimed_by == user.username)
-        query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id)
+        wanted = TaskFilters(level=filters.get("level"), category=filters.get("category"),
+                             overdue=True if filters.get("overdue") else None, mine=bool(filters.get("mine")),
+                             search=filters.get("q") or None, below=bool(filters.get("below")),
+                             sort=filters.get("sort") or "due")
+        tasks, total = find_tasks(session, user, wanted, limit=INBOX_LIMIT)
         moment = now()
-        items = []
-        for task in session.scalars(query.limit(2000)):
-            item = _inbox_item(task, moment)
-            if filters.get("level") and item["level"] != filters["level"]:
-                continue
-            if filters.get("category") and item["category"] != filters["category"]:
-                continue
-            if filters.get("overdue") and not item["overdue"]:
-                continue
-            items.append(item)
+        items = [_inbox_item(task, moment) for task in tasks]
         _add_case_details(session, items)
-        return {"items": items, "total": len(items)}
+        _add_claimant_names(session, items)
+        _add_unit_names(session, items)
+        return {"items": items, "total": total, "levels": levels_seen(user), "sorts": SORTS,
+                "may_look_below": may_look_below(user)}
 
 
-def _inbox_item(task: HumanTask, moment) -> dict:
+def _add_unit_names(session: Session, items: list[dict]) -> None:
+    codes = {i["org_unit"] for i in items if i["org_unit"]}
+    names = dict(session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.code.in_(codes))).all()) \
+        if codes else {}
+    for item in items:
+        item["org_unit_name"] = names.get(item["org_unit"]) or item["org_unit"]
+
+
+def _add_claimant_names(session: Session, items: list[dict]) -> None:
+    usernames = {i["claimed_by"] for i in items if i["claimed_by"]}
+    if not usernames:
+        return
+    names = dict(session.execute(select(User.username, User.display_name).where(User.username.in_(usernames))).all())
+    for item in items:
+        if item["claimed_by"]:
+            item["claimed_by_name"] = names.get(item["claimed_by"]) or item["claimed_by"]
+
+
+def _inbox_item(task: OpenTask, moment) -> dict:
     item = task_item(task)
     context = task.context or {}
     item["category"] = context.get("category")
@@ -130,8 +147,8 @@ def task_page(system, actor, task_id: str) -> dict:
         with engine_errors():
             task = system.runtime.task(session, task_id)
         check_may_act(user, task)
-        version_id = session.get(ProcessInstance, task.instance_id).process_version_id
         with engine_errors():
+            version_id = system.runtime.instance_summary(session, task.instance_id).process_version_id
             form = system.runtime.form_schema(session, version_id, task.form_schema)
         item = _inbox_item(task, now())
         case = None
@@ -146,7 +163,7 @@ def task_page(system, actor, task_id: str) -> dict:
                 "meeting": _meeting_summary(meeting) if meeting is not None else None}
 
 
-def _form_options(session: Session, task: HumanTask, case: dict | None) -> dict:
+def _form_options(session: Session, task: OpenTask, case: dict | None) -> dict:
     all_departments = [(d.code, d.name) for d in session.scalars(select(Department).order_by(Department.id))]
     options = {"departments": all_departments, "lead_department": all_departments,
                "department": all_departments}
@@ -236,12 +253,7 @@ def _may_spend(session: Session, user: User, case: Case) -> bool:
     if user.role != "coordinator" or user.org_unit is None or case.status not in OPEN_STATUSES:
         return False
     unit = user.org_unit
-    anchor = anchor_unit(session, case)
-    chain = set()
-    current = anchor
-    while current is not None and current.id not in chain:
-        chain.add(current.id)
-        current = current.parent
+    chain = {u.id for u in ancestors(anchor_unit(session, case))}
     return unit.level in ("workstation", "community") and unit.id in chain
 
 
@@ -250,15 +262,14 @@ def diagram_state(session: Session, case: Case) -> dict | None:
     current tasks with their deadlines, for the bpmn-js viewer."""
     if case.instance_id is None:
         return None
-    instance = session.get(ProcessInstance, case.instance_id)
+    instance = instance_summary(session, case.instance_id)
     if instance is None:
         return None
-    version = session.get(ProcessVersion, instance.process_version_id)
+    version = version_by_id(session, instance.process_version_id)
     files = {name: text for name, text in (version.files or {}).items() if name.endswith(".bpmn")}
     main = next((n for n, t in files.items() if f'id="{version.process_id}"' in t), None)
     ordered = ([main] if main else []) + sorted(n for n in files if n != main)
-    current = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)
-                              .order_by(HumanTask.created_at))
+    current = open_tasks(session, TaskQuery(instance_id=instance.id), order="oldest")
     moment = now()
     return {"process_id": version.process_id, "version": version.version,
             "files": [{"name": n, "xml": files[n]} for n in ordered],
@@ -284,30 +295,18 @@ def attachment_file(system, actor, number: str, attachment_id: int) -> dict:
 # --- lists ----------------------------------------------------------------------------------
 
 def case_list(system, actor, filters: dict, page: int = 1, per_page: int = 30) -> dict:
-    """Cases the actor may read, newest first, filtered by ``status``, ``q`` (number or title),
-    ``open`` (any open status)."""
+    """Cases the actor may read, newest first (``workflows.reads.queries.case_query``), filtered by
+    ``status`` (``open``: any open status), ``q`` (number, title or address), ``org_unit``, ``grid_only``."""
     with system.reads() as session:
         user = get_user(session, actor)
-        query = select(Case)
-        scope = case_scope(user)
-        if scope is not None:
-            query = query.where(scope)
-        status = filters.get("status")
-        if status == "open":
-            query = query.where(Case.status.in_(OPEN_STATUSES))
-        elif status:
-            query = query.where(Case.status == status)
-        if filters.get("q"):
-            text = str(filters["q"]).strip()[:100]
-            query = query.where((Case.number == text) | Case.title.contains(text, autoescape=True))
-        if filters.get("grid_only") and user.org_unit_id is not None:
-            query = query.where(Case.grid_id == user.org_unit_id)
         place = _place_filter(session, filters.get("org_unit"))
-        if place is not None:
-            query = query.where(Case.grid_id.in_(subtree_ids(place.id)))
-        total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-        rows = session.scalars(query.order_by(Case.created_at.desc(), Case.id.desc())
-                               .offset((page - 1) * per_page).limit(per_page))
+        status = filters.get("status")
+        query = case_query(session, user, {"status": None if status == "open" else status,
+                                           "open_only": status == "open", "q": filters.get("q"),
+                                           "grid_only": filters.get("grid_only"),
+                                           "org_unit": place.code if place is not None else None})
+        total = count_of(session, query)
+        rows = session.scalars(query.offset((page - 1) * per_page).limit(per_page))
         items = []
         for case in rows:
             item = case_item(case)
@@ -355,8 +354,7 @@ def meeting_page(system, actor, meeting_id: int) -> dict:
         for summons in view["summoned"]:
             summons["waiting_late"] = summons["reported_at"] is None and summons["deadline"] is not None \
                 and summons["deadline"] <= moment
-        tasks = session.scalars(select(HumanTask).where(HumanTask.business_key == meeting.case.number)
-                                .order_by(HumanTask.created_at))
+        tasks = open_tasks(session, TaskQuery(business_key=meeting.case.number), order="oldest")
         meeting_kinds = ("report_to_duty", "resolution", "carry_out_action", "confirm_outcome")
         view["tasks"] = [{**_inbox_item(t, moment), "mine": _may_act_quietly(user, task_item(t))}
                          for t in tasks if (t.properties or {}).get("task_kind") in meeting_kinds]
@@ -367,8 +365,8 @@ def meeting_page(system, actor, meeting_id: int) -> dict:
 
 
 def _action_id(session: Session, task: dict):
-    row = session.get(HumanTask, task["id"])
-    return (row.context or {}).get("action_id") if row else None
+    row = open_task(session, task["id"])
+    return row.context.get("action_id") if row else None
 
 
 def _storable_id(value) -> bool:

@@ -13,7 +13,6 @@ watch and do not act, may read every task.
 
 from __future__ import annotations
 
-import itertools
 import json
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,9 +20,7 @@ from datetime import timedelta
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from engine import deploy
-from engine.errors import DeployError
-from engine.storage.models import HumanTask, ProcessInstance, ProcessVersion
+from engine import DeployError, TaskQuery, VersionView, count_versions, deploy, open_task_keys, version_by_id, versions
 from workflows.cases.decisions import check_may_act
 from workflows.cases.lookups import get_case
 from workflows.cases.models import CASE_STATUSES, Case
@@ -34,19 +31,20 @@ from workflows.coordination.meetings import meeting_view
 from workflows.coordination.models import Dispatch, Meeting, MeetingAction, MeetingSummons
 from workflows.errors import Forbidden, InvalidInput, NotFound
 from workflows.evaluation import metrics
-from workflows.org.lookups import check_level, get_department, get_unit
+from workflows.org.lookups import check_level, get_unit
 from workflows.org.models import Department, OrgUnit
+from workflows.org.tree import subtree_ids
 from workflows.people.lookups import get_user
 from workflows.people.models import User
 from workflows.reads.evidence import task_evidence
 from workflows.reads.sessions import read_sessions
+from workflows.reads.tasks import TaskFilters, find_tasks
 from workflows.reference.models import Category
 
 MAX_PER_PAGE = 200
 CASE_LOADS = (joinedload(Case.category), joinedload(Case.org_unit), joinedload(Case.grid),
               joinedload(Case.merged_into))
 """What ``case_item`` reads of every listed case, loaded with it instead of one query per case."""
-_CTE_NAMES = itertools.count()
 MAX_PAGE = 10_000_000
 MAX_ID = 2**63 - 1
 
@@ -81,13 +79,6 @@ def _paged(session: Session, query, page: Page, render) -> dict:
 
 # --- the org tree ---------------------------------------------------------------------------
 
-def subtree_ids(unit_id: int):
-    """A selectable of the ids of ``unit_id`` and every unit below it (recursive CTE)."""
-    tree = select(OrgUnit.id).where(OrgUnit.id == unit_id).cte(f"subtree_{next(_CTE_NAMES)}", recursive=True)
-    tree = tree.union_all(select(OrgUnit.id).where(OrgUnit.parent_id == tree.c.id))
-    return select(tree.c.id)
-
-
 # --- cases ----------------------------------------------------------------------------------
 
 def case_scope(user: User) -> ColumnElement[bool] | None:
@@ -102,8 +93,7 @@ def case_scope(user: User) -> ColumnElement[bool] | None:
         return or_(own, Case.grid_id == user.org_unit_id, Case.org_unit_id == user.org_unit_id)
     if user.role == "department" and user.department_id is not None:
         return or_(own, Case.id.in_(_department_case_ids(user.department_id)),
-                   Case.number.in_(select(HumanTask.business_key)
-                                   .where(HumanTask.department == user.department.code)))
+                   Case.number.in_(open_task_keys(TaskQuery(departments=[user.department.code]))))
     return own
 
 
@@ -139,8 +129,10 @@ def _their_scope(user: User) -> str:
     return "your scope"
 
 
-def parse_case_filters(session: Session, filters: dict) -> list[ColumnElement[bool]]:
-    """Conditions for the list filters ``status``, ``level``, ``org_unit`` (and below), ``overdue``."""
+def parse_case_filters(session: Session, filters: dict, user: User | None = None) -> list[ColumnElement[bool]]:
+    """Conditions for the list filters ``status``, ``open_only`` (any open status), ``level``,
+    ``org_unit`` (cases held by or located in it and the units below), ``overdue``, ``q`` (the number,
+    or a part of the title or address) and ``grid_only`` (the user's own grid)."""
     conditions = []
     status = filters.get("status")
     if status is not None:
@@ -148,6 +140,8 @@ def parse_case_filters(session: Session, filters: dict) -> list[ColumnElement[bo
             raise InvalidInput(f"unknown status {status!r}; use one of: {', '.join(CASE_STATUSES)}",
                                field="status")
         conditions.append(Case.status == status)
+    if filters.get("open_only"):
+        conditions.append(Case.status.in_(OPEN_STATUSES))
     if filters.get("level") is not None:
         conditions.append(Case.level == check_level(filters["level"]))
     if filters.get("org_unit") is not None:
@@ -160,21 +154,33 @@ def parse_case_filters(session: Session, filters: dict) -> list[ColumnElement[bo
         conditions.append(Case.due_at <= now())
     elif overdue is False:
         conditions.append(or_(Case.due_at.is_(None), Case.due_at > now(), Case.status.not_in(OPEN_STATUSES)))
+    if filters.get("q"):
+        text = str(filters["q"]).strip()[:100]
+        conditions.append(or_(Case.number == text, Case.title.contains(text, autoescape=True),
+                              Case.address.contains(text, autoescape=True)))
+    if filters.get("grid_only") and user is not None and user.org_unit_id is not None:
+        conditions.append(Case.grid_id == user.org_unit_id)
     return conditions
+
+
+def case_query(session: Session, user: User, filters: dict):
+    """The one case list: the cases ``user`` may read that ``filters`` keep, newest first (the API's
+    ``GET /cases`` and the staff's case list both page this)."""
+    query = select(Case).options(*CASE_LOADS)
+    scope = case_scope(user)
+    if scope is not None:
+        query = query.where(scope)
+    return query.where(*parse_case_filters(session, filters, user)).order_by(Case.created_at.desc(), Case.id.desc())
+
+
+def count_of(session: Session, query) -> int:
+    return session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
 
 
 def list_cases(system, actor, filters: dict, page: Page) -> dict:
     """The cases ``actor`` may read, newest first, filtered and paged."""
     with read_sessions(system)() as session:
-        user = get_user(session, actor)
-        query = select(Case).options(*CASE_LOADS)
-        scope = case_scope(user)
-        if scope is not None:
-            query = query.where(scope)
-        for condition in parse_case_filters(session, filters):
-            query = query.where(condition)
-        query = query.order_by(Case.created_at.desc(), Case.id.desc())
-        return _paged(session, query, page, case_item)
+        return _paged(session, case_query(session, get_user(session, actor), filters), page, case_item)
 
 
 def get_case_detail(system, actor, number: str) -> dict:
@@ -187,43 +193,25 @@ def get_case_detail(system, actor, number: str) -> dict:
 
 # --- tasks ----------------------------------------------------------------------------------
 
-def task_scope(user: User) -> ColumnElement[bool] | None:
-    """The condition on ``HumanTask`` that selects the tasks ``user`` may act on (or read)."""
-    if user.role in ("admin", "leader"):
-        return None
-    if user.role == "department":
-        code = user.department.code if user.department else None
-        return HumanTask.department == code
-    if user.role in ("coordinator", "grid_worker"):
-        code = user.org_unit.code if user.org_unit else None
-        return HumanTask.org_unit == code
-    return HumanTask.id.is_(None)
-
-
 def list_tasks(system, actor, filters: dict, page: Page) -> dict:
     """Open tasks ``actor`` may act on, due first; filters ``case_number``, ``org_unit``, ``department``,
-    ``overdue``, ``claimed_by``."""
+    ``overdue``, ``claimed_by``, ``level``, ``category``, ``q`` (number, title or address), ``below``
+    (coordinators: the units below theirs) and ``sort`` (due, newest, level)."""
     with read_sessions(system)() as session:
         user = get_user(session, actor)
-        query = select(HumanTask)
-        scope = task_scope(user)
-        if scope is not None:
-            query = query.where(scope)
-        if filters.get("case_number") is not None:
-            query = query.where(HumanTask.business_key == filters["case_number"])
-        if filters.get("org_unit") is not None:
-            query = query.where(HumanTask.org_unit == get_unit(session, filters["org_unit"]).code)
-        if filters.get("department") is not None:
-            query = query.where(HumanTask.department == get_department(session, filters["department"]).code)
-        if filters.get("claimed_by") is not None:
-            query = query.where(HumanTask.claimed_by == filters["claimed_by"])
-        if filters.get("overdue") is True:
-            query = query.where(or_(HumanTask.overdue_at.is_not(None), HumanTask.due_at <= now()))
-        elif filters.get("overdue") is False:
-            query = query.where(HumanTask.overdue_at.is_(None),
-                                or_(HumanTask.due_at.is_(None), HumanTask.due_at > now()))
-        query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id)
-        return _paged(session, query, page, task_item)
+        tasks, total = find_tasks(session, user, task_filters(filters), limit=page.per_page, offset=page.offset)
+        return {"items": [task_item(t) for t in tasks], "page": page.page, "per_page": page.per_page,
+                "total": total}
+
+
+def task_filters(filters: dict) -> TaskFilters:
+    """The filters of the task list from a request's (already typed) parameters."""
+    known = {k: filters[k] for k in ("case_number", "org_unit", "department", "claimed_by", "overdue", "level",
+                                     "category", "task_kind") if filters.get(k) is not None}
+    if filters.get("q"):
+        known["search"] = filters["q"]
+    return TaskFilters(**known, mine=bool(filters.get("mine")), below=bool(filters.get("below")),
+                       sort=filters.get("sort") or "due")
 
 
 def get_task_detail(system, actor, task_id: str) -> dict:
@@ -234,8 +222,8 @@ def get_task_detail(system, actor, task_id: str) -> dict:
             task = system.runtime.task(session, task_id)
         if user.role != "leader":
             check_may_act(user, task)
-        version_id = session.get(ProcessInstance, task.instance_id).process_version_id
         with engine_errors():
+            version_id = system.runtime.instance_summary(session, task.instance_id).process_version_id
             form = system.runtime.form_schema(session, version_id, task.form_schema)
         item = task_item(task)
         proof = task_evidence(session, get_case(session, task.business_key), item["task_kind"]) \
@@ -313,7 +301,7 @@ def list_categories(system, filters: dict, page: Page) -> dict:
 
 # --- process definitions --------------------------------------------------------------------
 
-def version_item(row: ProcessVersion) -> dict:
+def version_item(row: VersionView) -> dict:
     return {"id": row.id, "process_id": row.process_id, "version": row.version, "name": row.name,
             "active": bool(row.active), "deployed_by": row.deployed_by, "deployed_at": row.deployed_at,
             "files": sorted(row.files or {})}
@@ -322,13 +310,10 @@ def version_item(row: ProcessVersion) -> dict:
 def list_process_versions(system, filters: dict, page: Page) -> dict:
     """Deployed versions, newest first; ``process_id`` narrows to one process, ``active`` to the live ones."""
     with read_sessions(system)() as session:
-        query = select(ProcessVersion)
-        if filters.get("process_id") is not None:
-            query = query.where(ProcessVersion.process_id == filters["process_id"])
-        if filters.get("active") is not None:
-            query = query.where(ProcessVersion.active.is_(filters["active"]))
-        query = query.order_by(ProcessVersion.process_id, ProcessVersion.version.desc())
-        return _paged(session, query, page, version_item)
+        process_id, active = filters.get("process_id"), filters.get("active")
+        rows = versions(session, process_id, active, limit=page.per_page, offset=page.offset)
+        return {"items": [version_item(row) for row in rows], "page": page.page, "per_page": page.per_page,
+                "total": count_versions(session, process_id, active)}
 
 
 def deploy_definitions(system, actor, files: dict[str, str]) -> list[dict]:
@@ -344,7 +329,7 @@ def deploy_definitions(system, actor, files: dict[str, str]) -> list[dict]:
             infos = deploy(session, files, user.username)
         except DeployError as exc:
             raise InvalidInput(exc.message, code="invalid_definition", details=exc.details) from None
-        rows = [session.get(ProcessVersion, info.id) for info in infos]
+        rows = [version_by_id(session, info.id) for info in infos]
         return [{**version_item(row), "created": info.created} for row, info in zip(rows, infos, strict=True)]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
-from engine.instances.timers import TimerValueError, duration_span
+from engine import TimerValueError, duration_span
 from workflows.clock import duration_seconds, format_duration
 from workflows.errors import Conflict
 from workflows.org.models import LEVELS
