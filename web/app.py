@@ -34,6 +34,7 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,
+        RATELIMIT_ENABLED=True,  # said per app: the limiter is one object, and init_app keeps a missing setting
         RATELIMIT_STORAGE_URI=os.environ.get("GRIDLINK_RATELIMIT_STORAGE")
         or f"sqlite:///{(instance / 'ratelimits.sqlite').resolve()}",
         TRUSTED_PROXIES=_proxy_count(os.environ.get("GRIDLINK_TRUSTED_PROXIES", "0")),

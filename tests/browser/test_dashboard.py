@@ -81,7 +81,7 @@ def test_the_big_screen_shows_figures_and_charts_and_updates_when_a_case_closes(
     for chart in ("chart-levels", "chart-days", "chart-closed-levels", "chart-categories"):
         assert page.locator(f"#{chart} canvas").count() >= 1, chart
     assert page.locator("[data-testid=department-table] tbody tr").count() >= 5
-    assert page.locator("[data-testid=red-list] li").count() == 5
+    assert page.locator("[data-testid=red-list] li").count() >= 1  # communities at grade A with enough cases
     assert page.locator("[data-testid=overdue-table] tbody tr").count() >= 1
     assert page.inner_text("[data-testid=kpi-closure-rate]").endswith("%")
     page.wait_for_timeout(1500)  # let the chart animations finish before the picture
@@ -106,7 +106,7 @@ def test_a_workstation_coordinator_sees_only_the_workstation(browser, server):
     options = page.locator("[data-testid=unit-select] option").all_inner_texts()
     assert not any("第一" in option for option in options)
     page.select_option("[data-testid=period-select]", "year")
-    page.locator(".cc-controls button[type=submit]").click()
+    page.get_by_role("button", name="查看").click()
     page.wait_for_selector("#chart-days canvas")
     assert "本年" in page.inner_text("[data-k=period_label]")
     context.close()
